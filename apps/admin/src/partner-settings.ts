@@ -1,0 +1,114 @@
+import * as ipaddr from 'ipaddr.js';
+import { isSupportedCountry } from 'libphonenumber-js';
+import { CALLBACK_PARAMS, REQUEST_PARAMS } from '@smsgw/contracts';
+import { resolveZone } from '@smsgw/sms';
+
+/** A partner setting as the CLI exposes it: option, column, parser and description. */
+export interface SettingSpec {
+  option: string;
+  field: string;
+  description: string;
+  parse(value: string): unknown;
+}
+
+export class SettingError extends Error {}
+
+const bool = (v: string): boolean => {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new SettingError(`"${v}" is not a yes/no value (use true or false)`);
+};
+const int = (min: number, max: number) => (v: string): number => {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v) || n < min || n > max) throw new SettingError(`"${v}" must be a whole number from ${min} to ${max}`);
+  return n;
+};
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const nullable = <T>(f: (v: string) => T) => (v: string): T | null => (v === '' || v === 'none' ? null : f(v));
+
+function ipList(v: string): string[] {
+  return list(v).map((entry) => {
+    try {
+      if (entry.includes('/')) ipaddr.parseCIDR(entry);
+      else ipaddr.parse(entry);
+      return entry;
+    } catch {
+      throw new SettingError(`"${entry}" is not an IPv4/IPv6 address or CIDR range`);
+    }
+  });
+}
+
+function url(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new SettingError(`"${v}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SettingError(`"${v}" must be an http or https URL`);
+  return v;
+}
+
+function zone(v: string): string {
+  try {
+    resolveZone(v);
+    return v;
+  } catch {
+    throw new SettingError(`"${v}" is not a time zone (an IANA name like Europe/Moscow, or ±hh:mm)`);
+  }
+}
+
+function country(v: string): string {
+  const c = v.toUpperCase();
+  if (!isSupportedCountry(c)) throw new SettingError(`"${v}" is not an ISO 3166 country code with a numbering plan`);
+  return c;
+}
+
+function date(v: string): Date {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new SettingError(`"${v}" is not a date (use ISO 8601, e.g. 2026-12-31T23:59:59+03:00)`);
+  return d;
+}
+
+/** `clientId=to,message=text`: a rename map checked against the protocol's parameter names. */
+function renames(allowed: readonly string[]) {
+  return (v: string): Record<string, string> => {
+    const map: Record<string, string> = {};
+    for (const pair of list(v)) {
+      const [from, to] = pair.split('=').map((s) => s?.trim());
+      if (!from || !to || !allowed.includes(from)) throw new SettingError(`"${pair}": use canonical=name with canonical one of ${allowed.join(', ')}`);
+      if (!/^[A-Za-z0-9_.-]{1,50}$/.test(to)) throw new SettingError(`"${to}" is not a usable parameter name`);
+      map[from] = to;
+    }
+    return map;
+  };
+}
+
+export const SETTINGS: SettingSpec[] = [
+  { option: 'name', field: 'name', description: 'display name', parse: (v) => v },
+  { option: 'status', field: 'status', description: 'active or blocked', parse: (v) => { if (v !== 'active' && v !== 'blocked') throw new SettingError('status is active or blocked'); return v; } },
+  { option: 'allowed-ips', field: 'allowedIps', description: 'comma-separated IPv4/IPv6 addresses and CIDR ranges', parse: ipList },
+  { option: 'senders', field: 'senders', description: 'comma-separated allowed senders', parse: list },
+  { option: 'default-sender', field: 'defaultSender', description: 'sender used when `source` is absent', parse: nullable((v) => v) },
+  { option: 'dynamic-signature', field: 'dynamicSignature', description: 'any valid sender allowed (true/false)', parse: bool },
+  { option: 'status-url', field: 'statusUrl', description: 'URL for delivery reports ("none" to clear)', parse: nullable(url) },
+  { option: 'mo-url', field: 'moUrl', description: 'URL for incoming messages ("none" to clear)', parse: nullable(url) },
+  { option: 'polling', field: 'pollingEnabled', description: 'may poll /status (true/false)', parse: bool },
+  { option: 'intermediate-reports', field: 'intermediateReports', description: 'also report status 0 (true/false)', parse: bool },
+  { option: 'request-params', field: 'requestParamNames', description: `renamed request parameters, e.g. clientId=to,message=text (canonical: ${REQUEST_PARAMS.join(' ')})`, parse: renames(REQUEST_PARAMS) },
+  { option: 'callback-params', field: 'callbackParamNames', description: `renamed callback parameters, e.g. clientId=msisdn,transactionId=id (canonical: ${CALLBACK_PARAMS.join(' ')})`, parse: renames(CALLBACK_PARAMS) },
+  { option: 'rate-limit', field: 'rateLimit', description: 'messages per second', parse: int(1, 100_000) },
+  { option: 'validity', field: 'validityMinutes', description: 'default and maximum validity, minutes', parse: int(1, 2880) },
+  { option: 'postponed', field: 'postponedEnabled', description: 'send_at allowed (true/false)', parse: bool },
+  { option: 'postponed-horizon-days', field: 'postponedHorizonDays', description: 'how far ahead send_at may be', parse: int(1, 366) },
+  { option: 'time-zone', field: 'timeZone', description: 'IANA zone or ±hh:mm for send_at and sending_time', parse: zone },
+  { option: 'country', field: 'defaultCountry', description: 'ISO country for national numbers (e.g. RU)', parse: country },
+  { option: 'duplicate-filter', field: 'duplicateFilter', description: 'refuse the same text to the same number (true/false)', parse: bool },
+  { option: 'duplicate-max', field: 'duplicateMax', description: 'same text to same number allowed this many times per window', parse: int(1, 1000) },
+  { option: 'duplicate-window-hours', field: 'duplicateWindowHours', description: 'duplicate filter window', parse: int(1, 168) },
+  { option: 'signing-secret', field: 'signingSecret', description: 'secret for X-Signature ("generate" for a random one, "none" to clear)', parse: nullable((v) => v) },
+  { option: 'test-mode', field: 'testMode', description: 'test mode (true/false)', parse: bool },
+  { option: 'test-quota', field: 'testQuota', description: 'messages allowed in test mode', parse: int(0, 10_000_000) },
+  { option: 'test-ends-at', field: 'testEndsAt', description: 'end of the test period, ISO 8601 ("none" for no end)', parse: nullable(date) },
+  { option: 'test-real-delivery', field: 'testRealDelivery', description: 'test messages go to real operators (true/false)', parse: bool },
+];

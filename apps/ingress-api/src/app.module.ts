@@ -1,0 +1,24 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { HealthController, MetricsController, loggerModule } from '@smsgw/common';
+import { CancelModule } from './cancel/cancel.module';
+import { INGRESS_CONFIG, type IngressConfig } from './config';
+import { InfraModule } from './infra/infra.module';
+import { SendModule } from './send/send.module';
+import { StatusModule } from './status/status.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: IngressConfig): DynamicModule {
+    const configModule: DynamicModule = {
+      module: class IngressConfigModule {},
+      global: true,
+      providers: [{ provide: INGRESS_CONFIG, useValue: config }],
+      exports: [INGRESS_CONFIG],
+    };
+    return {
+      module: AppModule,
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL), InfraModule, SendModule, StatusModule, CancelModule],
+      controllers: [HealthController, MetricsController],
+    };
+  }
+}

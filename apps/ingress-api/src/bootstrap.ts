@@ -1,0 +1,31 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { IngressConfig } from './config';
+import { parseUrlEncoded } from './http/params';
+
+/** Builds the ingress application; `main.ts` listens, tests call this with their own config. */
+export async function createIngressApp(config: IngressConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // Parameters are decoded once, into Params, with UTF-8 validation (PROTOCOL: invalid UTF-8 is 400).
+    querystringParser: (s: string) => parseUrlEncoded(s) as unknown as Record<string, unknown>,
+    bodyLimit: 64 * 1024,
+    keepAliveTimeout: 75_000,
+    trustProxy: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+      // latin1 keeps every byte as one char; Params re-reads percent-decoded bytes as UTF-8.
+      done(null, parseUrlEncoded(body.toString('latin1')));
+    });
+  app.enableShutdownHooks();
+  return app;
+}

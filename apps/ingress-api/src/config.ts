@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { baseConfigSchema, csv, loadConfig } from '@smsgw/common';
+
+export const ingressConfigSchema = baseConfigSchema.extend({
+  INGRESS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** `::` accepts IPv6 and IPv4 (as IPv4-mapped addresses) on one socket. */
+  INGRESS_HOST: z.string().default('::'),
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). Empty: use the TCP peer. */
+  TRUSTED_PROXIES: csv,
+  API_PASSWORD_PEPPER: z.string().min(8).default('dev-pepper-change-me'),
+  /** Connections for message inserts and status reads. */
+  INGRESS_DB_POOL: z.coerce.number().int().min(1).max(100).default(6),
+  /** Most messages written in one INSERT; concurrent requests share a batch. */
+  INGRESS_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Full reload of partner settings, in addition to change notifications. */
+  PARTNER_RELOAD_SECONDS: z.coerce.number().int().min(1).default(60),
+});
+export type IngressConfig = z.infer<typeof ingressConfigSchema>;
+export const INGRESS_CONFIG = Symbol('INGRESS_CONFIG');
+
+export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+  return loadConfig(ingressConfigSchema, env);
+}

@@ -1,0 +1,17 @@
+import { ConfigError } from '@smsgw/common';
+import { createIngressApp } from './bootstrap';
+import { loadIngressConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadIngressConfig();
+  const app = await createIngressApp(config);
+  await app.listen({ port: config.INGRESS_PORT, host: config.INGRESS_HOST });
+  app.getHttpAdapter().getInstance().log?.info?.(`ingress-api listening on ${config.INGRESS_HOST}:${config.INGRESS_PORT}`);
+}
+
+main().catch((e) => {
+  // One line a person can act on, not a stack trace.
+  const msg = e instanceof ConfigError ? e.message : `ingress-api failed to start: ${(e as Error).message}`;
+  process.stderr.write(`${msg}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,197 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { Pool } from 'pg';
+import { bullPriority, dispatchJobId, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
+import { INGRESS_CONFIG, type IngressConfig } from '../config';
+import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
+import { MessageIdAllocator } from './message-id.allocator';
+
+export interface NewMessage {
+  partnerId: number;
+  partnerMsgId: string | null;
+  ptag: string | null;
+  sender: string;
+  msisdn: string;
+  text: string;
+  /** SMPP data_coding: 0 GSM-7, 8 UCS-2 */
+  encoding: 0 | 8;
+  segments: number;
+  flash: boolean;
+  priority: 0 | 1 | 2;
+  test: boolean;
+  /** Postponed or windowed: when to hand it over; null = now. */
+  releaseAt: Date | null;
+  windowStart: number | null;
+  windowEnd: number | null;
+  windowZone: string | null;
+  validUntil: Date;
+}
+
+export interface StoredMessage {
+  id: string;
+  segments: number;
+  /** The partnerMsgId was stored before: this is the first message's id, nothing new was sent. */
+  existing: boolean;
+}
+
+interface Pending {
+  message: NewMessage;
+  resolve(stored: StoredMessage): void;
+  reject(error: Error): void;
+}
+
+const COLUMNS =
+  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until';
+const INSERT_SQL = `
+INSERT INTO message (${COLUMNS})
+SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+  $8::smallint[], $9::smallint[], $10::bool[], $11::smallint[], $12::bool[], $13::timestamptz[], $14::smallint[],
+  $15::smallint[], $16::text[], $17::timestamptz[])
+ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
+RETURNING id::text`;
+const EXISTING_SQL = `
+SELECT m.id::text AS id, m.segments, m.partner_id, m.partner_msg_id FROM message m
+JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
+  ON m.partner_id = k.partner_id AND m.partner_msg_id = k.partner_msg_id`;
+
+/**
+ * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch`.
+ *
+ * Concurrent requests share one multi-row INSERT (group commit): while a batch is being written
+ * the next one gathers, so the cost of a commit is paid once per batch, not once per message,
+ * with synchronous commit on. A caller's promise resolves only after its row is committed.
+ */
+@Injectable()
+export class MessageWriter implements OnApplicationShutdown {
+  private readonly logger = new Logger(MessageWriter.name);
+  private readonly ids: MessageIdAllocator;
+  private waiting: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly maxInFlight: number;
+  private readonly enqueues = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(MT_DISPATCH_QUEUE) private readonly queue: Queue,
+    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+  ) {
+    this.ids = new MessageIdAllocator(pool);
+    // Leave a connection free for status reads and id blocks.
+    this.maxInFlight = Math.max(1, config.INGRESS_DB_POOL - 2);
+  }
+
+  write(message: NewMessage): Promise<StoredMessage> {
+    return new Promise<StoredMessage>((resolve, reject) => {
+      this.waiting.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Waits for enqueues still running, so that a graceful stop loses no work it could finish. */
+  async onApplicationShutdown(): Promise<void> {
+    while (this.waiting.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    await Promise.allSettled([...this.enqueues]);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Let every request parsed in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.config.INGRESS_BATCH_MAX);
+        this.inFlight++;
+        void this.flush(batch).finally(() => {
+          this.inFlight--;
+          if (this.waiting.length > 0) this.schedule();
+        });
+      }
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    let stored: StoredMessage[];
+    try {
+      stored = await this.insert(batch.map((p) => p.message));
+    } catch (error) {
+      if (batch.length === 1) {
+        this.logger.error(`message insert failed: ${(error as Error).message}`);
+        batch[0]?.reject(error as Error);
+        return;
+      }
+      // One bad row must not fail its neighbours: retry each on its own.
+      await Promise.all(batch.map((p) => this.flush([p])));
+      return;
+    }
+    const jobs: TypedJob<typeof QUEUES.MT_DISPATCH>[] = [];
+    batch.forEach((p, i) => {
+      const s = stored[i] as StoredMessage;
+      const m = p.message;
+      if (!s.existing && m.releaseAt === null) {
+        jobs.push({
+          data: { messageId: s.id, partnerId: m.partnerId, priority: m.priority },
+          opts: { jobId: dispatchJobId(s.id), priority: bullPriority(m.priority), removeOnComplete: true, removeOnFail: 10_000 },
+        });
+      }
+    });
+    if (jobs.length > 0) this.enqueue(jobs);
+    batch.forEach((p, i) => p.resolve(stored[i] as StoredMessage));
+  }
+
+  /**
+   * The rows are committed already, so a failure here still means `OK` for the partner: the
+   * scheduler's outbox sweep re-enqueues status-1 rows that have no job.
+   */
+  private enqueue(jobs: TypedJob<typeof QUEUES.MT_DISPATCH>[]): void {
+    const p = enqueueBulk(this.queue, QUEUES.MT_DISPATCH, jobs)
+      .catch((e) => {
+        const ids = jobs.map((j) => j.data.messageId);
+        this.logger.error(`enqueue of ${ids.length} stored messages failed, the outbox sweep will retry them (${(e as Error).message}); ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',…' : ''}`);
+      })
+      .finally(() => this.enqueues.delete(p));
+    this.enqueues.add(p);
+  }
+
+  private async insert(messages: NewMessage[]): Promise<StoredMessage[]> {
+    const ids = await this.ids.take(messages.length);
+    const col = <T>(f: (m: NewMessage) => T) => messages.map(f);
+    const { rows } = await this.pool.query<{ id: string }>(INSERT_SQL, [
+      ids,
+      col((m) => m.partnerId),
+      col((m) => m.partnerMsgId),
+      col((m) => m.ptag),
+      col((m) => m.sender),
+      col((m) => m.msisdn),
+      col((m) => m.text),
+      col((m) => m.encoding),
+      col((m) => m.segments),
+      col((m) => m.flash),
+      col((m) => m.priority),
+      col((m) => m.test),
+      col((m) => m.releaseAt),
+      col((m) => m.windowStart),
+      col((m) => m.windowEnd),
+      col((m) => m.windowZone),
+      col((m) => m.validUntil),
+    ]);
+    const inserted = new Set(rows.map((r) => r.id));
+    const result: StoredMessage[] = messages.map((m, i) => ({ id: ids[i] as string, segments: m.segments, existing: false }));
+    if (inserted.size === messages.length) return result;
+
+    // Rows skipped by ON CONFLICT repeat a stored partnerMsgId: answer with the first message.
+    const conflicts = messages.map((m, i) => ({ m, i })).filter(({ i }) => !inserted.has(ids[i] as string));
+    const existing = await this.pool.query<{ id: string; segments: number; partner_id: number; partner_msg_id: string }>(EXISTING_SQL, [
+      conflicts.map(({ m }) => m.partnerId),
+      conflicts.map(({ m }) => m.partnerMsgId),
+    ]);
+    const byKey = new Map(existing.rows.map((r) => [`${r.partner_id}:${r.partner_msg_id}`, r]));
+    for (const { m, i } of conflicts) {
+      const first = byKey.get(`${m.partnerId}:${m.partnerMsgId}`);
+      if (!first) throw new Error(`message ${ids[i]} was neither inserted nor found by partnerMsgId`);
+      result[i] = { id: first.id, segments: first.segments, existing: true };
+    }
+    return result;
+  }
+}

@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+export * from './config';
+export * from './redis';
+export * from './logging';
+export * from './metrics';
+export * from './health';

@@ -1,0 +1,8 @@
+/**
+ * Redis pub/sub channel on which configuration changes are announced; running services reload
+ * the named partner (or everything for '*'). Prefixed like every other key.
+ */
+export function partnerChangedChannel(prefix: string): string {
+  return `${prefix}:partner-changed`;
+}
+export const ALL_PARTNERS = '*';

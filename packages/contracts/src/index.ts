@@ -1,0 +1,5 @@
+export * from './queues';
+export * from './enqueue';
+export * from './status';
+export * from './events';
+export * from './protocol';

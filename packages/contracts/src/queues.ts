@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * Queue names are string literals stored in Redis with every job: renaming one strands the jobs
+ * already queued under the old name. Never derive them from class names.
+ */
+export const QUEUES = {
+  MT_DISPATCH: 'mt.dispatch',
+  CALLBACK_DLR: 'callback.dlr',
+  CALLBACK_MO: 'callback.mo',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** A stored message ready to be handed to an SMSC. The row in PostgreSQL is the truth. */
+export const MtDispatchJob = z.object({
+  messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
+  partnerId: z.number().int().positive(),
+  priority: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+});
+export type MtDispatchJob = z.infer<typeof MtDispatchJob>;
+
+export const JOB_SCHEMAS = {
+  [QUEUES.MT_DISPATCH]: MtDispatchJob,
+} as const;
+export type JobSchemas = typeof JOB_SCHEMAS;
+export type JobQueue = keyof JobSchemas;
+export type JobData<Q extends JobQueue> = z.infer<JobSchemas[Q]>;
+
+/**
+ * BullMQ priority for a message priority (lower number = served first). Every job carries one,
+ * because BullMQ serves non-prioritised jobs before prioritised ones.
+ */
+export function bullPriority(smsPriority: 0 | 1 | 2): number {
+  return 3 - smsPriority;
+}
+
+/** The BullMQ job id of a message's dispatch job: re-enqueueing the same message is a no-op. */
+export function dispatchJobId(messageId: string): string {
+  return `m${messageId}`;
+}

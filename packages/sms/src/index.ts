@@ -1,0 +1,3 @@
+export * from './msisdn';
+export * from './encoding';
+export * from './time';
