@@ -9,7 +9,7 @@ import { parseUrlEncoded } from './http/params';
 export async function createIngressApp(config: IngressConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     // Parameters are decoded once, into Params, with UTF-8 validation (PROTOCOL: invalid UTF-8 is 400).
-    querystringParser: (s: string) => parseUrlEncoded(s) as unknown as Record<string, unknown>,
+    routerOptions: { querystringParser: (s: string) => parseUrlEncoded(s) as unknown as Record<string, unknown> },
     bodyLimit: 64 * 1024,
     keepAliveTimeout: 75_000,
     trustProxy: false,

@@ -1,3 +1,6 @@
 export * from './msisdn';
 export * from './encoding';
 export * from './time';
+export * from './smpp-segments';
+export * from './receipt';
+export * from './mo';

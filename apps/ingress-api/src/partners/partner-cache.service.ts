@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
+import { waitForRedis } from '@smsgw/common';
 import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { PG_POOL, REDIS_SUBSCRIBER } from '../infra/tokens';
@@ -24,6 +25,11 @@ export class PartnerCache implements OnModuleInit, OnModuleDestroy {
   private loginParamNames: string[] = ['serviceId'];
   private blacklist = new Set<string>();
   private timer?: NodeJS.Timeout;
+  /**
+   * Reloads and single changes run one after another: a full reload whose query started before a
+   * change was committed must not overwrite that change when it finishes later.
+   */
+  private updates: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -35,15 +41,15 @@ export class PartnerCache implements OnModuleInit, OnModuleDestroy {
     await this.reloadAll();
     const channel = partnerChangedChannel(this.config.REDIS_PREFIX);
     this.subscriber.on('message', (ch: string, payload: string) => {
-      if (ch === channel) void this.onChange(payload);
+      if (ch === channel) void this.serially(() => this.onChange(payload));
     });
-    // Re-subscribing after a reconnect is done by ioredis; reload in case we missed something.
-    this.subscriber.on('ready', () => void this.reloadAll().catch((e) => this.logger.error(`partner reload failed: ${e}`)));
+    // Subscribing before the connection is ready races ioredis's ready check (INFO is refused
+    // in subscriber mode); wait, then subscribe. ioredis re-subscribes after reconnects, and a
+    // full reload then covers whatever was announced while the connection was down.
+    await waitForRedis(this.subscriber, 10_000);
     await this.subscriber.subscribe(channel);
-    this.timer = setInterval(
-      () => void this.reloadAll().catch((e) => this.logger.error(`partner reload failed: ${e}`)),
-      this.config.PARTNER_RELOAD_SECONDS * 1000,
-    );
+    this.subscriber.on('ready', () => void this.serially(() => this.reloadAll()));
+    this.timer = setInterval(() => void this.serially(() => this.reloadAll()), this.config.PARTNER_RELOAD_SECONDS * 1000);
     this.timer.unref();
   }
 
@@ -70,6 +76,11 @@ export class PartnerCache implements OnModuleInit, OnModuleDestroy {
 
   isBlacklisted(msisdn: string): boolean {
     return this.blacklist.has(msisdn);
+  }
+
+  private serially(update: () => Promise<void>): Promise<void> {
+    this.updates = this.updates.then(update).catch((e) => this.logger.error(`partner settings reload failed: ${(e as Error).message}`));
+    return this.updates;
   }
 
   async reloadAll(): Promise<void> {

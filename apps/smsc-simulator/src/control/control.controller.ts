@@ -1,0 +1,79 @@
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
+import type { z } from 'zod';
+import { MoInputError } from '../mo/mo-segments';
+import { NoReceiverError, type MoResult } from '../mo/mo.service';
+import type { ReceiptRule } from '../receipts/receipt-outcome';
+import type { RuntimeSettings } from '../state/runtime-settings';
+import type { SubmitRecord } from '../submits/submit-record';
+import { moRequestSchema, rulesSchema, settingsPatchSchema, submitsQuerySchema } from './control.schemas';
+import { type CountersView, SimulatorControl } from './simulator-control';
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) {
+    throw new BadRequestException({
+      error: 'invalid request',
+      issues: result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`),
+    });
+  }
+  return result.data;
+}
+
+/** The HTTP control API: JSON in, JSON out. */
+@Controller()
+export class ControlController {
+  constructor(private readonly control: SimulatorControl) {}
+
+  @Post('mo')
+  @HttpCode(200)
+  injectMo(@Body() body: unknown): MoResult {
+    try {
+      return this.control.injectMo(parse(moRequestSchema, body));
+    } catch (e) {
+      if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
+      if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });
+      throw e;
+    }
+  }
+
+  @Get('counters')
+  counters(): CountersView {
+    return this.control.getCounters();
+  }
+
+  @Get('submits')
+  submits(@Query() query: unknown): SubmitRecord[] {
+    const { limit, dest } = parse(submitsQuerySchema, query);
+    return this.control.getSubmits(limit, dest);
+  }
+
+  @Get('rules')
+  rules(): { rules: ReceiptRule[] } {
+    return { rules: this.control.getRules() };
+  }
+
+  /** Replaces the whole rule set. */
+  @Post('rules')
+  @HttpCode(200)
+  setRules(@Body() body: unknown): { rules: ReceiptRule[] } {
+    this.control.setRules(parse(rulesSchema, body).rules);
+    return { rules: this.control.getRules() };
+  }
+
+  @Get('config')
+  settings(): RuntimeSettings {
+    return this.control.getSettings();
+  }
+
+  @Put('config')
+  updateSettings(@Body() body: unknown): RuntimeSettings {
+    return this.control.updateSettings(parse(settingsPatchSchema, body));
+  }
+
+  @Post('reset')
+  @HttpCode(200)
+  reset(): { reset: true } {
+    this.control.reset();
+    return { reset: true };
+  }
+}

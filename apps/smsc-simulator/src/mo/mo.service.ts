@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SIMULATOR_CONFIG, type SimulatorConfig } from '../config';
+import { SessionRegistry } from '../smpp/session-registry';
+import { SimulatorCounters } from '../state/counters';
+import { RandomSource } from '../state/random-source';
+import { buildMoSegments, type MoConcat, type MoEncoding, MoInputError, type MoSegment } from './mo-segments';
+
+export interface MoRequest {
+  /** The subscriber. */
+  from: string;
+  /** The service number. */
+  to: string;
+  text: string;
+  /** Deliver to a receiver of this system; any bound receiver when absent. */
+  systemId?: string;
+  encoding?: MoEncoding;
+  concat?: MoConcat;
+  /** Send the segments last first. */
+  outOfOrder?: boolean;
+  /** 1-based number of a segment not to send, to test incomplete sets. */
+  dropSegment?: number;
+}
+
+export interface MoResult {
+  segments: number;
+  delivered: true;
+  /** Segment numbers in the order they were sent. */
+  order: number[];
+}
+
+/** No receiver bind to deliver an MO to (answered 409). */
+export class NoReceiverError extends Error {}
+
+/**
+ * Injects a subscriber's message as deliver_sm (esm_class 0). All segments go to one session;
+ * each is sent once, and the ESME's answers are only counted.
+ */
+@Injectable()
+export class MoService {
+  private readonly log = new Logger(MoService.name);
+  private reference: number;
+
+  constructor(
+    @Inject(SIMULATOR_CONFIG) private readonly config: SimulatorConfig,
+    private readonly registry: SessionRegistry,
+    private readonly counters: SimulatorCounters,
+    random: RandomSource,
+  ) {
+    this.reference = random.int(0x10000);
+  }
+
+  inject(req: MoRequest): MoResult {
+    const concat = req.concat ?? 'udh8';
+    const segments = buildMoSegments(req.text, {
+      encoding: req.encoding ?? 'auto',
+      concat,
+      reference: this.nextReference(concat),
+    });
+    if (req.dropSegment !== undefined && req.dropSegment > segments.length) {
+      throw new MoInputError(`dropSegment ${req.dropSegment} but the message has ${segments.length} segment(s)`);
+    }
+    const session = this.registry.pickReceiver(req.systemId);
+    if (!session) {
+      throw new NoReceiverError(req.systemId ? `no receiver of system_id ${req.systemId} is bound` : 'no receiver is bound');
+    }
+
+    const ordered = req.outOfOrder ? [...segments].reverse() : segments;
+    const sent = ordered.filter((s) => s.seq !== req.dropSegment);
+    for (const segment of sent) {
+      void session
+        .request('deliver_sm', deliverSmFields(req, segment), this.config.deliverResponseTimeoutMs)
+        .then((outcome) => this.counters.moAnswered(outcome.kind === 'response' && outcome.status === 0));
+    }
+    this.counters.moSent(sent.length);
+    this.log.log(`MO ${req.from} -> ${req.to}: ${sent.length}/${segments.length} segment(s) to ${session.systemId} session ${session.id}`);
+    return { segments: segments.length, delivered: true, order: sent.map((s) => s.seq) };
+  }
+
+  private nextReference(concat: MoConcat): number {
+    this.reference = (this.reference + 1) & 0xffff;
+    return concat === 'udh8' ? this.reference & 0xff : this.reference;
+  }
+}
+
+/**
+ * TON/NPI as operators usually send them: international E.164 for full numbers, unknown/ISDN for
+ * short codes, alphanumeric for names.
+ */
+function addressFields(addr: string): { ton: number; npi: number; addr: string } {
+  const digits = addr.replace(/^\+/, '');
+  if (!/^\d+$/.test(digits)) return { ton: 5, npi: 0, addr };
+  return addr.startsWith('+') || digits.length >= 10 ? { ton: 1, npi: 1, addr: digits } : { ton: 0, npi: 1, addr: digits };
+}
+
+function deliverSmFields(req: MoRequest, segment: MoSegment): Record<string, unknown> {
+  const source = addressFields(req.from);
+  const destination = addressFields(req.to);
+  return {
+    source_addr_ton: source.ton,
+    source_addr_npi: source.npi,
+    source_addr: source.addr,
+    dest_addr_ton: destination.ton,
+    dest_addr_npi: destination.npi,
+    destination_addr: destination.addr,
+    esm_class: segment.esmClass,
+    data_coding: segment.dataCoding,
+    short_message: segment.shortMessage,
+    ...(segment.sar
+      ? {
+          sar_msg_ref_num: segment.sar.msgRefNum,
+          sar_total_segments: segment.sar.totalSegments,
+          sar_segment_seqnum: segment.sar.segmentSeqnum,
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * What the SMSC connector puts into `submit_sm`: data_coding, esm_class and short_message of every
+ * segment of one MT text (PROTOCOL §9), plus the SMPP time format for `validity_period`.
+ *
+ * Segmentation is the one of `splitText` / `analyzeText` (encoding.ts), so the number of segments
+ * submitted is always the number of segments counted and billed.
+ */
+import { analyzeText, encodeGsm7Unpacked, encodeUcs2, splitText } from './encoding';
+
+/** SMPP data_coding: SMSC default alphabet, sent as GSM 03.38. */
+export const DC_DEFAULT = 0x00;
+/** SMPP data_coding: UCS-2 (UTF-16BE). */
+export const DC_UCS2 = 0x08;
+/** GSM 03.38 general data coding group, message class 0 (flash), default alphabet. */
+export const DC_FLASH_GSM7 = 0x10;
+/** GSM 03.38 general data coding group, message class 0 (flash), UCS-2. */
+export const DC_FLASH_UCS2 = 0x18;
+
+/** esm_class bit 6: short_message starts with a User Data Header. */
+export const ESM_CLASS_UDHI = 0x40;
+
+/** Information element identifier of "concatenated short messages, 8-bit reference". */
+export const IEI_CONCAT_8BIT = 0x00;
+
+/** Most segments a UDH with an 8-bit count can describe. */
+export const MAX_CONCAT_SEGMENTS = 255;
+
+export interface SubmitSegment {
+  /** submit_sm data_coding. */
+  dataCoding: number;
+  /** submit_sm esm_class: 0, or 0x40 (UDHI) when the message is concatenated. */
+  esmClass: number;
+  /** submit_sm short_message: the UDH (if any) followed by the encoded payload. */
+  shortMessage: Buffer;
+  /** 1-based segment number. */
+  seq: number;
+  /** Number of segments of the message. */
+  total: number;
+}
+
+export interface SubmitSegmentOptions {
+  /** Class 0 (flash) SMS. Allowed for a concatenated text too; whether to permit it is the caller's rule. */
+  flash?: boolean;
+  /** Concatenation reference, 0..255, the same in every segment of one message. Ignored for one segment. */
+  reference: number;
+}
+
+/**
+ * Encodes a text into submit_sm segments.
+ *
+ * - GSM-7 text: data_coding 0 (flash: 0x10), unpacked septets, one per byte, 0x1B before an
+ *   extension-table character. UCS-2 text: data_coding 8 (flash: 0x18), UTF-16BE.
+ * - One segment: no UDH, esm_class 0.
+ * - Several: esm_class 0x40 and the UDH `05 00 03 <reference> <total> <seq>` in front of at most
+ *   153 septets / 134 bytes (67 UTF-16 units); an escape sequence or a surrogate pair is never split.
+ *
+ * Throws RangeError for a reference outside 0..255, or a text needing more than 255 segments
+ * (the caller caps texts far below that: 2000 characters is at most 30 UCS-2 segments).
+ */
+export function buildSubmitSegments(text: string, opts: SubmitSegmentOptions): SubmitSegment[] {
+  const { reference } = opts;
+  if (!Number.isInteger(reference) || reference < 0 || reference > 0xff) {
+    throw new RangeError(`concatenation reference must be an integer 0..255, got ${reference}`);
+  }
+  const { encoding } = analyzeText(text);
+  const gsm = encoding === 'gsm7';
+  const dataCoding = opts.flash === true ? (gsm ? DC_FLASH_GSM7 : DC_FLASH_UCS2) : gsm ? DC_DEFAULT : DC_UCS2;
+  const encode = gsm ? encodeGsm7Unpacked : encodeUcs2;
+
+  const parts = splitText(text);
+  const total = parts.length;
+  if (total > MAX_CONCAT_SEGMENTS) {
+    throw new RangeError(`text needs ${total} segments, more than ${MAX_CONCAT_SEGMENTS}`);
+  }
+  if (total === 1) {
+    return [{ dataCoding, esmClass: 0, shortMessage: encode(parts[0]), seq: 1, total: 1 }];
+  }
+  return parts.map((part, i) => {
+    const seq = i + 1;
+    const udh = Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, reference, total, seq]);
+    return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([udh, encode(part)]), seq, total };
+  });
+}
+
+/** Number of submit_sm a text takes; always `analyzeText(text).segments`. */
+export function submitSegmentCount(text: string): number {
+  return analyzeText(text).segments;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * SMPP 3.4 absolute time (§7.1.1) in UTC: `YYMMDDhhmmss` + tenths `0` + quarter-hour offset `00`
+ * + `+`, e.g. `261201063000000+`. Seconds are truncated. This is the form every SMSC accepts for
+ * `validity_period` and `schedule_delivery_time`; prefer it to the relative form.
+ */
+export function smppAbsoluteTime(date: Date): string {
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('invalid date');
+  return (
+    pad2(date.getUTCFullYear() % 100) +
+    pad2(date.getUTCMonth() + 1) +
+    pad2(date.getUTCDate()) +
+    pad2(date.getUTCHours()) +
+    pad2(date.getUTCMinutes()) +
+    pad2(date.getUTCSeconds()) +
+    '000+'
+  );
+}
+
+/**
+ * SMPP 3.4 relative time `YYMMDDhhmmss000R` for a duration in whole seconds (fractions dropped),
+ * expressed in days, hours, minutes and seconds only (years and months stay `00`, since their
+ * length is ambiguous), e.g. 2880 minutes → `000002000000000R`. Some SMSCs do not support the
+ * relative form: use `smppAbsoluteTime` unless one asks for it. Throws RangeError for a negative
+ * duration or one of 100 days or more.
+ */
+export function smppRelativeTime(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`invalid duration ${seconds}`);
+  let rest = Math.floor(seconds);
+  const days = Math.floor(rest / 86_400);
+  if (days > 99) throw new RangeError(`duration of ${days} days does not fit the relative time format`);
+  rest -= days * 86_400;
+  const hours = Math.floor(rest / 3600);
+  rest -= hours * 3600;
+  const minutes = Math.floor(rest / 60);
+  return '0000' + pad2(days) + pad2(hours) + pad2(minutes) + pad2(rest - minutes * 60) + '000R';
+}
