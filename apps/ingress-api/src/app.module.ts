@@ -17,7 +17,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL), InfraModule, SendModule, StatusModule, CancelModule],
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, ['send', 'status', 'cancel']), InfraModule, SendModule, StatusModule, CancelModule],
       controllers: [HealthController, MetricsController],
     };
   }

@@ -25,7 +25,8 @@ import { MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
     {
       provide: REDIS_SUBSCRIBER,
       inject: [INGRESS_CONFIG],
-      useFactory: (cfg: IngressConfig) => createRedis(cfg.REDIS_URL, 'blocking'),
+      // No ready check: its INFO is refused once the connection is in subscriber mode.
+      useFactory: (cfg: IngressConfig) => createRedis(cfg.REDIS_URL, 'blocking', { enableReadyCheck: false }),
     },
     {
       provide: MT_DISPATCH_QUEUE,
@@ -57,7 +58,10 @@ export class InfraModule implements OnApplicationShutdown {
 
   /** Runs after every provider's own shutdown hook, so pending writes are done by now. */
   async onApplicationShutdown(): Promise<void> {
+    // The queue does not own the connection it was given: close both.
+    const queueConnection = await this.queue.client.catch(() => null);
     await this.queue.close().catch(() => undefined);
+    queueConnection?.disconnect();
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
