@@ -6,3 +6,8 @@ export function partnerChangedChannel(prefix: string): string {
   return `${prefix}:partner-changed`;
 }
 export const ALL_PARTNERS = '*';
+
+/** Announces that SMSC connections changed (payload: connection id or '*'); connectors rebind. */
+export function smscChangedChannel(prefix: string): string {
+  return `${prefix}:smsc-changed`;
+}

@@ -19,8 +19,25 @@ export const MtDispatchJob = z.object({
 });
 export type MtDispatchJob = z.infer<typeof MtDispatchJob>;
 
+/** A message reached a status the partner is told about (final, or 0 with intermediate reports). */
+export const CallbackDlrJob = z.object({
+  messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
+  partnerId: z.number().int().positive(),
+  status: z.union([z.literal(0), z.literal(2), z.literal(5)]),
+});
+export type CallbackDlrJob = z.infer<typeof CallbackDlrJob>;
+
+/** A stored MO to push to its partner's MO URL. */
+export const CallbackMoJob = z.object({
+  moId: z.string().regex(/^[1-9][0-9]{0,18}$/),
+  partnerId: z.number().int().positive(),
+});
+export type CallbackMoJob = z.infer<typeof CallbackMoJob>;
+
 export const JOB_SCHEMAS = {
   [QUEUES.MT_DISPATCH]: MtDispatchJob,
+  [QUEUES.CALLBACK_DLR]: CallbackDlrJob,
+  [QUEUES.CALLBACK_MO]: CallbackMoJob,
 } as const;
 export type JobSchemas = typeof JOB_SCHEMAS;
 export type JobQueue = keyof JobSchemas;
@@ -37,4 +54,14 @@ export function bullPriority(smsPriority: 0 | 1 | 2): number {
 /** The BullMQ job id of a message's dispatch job: re-enqueueing the same message is a no-op. */
 export function dispatchJobId(messageId: string): string {
   return `m${messageId}`;
+}
+
+/** Job id of a DLR callback: one report per message and status, however often it is enqueued. */
+export function dlrJobId(messageId: string, status: number): string {
+  return `d${messageId}-${status}`;
+}
+
+/** Job id of an MO callback. */
+export function moJobId(moId: string): string {
+  return `mo${moId}`;
 }
