@@ -1,13 +1,18 @@
-// `npm start`: checks PostgreSQL and Redis, migrates, seeds the demo partner and runs every
-// service that exists, each in its own process, until Ctrl-C (which stops them gracefully).
+// `npm start`: checks PostgreSQL and Redis, migrates, seeds the demo partner, the simulator's
+// SMSC connection and service number 4565, and runs every service that has been built, each in
+// its own process, until Ctrl-C (which stops them gracefully).
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { preflight } = require('./preflight');
 
 const root = path.resolve(__dirname, '..');
-/** Services in start order; an app joins this list when it exists. */
-const SERVICES = ['ingress-api'];
+const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
+/**
+ * Services in start order; each is started only if its dist/main.js exists. The simulator comes
+ * first so that the connector finds an SMSC to bind to.
+ */
+const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector'];
 
 async function main() {
   const problem = await preflight();
@@ -28,9 +33,17 @@ async function main() {
 
   const children = [];
   let stopping = false;
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  const started = new Set();
+  const missing = [];
   for (const name of SERVICES) {
     const main = path.join(root, 'apps', name, 'dist', 'main.js');
-    if (!fs.existsSync(main)) continue;
+    if (!fs.existsSync(main)) {
+      missing.push(name);
+      continue;
+    }
+    if (stopping) break;
     const child = spawn(process.execPath, [main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
@@ -46,14 +59,26 @@ async function main() {
       if (!stopping) stop(code || 1);
     });
     children.push(child);
+    started.add(name);
+    // The connector binds at start: give the simulator a moment to listen first.
+    if (name === 'smsc-simulator') await waitForHealth(simHttpPort, 10000, () => stopping);
   }
 
   const port = process.env.INGRESS_PORT || 8080;
-  process.stdout.write(
-    `\nThe platform is starting. Partner API: http://127.0.0.1:${port}  (demo partner: serviceId=demo pass=demo-pass)\n` +
-      `  curl 'http://127.0.0.1:${port}/send?serviceId=demo&pass=demo-pass&clientId=79036550550&message=Hello'\n` +
-      'Ctrl-C stops everything.\n\n',
-  );
+  const lines = ['', `The platform is starting. Partner API: http://127.0.0.1:${port}  (demo partner: serviceId=demo pass=demo-pass)`];
+  lines.push(`  curl 'http://127.0.0.1:${port}/send?serviceId=demo&pass=demo-pass&clientId=79036550550&message=Hello'`);
+  if (started.has('smsc-simulator')) {
+    lines.push(
+      `SMSC simulator: SMPP on 127.0.0.1:${process.env.SIM_SMPP_PORT || 2775}, control API http://127.0.0.1:${simHttpPort}. A subscriber's message (MO) to the demo partner's number 4565:`,
+      `  curl -X POST http://127.0.0.1:${simHttpPort}/mo -H 'content-type: application/json' -d '{"from":"79036550550","to":"4565","text":"Hi"}'`,
+    );
+  }
+  if (missing.length) {
+    lines.push(`Not built, not started: ${missing.join(', ')} (no apps/<name>/dist/main.js).`);
+    if (missing.includes('smsc-connector')) lines.push('  Without smsc-connector, accepted messages are stored and queued but not delivered.');
+  }
+  lines.push('Ctrl-C stops everything.', '', '');
+  process.stdout.write(lines.join('\n'));
 
   function stop(code) {
     if (stopping) return;
@@ -63,8 +88,19 @@ async function main() {
     timer.unref();
     Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r))))).then(() => process.exit(code));
   }
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+}
+
+/** Resolves when GET /health answers 200, after `ms` (a slow service is not an error here), or when `cancelled()`. */
+async function waitForHealth(port, ms, cancelled) {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !cancelled()) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 main();

@@ -1,41 +1,18 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import Redis from 'ioredis';
 import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
-import { apiPasswordPepper, createPrismaClient, generateApiPassword, hashApiPassword, type Prisma } from '@smsgw/db';
+import { apiPasswordPepper, generateApiPassword, hashApiPassword, type Prisma } from '@smsgw/db';
+import { announce as announceOn, audit as auditRow, camel, prefix, printRow, withDb, type Db, type Row } from './cli';
 import { SETTINGS, SettingError } from './partner-settings';
-
-type Db = ReturnType<typeof createPrismaClient>;
-type Row = Record<string, unknown>;
-
-const prefix = process.env.REDIS_PREFIX ?? 'smsgw';
-const actor = `cli:${safeUser()}`;
+import { registerSmscCommands } from './smsc';
 
 /** Never printed or written to the audit log. */
 const SECRET_FIELDS = ['apiPasswordHash'];
 
-async function withDb<T>(f: (db: Db) => Promise<T>): Promise<T> {
-  const db = createPrismaClient();
-  try {
-    return await f(db);
-  } finally {
-    await db.$disconnect();
-  }
-}
-
-/** Tells running services to reload; they also reload periodically if this is missed. */
+/** Partner and blacklist changes: ingress instances reload the partner named (or everything). */
 async function announce(payload: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: true });
-  try {
-    await redis.connect();
-    await redis.publish(partnerChangedChannel(prefix), payload);
-  } catch (e) {
-    process.stderr.write(`warning: change stored, but running services could not be notified through Redis (${(e as Error).message}); they pick it up at their next periodic reload\n`);
-  } finally {
-    redis.disconnect();
-  }
+  await announceOn(partnerChangedChannel(prefix), payload);
 }
 
 function settingsFrom(opts: Row): Row {
@@ -63,28 +40,11 @@ function publicView(row: Row): Row {
 }
 
 function print(row: Row, json: boolean): void {
-  const view = publicView(row);
-  if (json) {
-    process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
-    return;
-  }
-  const width = Math.max(...Object.keys(view).map((k) => k.length));
-  for (const [k, v] of Object.entries(view)) {
-    const shown = v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.join(', ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v ?? '');
-    process.stdout.write(`${k.padEnd(width)}  ${shown}\n`);
-  }
+  printRow(publicView(row), json);
 }
 
 async function audit(db: Db, action: string, entity: string, before: Row | null, after: Row | null): Promise<void> {
-  await db.auditLog.create({
-    data: {
-      actor,
-      action,
-      entity,
-      before: before ? (JSON.parse(JSON.stringify(publicView(before))) as Prisma.InputJsonValue) : undefined,
-      after: after ? (JSON.parse(JSON.stringify(publicView(after))) as Prisma.InputJsonValue) : undefined,
-    },
-  });
+  await auditRow(db, action, entity, before ? publicView(before) : null, after ? publicView(after) : null);
 }
 
 async function findPartner(db: Db, login: string) {
@@ -251,17 +211,7 @@ program
   .description('ask every running service to reload all partner settings')
   .action(async () => announce(ALL_PARTNERS));
 
-function camel(option: string): string {
-  return option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
+registerSmscCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SettingError) process.stderr.write(`error: ${e.message}\n`);

@@ -13,17 +13,17 @@ export interface SettingSpec {
 
 export class SettingError extends Error {}
 
-const bool = (v: string): boolean => {
+export const bool = (v: string): boolean => {
   if (/^(1|true|yes|on)$/i.test(v)) return true;
   if (/^(0|false|no|off)$/i.test(v)) return false;
   throw new SettingError(`"${v}" is not a yes/no value (use true or false)`);
 };
-const int = (min: number, max: number) => (v: string): number => {
+export const int = (min: number, max: number) => (v: string): number => {
   const n = Number(v);
   if (!/^-?\d+$/.test(v) || n < min || n > max) throw new SettingError(`"${v}" must be a whole number from ${min} to ${max}`);
   return n;
 };
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+export const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nullable = <T>(f: (v: string) => T) => (v: string): T | null => (v === '' || v === 'none' ? null : f(v));
 
 function ipList(v: string): string[] {

@@ -1,7 +1,8 @@
-// npm run db:seed: the demo partner the README, the simulator setup and manual testing use.
-// Creates it when missing; an existing demo partner is left exactly as it is (an operator may
-// have changed its settings, and its password is not reset).
-import { createPrismaClient, databaseUrl, type Partner, type PrismaClient } from './index';
+// npm run db:seed: the demo partner the README, the simulator setup and manual testing use, an
+// SMSC connection to the local simulator, and the demo partner's service number 4565.
+// Each is created when missing; an existing one is left exactly as it is (an operator may have
+// changed its settings, and the demo partner's password is not reset).
+import { createPrismaClient, databaseUrl, type Partner, type PrismaClient, type SmscConnection } from './index';
 import { apiPasswordPepper, hashApiPassword } from './passwords';
 
 export const DEMO_PARTNER_LOGIN = 'demo';
@@ -35,7 +36,60 @@ export async function seedDemoPartner(prisma: PrismaClient, pepper: string = api
   return { created: count === 1, partner };
 }
 
+/** The connection to apps/smsc-simulator with the simulator's default account. */
+export const SIMULATOR_CONNECTION_NAME = 'simulator';
+export const SIMULATOR_SYSTEM_ID = 'smsgw';
+export const SIMULATOR_PASSWORD = 'smsgw';
+export const DEMO_SERVICE_NUMBER = '4565';
+
+/** The simulator's SMPP port: SIM_SMPP_PORT when set (as the simulator reads it), else 2775. */
+export function simulatorSmppPort(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.SIM_SMPP_PORT;
+  if (v === undefined || v === '') return 2775;
+  const port = Number(v);
+  if (!/^\d+$/.test(v) || port < 1 || port > 65535) throw new Error(`SIM_SMPP_PORT="${v}" is not a fixed port (1-65535) the connector could be given`);
+  return port;
+}
+
+export interface SimulatorSeedResult {
+  created: boolean;
+  connection: SmscConnection;
+}
+
+export async function seedSimulatorConnection(prisma: PrismaClient, port: number = simulatorSmppPort()): Promise<SimulatorSeedResult> {
+  const { count } = await prisma.smscConnection.createMany({
+    data: [
+      {
+        name: SIMULATOR_CONNECTION_NAME,
+        host: '127.0.0.1',
+        port,
+        systemId: SIMULATOR_SYSTEM_ID,
+        password: SIMULATOR_PASSWORD,
+        tps: 500,
+        window: 100,
+      },
+    ],
+    skipDuplicates: true,
+  });
+  const connection = await prisma.smscConnection.findUniqueOrThrow({ where: { name: SIMULATOR_CONNECTION_NAME } });
+  return { created: count === 1, connection };
+}
+
+export interface ServiceNumberSeedResult {
+  created: boolean;
+  /** The partner the number belongs to now (another one's if it was taken). */
+  ownerId: number;
+}
+
+/** Gives `partnerId` the demo service number unless some partner owns it already. */
+export async function seedDemoServiceNumber(prisma: PrismaClient, partnerId: number): Promise<ServiceNumberSeedResult> {
+  const { count } = await prisma.serviceNumber.createMany({ data: [{ number: DEMO_SERVICE_NUMBER, partnerId }], skipDuplicates: true });
+  const row = await prisma.serviceNumber.findUniqueOrThrow({ where: { number: DEMO_SERVICE_NUMBER } });
+  return { created: count === 1, ownerId: row.partnerId };
+}
+
 async function main(): Promise<void> {
+  const port = simulatorSmppPort();
   const prisma = createPrismaClient(databaseUrl());
   try {
     const { created, partner } = await seedDemoPartner(prisma);
@@ -49,6 +103,22 @@ async function main(): Promise<void> {
     } else {
       console.log(`demo partner exists (#${partner.id}); left unchanged, password not reset`);
     }
+
+    const { created: smscCreated, connection: c } = await seedSimulatorConnection(prisma, port);
+    if (smscCreated) {
+      console.log(
+        `Created SMSC connection #${c.id} ${c.name}: ${c.host}:${c.port}, system_id ${c.systemId}, ` +
+          `${c.bindMode}, ${c.tps} submits/s, window ${c.window} (the simulator's defaults)`,
+      );
+    } else {
+      console.log(`SMSC connection ${c.name} exists (#${c.id}, ${c.host}:${c.port}, ${c.enabled ? 'enabled' : 'disabled'}); left unchanged`);
+      if (c.port !== port) console.log(`  note: it points at port ${c.port}, not ${port}; to change it: npm run admin -- smsc update ${c.name} --port ${port}`);
+    }
+
+    const { created: numberCreated, ownerId } = await seedDemoServiceNumber(prisma, partner.id);
+    if (numberCreated) console.log(`Assigned service number ${DEMO_SERVICE_NUMBER} to the demo partner (MO to ${DEMO_SERVICE_NUMBER} goes to demo)`);
+    else if (ownerId === partner.id) console.log(`service number ${DEMO_SERVICE_NUMBER} belongs to the demo partner already; left unchanged`);
+    else console.log(`service number ${DEMO_SERVICE_NUMBER} belongs to partner #${ownerId}; left unchanged`);
   } finally {
     await prisma.$disconnect();
   }

@@ -1,0 +1,167 @@
+// `smsc …`: the operator SMSCs the connector binds to (table smsc_connection). Every change is
+// audited and announced on <prefix>:smsc-changed with the connection's id, so connectors rebind.
+import { Command, Option } from 'commander';
+import { smscChangedChannel } from '@smsgw/contracts';
+import type { Prisma, SmscConnection } from '@smsgw/db';
+import { announce, audit, prefix, printRow, withDb, type Db, type Row } from './cli';
+import { SettingError } from './partner-settings';
+import { SMSC_SETTINGS, smscSettingsFrom } from './smsc-settings';
+
+/**
+ * The password is the SMSC's secret, which the connector must send as is, so it is stored in
+ * clear; it is never printed and never written to the audit log.
+ */
+function publicView(c: SmscConnection): Row {
+  const { password, ...rest } = c;
+  return { ...rest, password: password === '' ? '(empty)' : '(set)' };
+}
+
+/** What the audit log keeps: everything but the password. */
+function auditView(c: SmscConnection): Row {
+  const { password: _password, ...rest } = c;
+  return rest;
+}
+
+function print(c: SmscConnection, json: boolean): void {
+  const view = publicView(c);
+  if (!json && c.routes.length === 0) view.routes = '(every number)';
+  // The SMPP fields in the order an operator reads them off an SMSC's connection sheet.
+  const order = ['id', 'name', 'host', 'port', 'systemId', 'password', 'systemType', 'bindMode', 'tps', 'window', 'routes', 'priority', 'enabled', 'createdAt', 'updatedAt'];
+  printRow(Object.fromEntries(order.map((k) => [k, view[k]])), json);
+}
+
+async function findConnection(db: Db, name: string): Promise<SmscConnection> {
+  const c = await db.smscConnection.findUnique({ where: { name } });
+  if (!c) throw new SettingError(`no SMSC connection named "${name}" (see: npm run admin -- smsc list)`);
+  return c;
+}
+
+async function nameFree(db: Db, name: string): Promise<void> {
+  if (await db.smscConnection.findUnique({ where: { name } })) throw new SettingError(`an SMSC connection named "${name}" exists already`);
+}
+
+/** A concurrent create or rename can still hit the unique index: say which name. */
+function uniqueName<T>(name: string, p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if ((e as { code?: string }).code === 'P2002') throw new SettingError(`an SMSC connection named "${name}" exists already`);
+    throw e;
+  });
+}
+
+async function changed(db: Db, action: string, before: SmscConnection | null, after: SmscConnection | null): Promise<void> {
+  const id = (after ?? before)!.id;
+  const afterView = after ? auditView(after) : null;
+  if (afterView && before && after && before.password !== after.password) afterView.passwordChanged = true;
+  await audit(db, action, `smsc:${id}`, before ? auditView(before) : null, afterView);
+  await announce(smscChangedChannel(prefix), String(id));
+}
+
+function addSettingOptions(cmd: Command, creating: boolean): Command {
+  for (const s of SMSC_SETTINGS) {
+    const o = new Option(`--${s.option} <value>`, s.description);
+    if (creating && s.required) o.makeOptionMandatory();
+    cmd.addOption(o);
+  }
+  return cmd.option('--json', 'print as JSON');
+}
+
+function table(rows: SmscConnection[]): string {
+  const head = ['id', 'name', 'host:port', 'system_id', 'bind', 'tps', 'window', 'routes', 'priority', 'enabled'];
+  const right = new Set(['id', 'tps', 'window', 'priority']);
+  const cells = rows.map((r) => [
+    String(r.id),
+    r.name,
+    `${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}`,
+    r.systemId,
+    r.bindMode,
+    String(r.tps),
+    String(r.window),
+    r.routes.length ? r.routes.join(',') : 'all',
+    String(r.priority),
+    r.enabled ? 'yes' : 'no',
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (right.has(head[i]!) ? v.padStart(width[i]!) : v.padEnd(width[i]!))).join('  ').trimEnd();
+  return [line(head), ...cells.map(line)].join('\n') + '\n';
+}
+
+export function registerSmscCommands(program: Command): void {
+  const smsc = program
+    .command('smsc')
+    .description('SMSC connections: the operator SMSCs the connector binds to over SMPP 3.4');
+
+  addSettingOptions(smsc.command('create').description('add an SMSC connection; running connectors bind to it within a second'), true).action(async (opts: Row) =>
+    withDb(async (db) => {
+      const data = smscSettingsFrom(opts);
+      await nameFree(db, data.name as string);
+      const created = await uniqueName(data.name as string, db.smscConnection.create({ data: data as unknown as Prisma.SmscConnectionCreateInput }));
+      await changed(db, 'smsc.create', null, created);
+      print(created, Boolean(opts.json));
+    }),
+  );
+
+  addSettingOptions(smsc.command('update <name>').description('change settings of an SMSC connection; running connectors rebind to it'), false).action(async (name: string, opts: Row) =>
+    withDb(async (db) => {
+      const before = await findConnection(db, name);
+      const data = smscSettingsFrom(opts);
+      if (Object.keys(data).length === 0) throw new SettingError('nothing to change: give at least one setting option (see --help)');
+      if (data.name !== undefined && data.name !== before.name) await nameFree(db, data.name as string);
+      const after = await uniqueName(String(data.name ?? name), db.smscConnection.update({ where: { id: before.id }, data: data as Prisma.SmscConnectionUpdateInput }));
+      await changed(db, 'smsc.update', before, after);
+      print(after, Boolean(opts.json));
+    }),
+  );
+
+  for (const [command, enabled] of [['enable', true], ['disable', false]] as const) {
+    smsc
+      .command(`${command} <name>`)
+      .description(enabled ? 'use an SMSC connection again: connectors bind to it' : 'stop using an SMSC connection: connectors unbind from it; its settings are kept')
+      .action(async (name: string) =>
+        withDb(async (db) => {
+          const before = await findConnection(db, name);
+          if (before.enabled === enabled) {
+            process.stdout.write(`${name}: already ${enabled ? 'enabled' : 'disabled'}, nothing changed\n`);
+            return;
+          }
+          const after = await db.smscConnection.update({ where: { id: before.id }, data: { enabled } });
+          await changed(db, `smsc.${command}`, before, after);
+          process.stdout.write(`${name}: ${enabled ? 'enabled' : 'disabled'}\n`);
+        }),
+      );
+  }
+
+  smsc
+    .command('delete <name>')
+    .description('delete an SMSC connection; connectors unbind from it (to keep its settings, disable it instead)')
+    .action(async (name: string) =>
+      withDb(async (db) => {
+        const before = await findConnection(db, name);
+        await db.smscConnection.delete({ where: { id: before.id } });
+        await changed(db, 'smsc.delete', before, null);
+        process.stdout.write(`${name}: deleted (was #${before.id})\n`);
+      }),
+    );
+
+  smsc
+    .command('show <name>')
+    .description('every setting of an SMSC connection (the password is shown as "(set)")')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, opts: Row) =>
+      withDb(async (db) => {
+        print(await findConnection(db, name), Boolean(opts.json));
+      }),
+    );
+
+  smsc
+    .command('list')
+    .description('every SMSC connection, one line each')
+    .option('--json', 'print as JSON')
+    .action(async (opts: Row) =>
+      withDb(async (db) => {
+        const rows = await db.smscConnection.findMany({ orderBy: { id: 'asc' } });
+        if (opts.json) process.stdout.write(`${JSON.stringify(rows.map(publicView), null, 2)}\n`);
+        else if (rows.length === 0) process.stdout.write('no SMSC connections (add one: npm run admin -- smsc create --help)\n');
+        else process.stdout.write(table(rows));
+      }),
+    );
+}

@@ -1,0 +1,510 @@
+// The operator CLI as operators run it: the built apps/admin/dist/main.js in a child process,
+// against a throw-away database and its own Redis key prefix. The last block starts the built
+// ingress (apps/ingress-api/dist/main.js) as a child process too, so no code of another app is
+// imported, and checks that what the CLI does reaches a running service.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { createPrismaClient, hashApiPassword, type PrismaClient } from '@smsgw/db';
+import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
+
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'apps', 'admin', 'dist', 'main.js');
+const INGRESS = path.join(ROOT, 'apps', 'ingress-api', 'dist', 'main.js');
+const PEPPER = 'test-pepper-0123456789';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `tadm${process.pid}_${randomBytes(3).toString('hex')}`;
+const PARTNER_CHANNEL = `${PREFIX}:partner-changed`;
+const SMSC_CHANNEL = `${PREFIX}:smsc-changed`;
+
+let db: TestDatabase;
+let prisma: PrismaClient;
+let sub: Redis;
+const published: { channel: string; message: string }[] = [];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `npm run admin -- <args>`, as a child process with this test's database and prefix. */
+function admin(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs a command that must succeed; shows its output if it does not. */
+async function ok(...args: string[]): Promise<string> {
+  const r = await admin(...args);
+  if (r.code !== 0) throw new Error(`admin ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  expect(r.stderr).toBe('');
+  return r.stdout;
+}
+
+/** Runs a command that must fail with exit 1 and one `error: …` line. */
+async function fails(...args: string[]): Promise<string> {
+  const r = await admin(...args);
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+  const first = r.stderr.split('\n')[0]!;
+  expect(first).toMatch(/^error: /);
+  return first;
+}
+
+/** Waits for (and consumes) a notification on `channel` with `message`. */
+async function expectPublished(channel: string, message: string): Promise<void> {
+  const until = Date.now() + 3000;
+  for (;;) {
+    const i = published.findIndex((p) => p.channel === channel && p.message === message);
+    if (i >= 0) {
+      published.splice(i, 1);
+      return;
+    }
+    if (Date.now() > until) throw new Error(`nothing published on ${channel} with ${message}; got ${JSON.stringify(published)}`);
+    await sleep(20);
+  }
+}
+
+async function lastAudit(entity: string) {
+  return prisma.auditLog.findFirst({ where: { entity }, orderBy: { id: 'desc' } });
+}
+
+/** JSON of a row as a whole (ids are bigint), to look for strings that must not be anywhere in it. */
+const str = (x: unknown) => JSON.stringify(x, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function passwordFrom(stdout: string, login: string): string {
+  const m = new RegExp(`API password for ${login} \\(shown once, stored hashed\\):\\n  (\\S+)\\n`).exec(stdout);
+  if (!m) throw new Error(`no password in:\n${stdout}`);
+  return m[1]!;
+}
+
+beforeAll(async () => {
+  // The tests run the compiled CLI: a stale build would test old code.
+  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
+  const sources = fs.readdirSync(path.join(ROOT, 'apps', 'admin', 'src')).map((f) => fs.statSync(path.join(ROOT, 'apps', 'admin', 'src', f)).mtimeMs);
+  if (built < Math.max(...sources)) throw new Error('apps/admin/dist is missing or older than apps/admin/src: run npm run build first');
+
+  db = await createTestDatabase();
+  prisma = createPrismaClient(db.url);
+  sub = new Redis(REDIS_URL);
+  sub.on('message', (channel: string, message: string) => published.push({ channel, message }));
+  await sub.subscribe(PARTNER_CHANNEL, SMSC_CHANNEL);
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  if (sub) {
+    await sub.quit();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+  await db?.drop();
+});
+
+describe('partner', () => {
+  let acmeId: number;
+  let acmePassword: string;
+
+  it('create: prints the generated password once, stores only its hash, audits and announces', async () => {
+    const out = await ok('partner', 'create', '--login', 'acme', '--allowed-ips', '127.0.0.1,2001:db8::/32', '--senders', 'ACME,4565', '--rate-limit', '50', '--country', 'RU');
+    acmePassword = passwordFrom(out, 'acme');
+    expect(acmePassword).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(out.split(acmePassword)).toHaveLength(2); // exactly once
+
+    const row = await prisma.partner.findUniqueOrThrow({ where: { login: 'acme' } });
+    acmeId = row.id;
+    expect(row).toMatchObject({ allowedIps: ['127.0.0.1', '2001:db8::/32'], senders: ['ACME', '4565'], rateLimit: 50, status: 'active' });
+    expect(row.apiPasswordHash).toBe(hashApiPassword(acmePassword, PEPPER));
+    expect(out).not.toContain(row.apiPasswordHash);
+
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({ action: 'partner.create', before: null, after: expect.objectContaining({ login: 'acme', rateLimit: 50 }) });
+    expect(a!.actor).toMatch(/^cli:/);
+    expect(str(a)).not.toContain(row.apiPasswordHash);
+    expect(a!.after).not.toHaveProperty('apiPasswordHash');
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+
+  it('show and list never print the password or its hash', async () => {
+    const { apiPasswordHash } = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    const text = await ok('partner', 'show', 'acme');
+    expect(text).toMatch(/^login\s+acme$/m);
+    expect(text).toMatch(/^rateLimit\s+50$/m);
+    const json = JSON.parse(await ok('partner', 'show', 'acme', '--json')) as Record<string, unknown>;
+    expect(json).toMatchObject({ login: 'acme', rateLimit: 50, serviceNumbers: [] });
+    expect(json).not.toHaveProperty('apiPasswordHash');
+    const list = await ok('partner', 'list');
+    expect(list).toMatch(new RegExp(`^\\s+${acmeId}\\s+acme\\s+active\\s+50\\s+no\\s+ACME, 4565$`, 'm'));
+    for (const out of [text, JSON.stringify(json), list, await ok('partner', 'list', '--json')]) {
+      expect(out).not.toContain(apiPasswordHash);
+      expect(out).not.toContain(acmePassword);
+      expect(out).not.toMatch(/apiPasswordHash/);
+    }
+  });
+
+  it('update: changes settings, audits before and after, announces', async () => {
+    const out = await ok('partner', 'update', 'acme', '--rate-limit', '70', '--request-params', 'clientId=to,message=text', '--duplicate-filter', 'yes', '--signing-secret', 'generate');
+    expect(out).toMatch(/^rateLimit\s+70$/m);
+    expect(out).toMatch(/^signingSecret\s+\(set\)$/m);
+    const row = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(row).toMatchObject({ rateLimit: 70, requestParamNames: { clientId: 'to', message: 'text' }, duplicateFilter: true });
+    expect(row.signingSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(out).not.toContain(row.signingSecret);
+
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({
+      action: 'partner.update',
+      before: expect.objectContaining({ rateLimit: 50, duplicateFilter: false, requestParamNames: {}, signingSecret: null }),
+      after: expect.objectContaining({ rateLimit: 70, duplicateFilter: true, requestParamNames: { clientId: 'to', message: 'text' }, signingSecret: '(set)' }),
+    });
+    expect(str(a)).not.toContain(row.apiPasswordHash);
+    expect(str(a)).not.toContain(row.signingSecret);
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+
+  it('update: wrong values are refused with a clear error and exit 1, and change nothing', async () => {
+    const audits = await prisma.auditLog.count();
+    const before = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(await fails('partner', 'update', 'acme', '--rate-limit', '0')).toBe('error: "0" must be a whole number from 1 to 100000');
+    expect(await fails('partner', 'update', 'acme', '--rate-limit', '12abc')).toBe('error: "12abc" must be a whole number from 1 to 100000');
+    expect(await fails('partner', 'update', 'acme', '--allowed-ips', '10.0.0.1,999.1.1.1')).toBe('error: "999.1.1.1" is not an IPv4/IPv6 address or CIDR range');
+    expect(await fails('partner', 'update', 'acme', '--duplicate-filter', 'maybe')).toBe('error: "maybe" is not a yes/no value (use true or false)');
+    expect(await fails('partner', 'update', 'acme', '--time-zone', 'Mars/Olympus')).toMatch(/^error: "Mars\/Olympus" is not a time zone/);
+    expect(await fails('partner', 'update', 'acme', '--request-params', 'phone=to')).toMatch(/^error: "phone=to": use canonical=name/);
+    expect(await fails('partner', 'update', 'acme')).toBe('error: nothing to change: give at least one setting option (see --help)');
+    expect(await fails('partner', 'update', 'nobody', '--rate-limit', '5')).toBe('error: no partner with login "nobody" (see: npm run admin -- partner list)');
+    expect(await fails('partner', 'create', '--login', 'acme')).toBe('error: that login or number exists already');
+    expect(await fails('partner', 'create', '--login', 'bad login')).toBe('error: login: 1-64 characters of letters, digits, _ . -');
+    expect(await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).toEqual(before);
+    expect(await prisma.auditLog.count()).toBe(audits);
+    expect(await prisma.partner.count()).toBe(1);
+  });
+
+  it('set-password: a new password printed once, the hash replaced, audited without either', async () => {
+    const out = await ok('partner', 'set-password', 'acme');
+    const fresh = passwordFrom(out, 'acme');
+    expect(fresh).not.toBe(acmePassword);
+    const row = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(row.apiPasswordHash).toBe(hashApiPassword(fresh, PEPPER));
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({ action: 'partner.set-password', before: null, after: null });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+    acmePassword = fresh;
+  });
+
+  it('block and unblock', async () => {
+    expect(await ok('partner', 'block', 'acme')).toBe('acme: blocked\n');
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).status).toBe('blocked');
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ action: 'partner.block', before: expect.objectContaining({ status: 'active' }), after: expect.objectContaining({ status: 'blocked' }) });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+
+    expect(await ok('partner', 'unblock', 'acme')).toBe('acme: active\n');
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).status).toBe('active');
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ action: 'partner.unblock', after: expect.objectContaining({ status: 'active' }) });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+
+  it('service-number add and remove; a number of another partner is refused', async () => {
+    expect(await ok('partner', 'service-number', 'acme', 'add', '+4565')).toBe('acme: service number 4565 added\n');
+    expect(await prisma.serviceNumber.findUnique({ where: { number: '4565' } })).toMatchObject({ partnerId: acmeId });
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ action: 'service-number.add', after: { number: '4565' } });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+    expect(JSON.parse(await ok('partner', 'show', 'acme', '--json'))).toMatchObject({ serviceNumbers: ['4565'] });
+
+    await ok('partner', 'create', '--login', 'other');
+    const other = await prisma.partner.findUniqueOrThrow({ where: { login: 'other' } });
+    await expectPublished(PARTNER_CHANNEL, String(other.id));
+    expect(await fails('partner', 'service-number', 'other', 'add', '4565')).toBe(`error: 4565 already belongs to partner ${acmeId}`);
+    expect(await prisma.serviceNumber.findUnique({ where: { number: '4565' } })).toMatchObject({ partnerId: acmeId });
+    expect(await fails('partner', 'service-number', 'acme', 'add', '45-65')).toBe('error: "45-65" is not a service number');
+    expect(await fails('partner', 'service-number', 'acme', 'move', '4566')).toBe('error: action is add or remove');
+
+    // Removing through the wrong partner leaves the number where it is.
+    await ok('partner', 'service-number', 'other', 'remove', '4565');
+    expect(await prisma.serviceNumber.count({ where: { number: '4565' } })).toBe(1);
+    expect(await ok('partner', 'service-number', 'acme', 'remove', '4565')).toBe('acme: service number 4565 removed\n');
+    expect(await prisma.serviceNumber.count()).toBe(0);
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ action: 'service-number.remove', after: { number: '4565' } });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+});
+
+describe('blacklist', () => {
+  it('add, list and remove, audited and announced', async () => {
+    expect(await ok('blacklist', 'add', '+7 999 123-45-67', '79991234568', '--reason', 'opted out')).toBe('blacklisted: 79991234567, 79991234568\n');
+    expect(await prisma.blacklistedNumber.findMany({ orderBy: { msisdn: 'asc' } })).toEqual([
+      expect.objectContaining({ msisdn: '79991234567', reason: 'opted out' }),
+      expect.objectContaining({ msisdn: '79991234568', reason: 'opted out' }),
+    ]);
+    expect(await lastAudit('blacklist')).toMatchObject({ action: 'blacklist.add', after: { numbers: ['79991234567', '79991234568'] } });
+    await expectPublished(PARTNER_CHANNEL, 'blacklist');
+    expect(await ok('blacklist', 'list')).toBe('79991234567  opted out\n79991234568  opted out\n');
+
+    expect(await ok('blacklist', 'remove', '79991234568')).toBe('removed: 79991234568\n');
+    expect((await prisma.blacklistedNumber.findMany()).map((r) => r.msisdn)).toEqual(['79991234567']);
+    expect(await lastAudit('blacklist')).toMatchObject({ action: 'blacklist.remove', before: { numbers: ['79991234568'] }, after: null });
+    await expectPublished(PARTNER_CHANNEL, 'blacklist');
+  });
+});
+
+describe('smsc', () => {
+  const SECRET = 'Xq7#pw9';
+  let id: number;
+
+  const create = ['smsc', 'create', '--name', 'mts', '--host', 'smsc.example.net', '--port', '2775', '--system-id', 'smsgw01', '--password', SECRET];
+
+  it('create: stores the password as given, never prints it, audits without it, announces the id', async () => {
+    const out = await ok(...create, '--routes', '7910,+7911', '--tps', '200', '--window', '20', '--priority', '3');
+    const row = await prisma.smscConnection.findUniqueOrThrow({ where: { name: 'mts' } });
+    id = row.id;
+    expect(row).toMatchObject({
+      host: 'smsc.example.net',
+      port: 2775,
+      systemId: 'smsgw01',
+      password: SECRET,
+      systemType: '',
+      bindMode: 'transceiver',
+      tps: 200,
+      window: 20,
+      routes: ['7910', '7911'],
+      priority: 3,
+      enabled: true,
+    });
+    expect(out).toMatch(/^password\s+\(set\)$/m);
+    expect(out).toMatch(/^routes\s+7910, 7911$/m);
+    expect(out).not.toContain(SECRET);
+
+    const a = await lastAudit(`smsc:${id}`);
+    expect(a).toMatchObject({ action: 'smsc.create', before: null, after: expect.objectContaining({ name: 'mts', tps: 200, routes: ['7910', '7911'] }) });
+    expect(a!.after).not.toHaveProperty('password');
+    expect(str(a)).not.toContain(SECRET);
+    await expectPublished(SMSC_CHANNEL, String(id));
+  });
+
+  it('create: defaults, and wrong or missing values are refused with exit 1', async () => {
+    const audits = await prisma.auditLog.count();
+    const bad: [string[], string | RegExp][] = [
+      [[...create.slice(0, 3), 'mts2', ...create.slice(4, 6), '--port', '70000', ...create.slice(8)], 'error: --port: "70000" must be a whole number from 1 to 65535'],
+      [['smsc', 'create', '--name', 'x', '--host', 'bad host', '--port', '2775', '--system-id', 's', '--password', 'p'], 'error: --host: "bad host" is not a host name, IPv4 or IPv6 address'],
+      [['smsc', 'create', '--name', 'x', '--host', '10.0.0.300', '--port', '2775', '--system-id', 's', '--password', 'p'], 'error: --host: "10.0.0.300" is not a host name, IPv4 or IPv6 address'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 'a-very-long-system-id', '--password', 'p'], 'error: --system-id: 1 to 15 characters in SMPP 3.4 (got 21)'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'ninechars'], 'error: --password: at most 8 characters in SMPP 3.4 (got 9)'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p', '--bind-mode', 'trx'], 'error: --bind-mode: "trx" is not a bind mode: use transceiver or transmitter_receiver'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p', '--routes', '7,MTS'], 'error: --routes: "MTS" is not a number prefix: 1-15 digits in international form, e.g. 7 or 7903'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p', '--tps', '0'], 'error: --tps: "0" must be a whole number from 1 to 100000'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p', '--enabled', 'perhaps'], 'error: --enabled: "perhaps" is not a yes/no value (use true or false)'],
+      [['smsc', 'create', '--name', 'no spaces', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p'], /^error: --name: "no spaces" is not a connection name/],
+      [['smsc', 'create', '--name', 'x', '--port', '2775', '--system-id', 's', '--password', 'p'], "error: required option '--host <value>' not specified"],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--system-id', 's', '--password', 'p'], "error: required option '--port <value>' not specified"],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's'], "error: required option '--password <value>' not specified"],
+      [create, 'error: an SMSC connection named "mts" exists already'],
+    ];
+    for (const [args, message] of bad) {
+      const r = await admin(...args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' });
+      expect(r.stderr.split('\n')[0]).toMatch(message instanceof RegExp ? message : new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+    }
+    expect(await prisma.smscConnection.count()).toBe(1);
+    expect(await prisma.auditLog.count()).toBe(audits);
+
+    const out = await ok('smsc', 'create', '--name', 'v6', '--host', '[2001:db8::5]', '--port', '2776', '--system-id', 'gw', '--password', '', '--json');
+    expect(JSON.parse(out)).toMatchObject({ name: 'v6', host: '2001:db8::5', password: '(empty)', bindMode: 'transceiver', tps: 100, window: 50, routes: [], priority: 0, enabled: true });
+    const v6 = await prisma.smscConnection.findUniqueOrThrow({ where: { name: 'v6' } });
+    await expectPublished(SMSC_CHANNEL, String(v6.id));
+  });
+
+  it('update: changes settings (the password too), audits before/after without the password, announces', async () => {
+    const out = await ok('smsc', 'update', 'mts', '--tps', '300', '--routes', '7,8', '--bind-mode', 'transmitter_receiver', '--system-type', 'VMA', '--password', 'n3wpass');
+    expect(out).toMatch(/^tps\s+300$/m);
+    expect(out).toMatch(/^password\s+\(set\)$/m);
+    expect(out).not.toContain('n3wpass');
+    const row = await prisma.smscConnection.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ tps: 300, routes: ['7', '8'], bindMode: 'transmitter_receiver', systemType: 'VMA', password: 'n3wpass', window: 20 });
+
+    const a = await lastAudit(`smsc:${id}`);
+    expect(a).toMatchObject({
+      action: 'smsc.update',
+      before: expect.objectContaining({ tps: 200, routes: ['7910', '7911'], bindMode: 'transceiver' }),
+      after: expect.objectContaining({ tps: 300, routes: ['7', '8'], bindMode: 'transmitter_receiver', passwordChanged: true }),
+    });
+    expect(a!.before).not.toHaveProperty('password');
+    expect(a!.after).not.toHaveProperty('password');
+    expect(str(a)).not.toContain(SECRET);
+    expect(str(a)).not.toContain('n3wpass');
+    await expectPublished(SMSC_CHANNEL, String(id));
+
+    // routes '' (or all): every number
+    await ok('smsc', 'update', 'mts', '--routes', 'all');
+    expect((await prisma.smscConnection.findUniqueOrThrow({ where: { id } })).routes).toEqual([]);
+    await expectPublished(SMSC_CHANNEL, String(id));
+
+    const audits = await prisma.auditLog.count();
+    expect(await fails('smsc', 'update', 'mts', '--window', '0')).toBe('error: --window: "0" must be a whole number from 1 to 10000');
+    expect(await fails('smsc', 'update', 'mts')).toBe('error: nothing to change: give at least one setting option (see --help)');
+    expect(await fails('smsc', 'update', 'mts', '--name', 'v6')).toBe('error: an SMSC connection named "v6" exists already');
+    expect(await fails('smsc', 'update', 'nope', '--tps', '5')).toBe('error: no SMSC connection named "nope" (see: npm run admin -- smsc list)');
+    expect(await prisma.auditLog.count()).toBe(audits);
+  });
+
+  it('list and show: one line each, never the password', async () => {
+    const list = await ok('smsc', 'list');
+    const lines = list.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\s*id\s+name\s+host:port\s+system_id\s+bind\s+tps\s+window\s+routes\s+priority\s+enabled$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(new RegExp(`^\\s*${id}\\s+mts\\s+smsc\\.example\\.net:2775\\s+smsgw01\\s+transmitter_receiver\\s+300\\s+20\\s+all\\s+3\\s+yes$`));
+    expect(lines[2]).toMatch(/^\s*\d+\s+v6\s+\[2001:db8::5\]:2776\s+gw\s+transceiver\s+100\s+50\s+all\s+0\s+yes$/);
+
+    const show = await ok('smsc', 'show', 'mts');
+    expect(show).toMatch(/^name\s+mts$/m);
+    expect(show).toMatch(/^systemId\s+smsgw01$/m);
+    expect(show).toMatch(/^routes\s+\(every number\)$/m);
+    const json = JSON.parse(await ok('smsc', 'show', 'mts', '--json')) as Record<string, unknown>;
+    expect(json).toMatchObject({ id, name: 'mts', password: '(set)', tps: 300 });
+    for (const out of [list, show, JSON.stringify(json), await ok('smsc', 'list', '--json')]) expect(out).not.toContain('n3wpass');
+    expect(await fails('smsc', 'show', 'nope')).toBe('error: no SMSC connection named "nope" (see: npm run admin -- smsc list)');
+  });
+
+  it('disable and enable', async () => {
+    expect(await ok('smsc', 'disable', 'mts')).toBe('mts: disabled\n');
+    expect((await prisma.smscConnection.findUniqueOrThrow({ where: { id } })).enabled).toBe(false);
+    const a = await lastAudit(`smsc:${id}`);
+    expect(a).toMatchObject({ action: 'smsc.disable', before: expect.objectContaining({ enabled: true }), after: expect.objectContaining({ enabled: false }) });
+    expect(a!.after).not.toHaveProperty('passwordChanged');
+    await expectPublished(SMSC_CHANNEL, String(id));
+    expect(await ok('smsc', 'list')).toMatch(/\s+mts\s.*\sno$/m);
+
+    const audits = await prisma.auditLog.count();
+    expect(await ok('smsc', 'disable', 'mts')).toBe('mts: already disabled, nothing changed\n');
+    expect(await prisma.auditLog.count()).toBe(audits);
+
+    expect(await ok('smsc', 'enable', 'mts')).toBe('mts: enabled\n');
+    expect((await prisma.smscConnection.findUniqueOrThrow({ where: { id } })).enabled).toBe(true);
+    expect(await lastAudit(`smsc:${id}`)).toMatchObject({ action: 'smsc.enable', after: expect.objectContaining({ enabled: true }) });
+    await expectPublished(SMSC_CHANNEL, String(id));
+  });
+
+  it('delete', async () => {
+    expect(await ok('smsc', 'delete', 'mts')).toBe(`mts: deleted (was #${id})\n`);
+    expect(await prisma.smscConnection.findUnique({ where: { id } })).toBeNull();
+    const a = await lastAudit(`smsc:${id}`);
+    expect(a).toMatchObject({ action: 'smsc.delete', before: expect.objectContaining({ name: 'mts', tps: 300 }), after: null });
+    expect(str(a)).not.toContain('n3wpass');
+    await expectPublished(SMSC_CHANNEL, String(id));
+    expect(await fails('smsc', 'delete', 'mts')).toBe('error: no SMSC connection named "mts" (see: npm run admin -- smsc list)');
+    expect(await fails('smsc', 'show', 'mts')).toBe('error: no SMSC connection named "mts" (see: npm run admin -- smsc list)');
+
+    // Nothing of the SMSC passwords anywhere in the audit log.
+    const all = str(await prisma.auditLog.findMany({ where: { entity: { startsWith: 'smsc:' } } }));
+    expect(all).not.toContain(SECRET);
+    expect(all).not.toContain('n3wpass');
+  });
+});
+
+describe('through a running ingress', () => {
+  let ingress: ChildProcess | undefined;
+  let port = 0;
+  let output = '';
+
+  beforeAll(async () => {
+    if (!fs.existsSync(INGRESS)) throw new Error(`${path.relative(ROOT, INGRESS)} is missing: build the ingress first (npm run build)`);
+    port = await freePort();
+    ingress = spawn(process.execPath, [INGRESS], {
+      env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER, INGRESS_PORT: String(port), INGRESS_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    ingress.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    ingress.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const until = Date.now() + 20_000;
+    while ((await get(port, '/health').catch(() => ({ status: 0 }))).status !== 200) {
+      if (ingress.exitCode !== null || Date.now() > until) throw new Error(`the ingress did not start:\n${output}`);
+      await sleep(100);
+    }
+  });
+
+  afterAll(async () => {
+    if (ingress && ingress.exitCode === null) {
+      const exited = new Promise((r) => ingress!.once('exit', r));
+      ingress.kill('SIGTERM');
+      const timer = setTimeout(() => ingress!.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  });
+
+  const send = (login: string, pass: string, msisdn = '79036550550') => get(port, `/send?serviceId=${login}&pass=${encodeURIComponent(pass)}&clientId=${msisdn}&message=Hello`);
+
+  /** Changes reach the ingress through Redis: the promise is "within a second" (3 s for a busy test machine). */
+  async function eventually(f: () => Promise<{ status: number; body: string }>, status: number, body: RegExp): Promise<string> {
+    const until = Date.now() + 3000;
+    for (;;) {
+      const r = await f();
+      if (r.status === status && body.test(r.body)) return r.body;
+      if (Date.now() > until) throw new Error(`expected ${status} ${body}, still ${r.status} ${JSON.stringify(r.body)}`);
+      await sleep(50);
+    }
+  }
+
+  it('a partner created by the CLI can send; block, unblock, set-password and the blacklist take effect', async () => {
+    const password = passwordFrom(await ok('partner', 'create', '--login', 'shop', '--allowed-ips', '127.0.0.1', '--senders', 'SHOP', '--rate-limit', '100'), 'shop');
+    const accepted = await eventually(() => send('shop', password), 200, /^OK\n\d+$/);
+    const row = await prisma.message.findUniqueOrThrow({ where: { id: BigInt(accepted.split('\n')[1]!) } });
+    const shop = await prisma.partner.findUniqueOrThrow({ where: { login: 'shop' } });
+    expect(row).toMatchObject({ partnerId: shop.id, sender: 'SHOP', msisdn: '79036550550', text: 'Hello', status: 1 });
+
+    await ok('partner', 'block', 'shop');
+    await eventually(() => send('shop', password), 403, /^Partner blocked$/);
+    await ok('partner', 'unblock', 'shop');
+    await eventually(() => send('shop', password), 200, /^OK\n\d+$/);
+
+    const fresh = passwordFrom(await ok('partner', 'set-password', 'shop'), 'shop');
+    await eventually(() => send('shop', password), 401, /^Invalid password$/);
+    expect((await send('shop', fresh)).status).toBe(200);
+
+    // 79991234567 was blacklisted above.
+    await eventually(() => send('shop', fresh, '79991234567'), 406, /^Number is blacklisted$/);
+    await ok('blacklist', 'remove', '79991234567');
+    await eventually(() => send('shop', fresh, '79991234567'), 200, /^OK\n\d+$/);
+
+    await ok('partner', 'update', 'shop', '--allowed-ips', '192.0.2.1');
+    await eventually(() => send('shop', fresh), 403, /^Address not allowed$/);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One GET over a fresh connection, so nothing keeps the test process alive. */
+function get(port: number, pathAndQuery: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathAndQuery, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+  });
+}
