@@ -12,7 +12,7 @@ const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
  * Services in start order; each is started only if its dist/main.js exists. The simulator comes
  * first so that the connector finds an SMSC to bind to.
  */
-const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector'];
+const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker'];
 
 async function main() {
   const problem = await preflight();

@@ -8,6 +8,8 @@ export const QUEUES = {
   MT_DISPATCH: 'mt.dispatch',
   CALLBACK_DLR: 'callback.dlr',
   CALLBACK_MO: 'callback.mo',
+  /** Internal to smsc-connector: the simulated operator's outcome for a test-mode message (PROTOCOL §8). */
+  MT_TEST_OUTCOME: 'mt.test-outcome',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -34,10 +36,17 @@ export const CallbackMoJob = z.object({
 });
 export type CallbackMoJob = z.infer<typeof CallbackMoJob>;
 
+/** A test-mode message handed to the simulated operator, due for its outcome (a delayed job). */
+export const MtTestOutcomeJob = z.object({
+  messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
+});
+export type MtTestOutcomeJob = z.infer<typeof MtTestOutcomeJob>;
+
 export const JOB_SCHEMAS = {
   [QUEUES.MT_DISPATCH]: MtDispatchJob,
   [QUEUES.CALLBACK_DLR]: CallbackDlrJob,
   [QUEUES.CALLBACK_MO]: CallbackMoJob,
+  [QUEUES.MT_TEST_OUTCOME]: MtTestOutcomeJob,
 } as const;
 export type JobSchemas = typeof JOB_SCHEMAS;
 export type JobQueue = keyof JobSchemas;
@@ -64,4 +73,9 @@ export function dlrJobId(messageId: string, status: number): string {
 /** Job id of an MO callback. */
 export function moJobId(moId: string): string {
   return `mo${moId}`;
+}
+
+/** Job id of a test-mode message's simulated outcome: handing it over twice schedules one outcome. */
+export function testOutcomeJobId(messageId: string): string {
+  return `t${messageId}`;
 }

@@ -4,3 +4,4 @@ export * from './time';
 export * from './smpp-segments';
 export * from './receipt';
 export * from './mo';
+export * from './callback';

@@ -1,0 +1,225 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
+import { REDIS } from '../infra/tokens';
+import { breakerOpened } from './callback-metrics';
+
+export type CallbackKind = 'dlr' | 'mo';
+
+/** A slot of a partner's concurrency, held while one request is in flight. */
+export interface Lease {
+  kind: CallbackKind;
+  partnerId: number;
+  token: string;
+}
+
+export type GateResult =
+  | { granted: true; lease: Lease }
+  /** open: breaker open; probe: half-open and its one probe is in flight; busy: partner at its concurrency. */
+  | { granted: false; reason: 'open' | 'probe' | 'busy'; retryInMs: number };
+
+// The clock is Redis's own (TIME), so instances with skewed clocks agree.
+const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * KEYS: leases (zset token → expiry ms), breaker (hash). ARGV: token, limit, lease ms, failure threshold.
+ * Returns {1, 0, 'ok'|'probe'}, {0, retry-in ms, 'open'|'probe'}, or {0, the partner's recent
+ * request duration in ms (0: unknown), 'busy'}.
+ */
+const ACQUIRE = `${NOW}
+local b = redis.call('HMGET', KEYS[2], 'until', 'fails', 'probe', 'probeExp', 'lat')
+local openUntil = tonumber(b[1] or '0') or 0
+if openUntil > now then return {0, openUntil - now, 'open'} end
+local probe = false
+if (tonumber(b[2] or '0') or 0) >= tonumber(ARGV[4]) then
+  local probeExp = tonumber(b[4] or '0') or 0
+  if b[3] and probeExp > now then return {0, probeExp - now, 'probe'} end
+  probe = true
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, math.floor(tonumber(b[5] or '0') or 0), 'busy'} end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+if probe then
+  redis.call('HSET', KEYS[2], 'probe', ARGV[1], 'probeExp', now + tonumber(ARGV[3]))
+  return {1, 0, 'probe'}
+end
+return {1, 0, 'ok'}`;
+
+/**
+ * KEYS: leases, breaker. ARGV: token, ok (1/0), threshold, first open ms, max open ms, duration ms.
+ * Closes the breaker on success; opens it at the threshold-th consecutive failure, and again
+ * (for twice as long, up to the max) when a half-open probe fails. Returns ms opened for, or 0.
+ */
+const RELEASE = `${NOW}
+redis.call('ZREM', KEYS[1], ARGV[1])
+local b = redis.call('HMGET', KEYS[2], 'fails', 'probe', 'openMs', 'lat')
+local wasProbe = b[2] == ARGV[1]
+local lat = tonumber(b[4] or '0') or 0
+local d = tonumber(ARGV[6])
+if lat <= 0 then lat = d else lat = lat * 0.8 + d * 0.2 end
+redis.call('HSET', KEYS[2], 'lat', lat)
+if wasProbe then redis.call('HDEL', KEYS[2], 'probe', 'probeExp') end
+local opened = 0
+if ARGV[2] == '1' then
+  if (tonumber(b[1] or '0') or 0) > 0 then redis.call('HDEL', KEYS[2], 'fails', 'until', 'openMs') end
+else
+  local fails = redis.call('HINCRBY', KEYS[2], 'fails', 1)
+  local threshold = tonumber(ARGV[3])
+  if fails == threshold or (wasProbe and fails > threshold) then
+    opened = tonumber(ARGV[4])
+    if wasProbe then opened = math.min(tonumber(ARGV[5]), (tonumber(b[3] or '0') or opened) * 2) end
+    redis.call('HSET', KEYS[2], 'until', now + opened, 'openMs', opened)
+  end
+end
+redis.call('PEXPIRE', KEYS[2], 86400000)
+return opened`;
+
+/**
+ * KEYS: breaker. ARGV: limit, assumed duration while unknown (ms), min ms. A job that finds its partner busy comes back when the
+ * partner should have capacity for it: each deferral books 1/limit of the partner's recent
+ * request duration on a per-partner virtual clock, so a backlog of a slow partner is spread over
+ * the time it needs instead of coming back all at once.
+ */
+const DEFER = `${NOW}
+local b = redis.call('HMGET', KEYS[1], 'vt', 'lat')
+local vt = tonumber(b[1] or '0') or 0
+local lat = tonumber(b[2] or '0') or 0
+if lat <= 0 then lat = tonumber(ARGV[2]) end
+if vt < now then vt = now end
+vt = vt + lat / tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'vt', vt)
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return math.max(tonumber(ARGV[3]), math.floor(vt - now))`;
+
+interface GateRedis extends Redis {
+  cbAcquire(leases: string, breaker: string, token: string, limit: number, leaseMs: number, threshold: number): Promise<[number, number, string]>;
+  cbRelease(leases: string, breaker: string, token: string, ok: 0 | 1, threshold: number, openMs: number, maxOpenMs: number, durationMs: number): Promise<number>;
+  cbDefer(breaker: string, limit: number, unknownMs: number, minMs: number): Promise<number>;
+}
+
+interface LocalQueue {
+  waiting: number;
+  wake: Array<() => void>;
+}
+
+/**
+ * Per-partner concurrency and circuit breaker, shared by every instance through Redis.
+ *
+ * A job whose partner is at its limit may wait here for a slot, but only as long as a slot can be
+ * expected within CALLBACK_PARTNER_MAX_WAIT_MS: with the partner's recent request duration `lat`
+ * and its limit, about MAX_WAIT · limit / lat jobs (at most CALLBACK_PARTNER_WAITERS). Any other
+ * job of that partner is put back as a delayed job. So a fast partner can use every slot of the
+ * instance without churning jobs through Redis, while a slow one holds its limit plus a few
+ * waiters, and every other partner keeps the rest.
+ */
+@Injectable()
+export class PartnerGate {
+  private readonly redis: GateRedis;
+  private readonly local = new Map<string, LocalQueue>();
+  private readonly leaseMs: number;
+  /** Lease tokens: this instance's random id and a counter (cheaper than random bytes per request). */
+  private readonly instance = Math.random().toString(36).slice(2, 10);
+  private leases = 0;
+
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
+  ) {
+    this.redis = redis as GateRedis;
+    if (!('cbAcquire' in redis)) {
+      redis.defineCommand('cbAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+      redis.defineCommand('cbRelease', { numberOfKeys: 2, lua: RELEASE });
+      redis.defineCommand('cbDefer', { numberOfKeys: 1, lua: DEFER });
+    }
+    // A crashed instance's slot frees itself once the longest request it could have made is over.
+    this.leaseMs = config.CALLBACK_TIMEOUT_MS + 5_000;
+  }
+
+  /** A slot of the partner's `limit` (requests in flight across all instances), or why not. */
+  async acquire(kind: CallbackKind, partnerId: number, limit: number): Promise<GateResult> {
+    const c = this.config;
+    const key = `${kind}:${partnerId}`;
+    const token = `${this.instance}.${(++this.leases).toString(36)}`;
+    const started = Date.now();
+    for (;;) {
+      const [granted, retryInMs, reason] = await this.redis.cbAcquire(
+        this.key(kind, partnerId, 'leases'),
+        this.key(kind, partnerId, 'breaker'),
+        token,
+        limit,
+        this.leaseMs,
+        c.CALLBACK_BREAKER_FAILURES,
+      );
+      if (granted === 1) return { granted: true, lease: { kind, partnerId, token } };
+      if (reason === 'open') return { granted: false, reason, retryInMs: retryInMs + jitter(Math.min(retryInMs, 10_000)) };
+      if (reason === 'probe') return { granted: false, reason, retryInMs: Math.min(retryInMs, 2_000) + jitter(1_000) };
+      const q = this.queue(key);
+      const waited = Date.now() - started;
+      const lat = retryInMs > 0 ? retryInMs : UNKNOWN_DURATION_MS;
+      const waiters = Math.min(c.CALLBACK_PARTNER_WAITERS ?? c.CALLBACK_CONCURRENCY, Math.floor((c.CALLBACK_PARTNER_MAX_WAIT_MS * limit) / lat));
+      if (q.waiting >= waiters || waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS) {
+        const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, UNKNOWN_DURATION_MS, 50);
+        return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
+      }
+      // Woken in turn by releases in this instance; the first in line also polls for releases
+      // in other instances, the others only rarely.
+      await this.wait(q, Math.min(50 * (1 + q.waiting), c.CALLBACK_PARTNER_MAX_WAIT_MS - waited));
+    }
+  }
+
+  /** Frees the slot and feeds the breaker with the outcome. */
+  async release(lease: Lease, ok: boolean, durationMs: number): Promise<void> {
+    const c = this.config;
+    try {
+      const opened = await this.redis.cbRelease(
+        this.key(lease.kind, lease.partnerId, 'leases'),
+        this.key(lease.kind, lease.partnerId, 'breaker'),
+        lease.token,
+        ok ? 1 : 0,
+        c.CALLBACK_BREAKER_FAILURES,
+        c.CALLBACK_BREAKER_OPEN_MS,
+        c.CALLBACK_BREAKER_MAX_OPEN_MS,
+        Math.max(1, Math.round(durationMs)),
+      );
+      if (opened > 0) breakerOpened.inc({ kind: lease.kind });
+    } finally {
+      this.queue(`${lease.kind}:${lease.partnerId}`).wake.shift()?.();
+    }
+  }
+
+  private wait(q: LocalQueue, ms: number): Promise<void> {
+    q.waiting++;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const i = q.wake.indexOf(done);
+        if (i >= 0) q.wake.splice(i, 1);
+        q.waiting--;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      q.wake.push(done);
+    });
+  }
+
+  private queue(key: string): LocalQueue {
+    let q = this.local.get(key);
+    if (!q) {
+      q = { waiting: 0, wake: [] };
+      this.local.set(key, q);
+    }
+    return q;
+  }
+
+  private key(kind: CallbackKind, partnerId: number, what: string): string {
+    return `${this.config.REDIS_PREFIX}:cb:${kind}:${partnerId}:${what}`;
+  }
+}
+
+/** Assumed request duration of a partner not seen for a day: waits for it stay few until it is known. */
+const UNKNOWN_DURATION_MS = 1000;
+
+function jitter(maxMs: number): number {
+  return Math.floor(Math.random() * Math.max(0, maxMs));
+}

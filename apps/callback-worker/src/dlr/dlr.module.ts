@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { DlrProcessor } from './dlr.processor';
+import { DlrService } from './dlr.service';
+import { ReportLoader } from './report-loader.service';
+
+@Module({
+  imports: [DeliveryModule],
+  providers: [DlrProcessor, DlrService, ReportLoader],
+})
+export class DlrModule {}

@@ -1,0 +1,163 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { MessageStatus, parseJob, QUEUES, type CallbackDlrJob } from '@smsgw/contracts';
+import { appendCallbackParams, callbackPathAndQuery, signCallback, type CallbackParams } from '@smsgw/sms';
+import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
+import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.service';
+import { boundMetrics } from '../delivery/callback-metrics';
+import { deferJob } from '../delivery/defer';
+import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
+import { PartnerGate } from '../delivery/partner-gate.service';
+import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
+import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
+import { ReportLoader, type ReportRow } from './report-loader.service';
+
+const metrics = boundMetrics('dlr');
+
+/** Delivery reports (PROTOCOL §5): one GET per message and status to the partner's status URL. */
+@Injectable()
+export class DlrService {
+  private readonly logger = new Logger(DlrService.name);
+  private readonly retry: RetrySettings;
+
+  constructor(
+    private readonly partners: PartnerSettings,
+    private readonly reports: ReportLoader,
+    private readonly gate: PartnerGate,
+    private readonly http: HttpSender,
+    private readonly log: CallbackLog,
+    @Inject(CALLBACK_CONFIG) config: CallbackConfig,
+  ) {
+    this.retry = { firstMs: config.CALLBACK_RETRY_FIRST_MS, maxMs: config.CALLBACK_RETRY_MAX_MS, horizonMs: config.CALLBACK_RETRY_HORIZON_MS };
+  }
+
+  /**
+   * One run of a `callback.dlr` job. Returns when the report is delivered, parked or has nothing
+   * to do; otherwise the job is put back as delayed (retry, partner busy, breaker open).
+   */
+  async handle(job: Job, token: string): Promise<void> {
+    const data = parseJob(QUEUES.CALLBACK_DLR, job.data);
+    const partner = await this.partners.get(data.partnerId);
+    if (!partner?.statusUrl) return this.skip(data, partner ? 'the partner has no status URL' : 'unknown partner');
+    if (data.status === MessageStatus.SUBMITTED && !partner.intermediateReports) return this.skip(data, null);
+    const report = await this.reports.load(data.messageId, data.status);
+    if (!report) return this.skip(data, 'unknown message');
+    if (report.partnerId !== partner.id) return this.skip(data, `the message belongs to partner ${report.partnerId}`);
+    if (report.state === 'delivered' || report.state === 'parked') return; // a repeated job: nothing left to do
+
+    const now = Date.now();
+    // The horizon runs from when the report became due (the job's creation), or from a re-send.
+    const dueAt = report.dueAt ?? new Date(Math.min(job.timestamp, now));
+    // Taken over from a crashed instance, or re-enqueued by the sweep: keep the retry schedule.
+    if (report.nextAttemptAt && report.nextAttemptAt.getTime() > now + 1000) return deferJob(job, token, report.nextAttemptAt.getTime(), 'dlr', 'retry');
+
+    const target = partner.statusUrl;
+    if (!target.ok) {
+      // An operator's typo: retried like an unreachable partner until fixed, then parked.
+      metrics.attempt.invalid_url.inc();
+      const outcome: HttpOutcome = { ok: false, httpStatus: null, error: `invalid status URL: ${target.error}`, durationMs: 0, contentType: null, body: null, bodyTruncated: false };
+      return this.settle(job, token, data, report, dueAt, target.raw, outcome);
+    }
+    const url = appendCallbackParams(target.base, this.params(data, report), partner.paramNames);
+
+    const gate = await this.gate.acquire('dlr', partner.id, partner.concurrency);
+    if (!gate.granted) {
+      if (now >= dueAt.getTime() + this.retry.horizonMs) return this.park(data, report, dueAt, `not attempted: partner ${gate.reason}`);
+      return deferJob(job, token, Date.now() + gate.retryInMs, 'dlr', gate.reason);
+    }
+    let outcome: HttpOutcome | undefined;
+    metrics.inFlight.inc();
+    try {
+      outcome = await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { headers: this.headers(partner, url) });
+    } finally {
+      metrics.inFlight.dec();
+      await this.gate.release(gate.lease, outcome?.ok ?? false, outcome?.durationMs ?? 0);
+    }
+    metrics.attempt[outcomeLabel(outcome)].inc();
+    metrics.duration.observe(outcome.durationMs / 1000);
+    // The log shows the partner's own query redacted; the parameters appended are never secret.
+    return this.settle(job, token, data, report, dueAt, target.redacted + url.slice(target.base.length), outcome);
+  }
+
+  /** Records the attempt, then finishes the job (delivered, parked) or schedules the retry. */
+  private async settle(job: Job, token: string, data: CallbackDlrJob, report: ReportRow, dueAt: Date, loggedUrl: string, outcome: HttpOutcome): Promise<void> {
+    const attempt = report.attempts + 1;
+    const attemptedAt = new Date(Date.now() - outcome.durationMs);
+    const base = {
+      kind: 'dlr' as const,
+      hasRow: report.state !== null,
+      partnerId: report.partnerId,
+      messageId: data.messageId,
+      status: data.status,
+      moId: null,
+      attempt: { attempt, attemptedAt, url: loggedUrl, httpStatus: outcome.httpStatus, error: outcome.error, durationMs: outcome.durationMs },
+      attempts: attempt,
+      dueAt,
+      lastResult: outcome.error ?? String(outcome.httpStatus),
+    };
+    if (outcome.ok) {
+      await this.log.record({ ...base, state: 'delivered', nextAttemptAt: null });
+      metrics.delivered.inc();
+      return;
+    }
+    const decision = nextRetry(attempt, dueAt.getTime(), Date.now(), this.retry);
+    if (decision.action === 'park') {
+      await this.log.record({ ...base, state: 'parked', nextAttemptAt: null });
+      metrics.parked.inc();
+      this.logger.warn(`report ${data.messageId}/${data.status} to partner ${report.partnerId} parked after ${attempt} attempts: ${base.lastResult}`);
+      return;
+    }
+    await this.log.record({ ...base, state: 'pending', nextAttemptAt: new Date(decision.at) });
+    return deferJob(job, token, decision.at, 'dlr', 'retry');
+  }
+
+  private async park(data: CallbackDlrJob, report: ReportRow, dueAt: Date, reason: string): Promise<void> {
+    const record: CallbackRecord = {
+      kind: 'dlr',
+      hasRow: report.state !== null,
+      partnerId: report.partnerId,
+      messageId: data.messageId,
+      status: data.status,
+      moId: null,
+      attempt: null,
+      state: 'parked',
+      attempts: report.attempts,
+      dueAt,
+      nextAttemptAt: null,
+      lastResult: reason,
+    };
+    await this.log.record(record);
+    metrics.parked.inc();
+    this.logger.warn(`report ${data.messageId}/${data.status} to partner ${report.partnerId} parked: ${reason}`);
+  }
+
+  private skip(data: CallbackDlrJob, why: string | null): void {
+    if (why) this.logger.warn(`report ${data.messageId}/${data.status} for partner ${data.partnerId} not sent: ${why}`);
+    metrics.skipped.inc();
+  }
+
+  /** PROTOCOL §5, in this order; ptag and partnerMsgId only when the message had them. */
+  private params(data: CallbackDlrJob, r: ReportRow): CallbackParams {
+    return [
+      ['transactionId', data.messageId],
+      ['status', data.status],
+      ['msgType', 'SMS'],
+      ['ptag', r.ptag],
+      ['partnerMsgId', r.partnerMsgId],
+      ['unifiedExtStatus', data.status === MessageStatus.UNDELIVERED ? (r.extStatus ?? 1) : null],
+      ['segments', r.segments],
+      ['doneDate', r.doneDate],
+    ];
+  }
+
+  private headers(partner: CallbackPartner, url: string): Record<string, string> | undefined {
+    if (!partner.signingSecret) return undefined;
+    return { 'x-signature': signCallback(partner.signingSecret, callbackPathAndQuery(url), Date.now() / 1000) };
+  }
+}
+
+export function outcomeLabel(o: HttpOutcome): 'ok' | 'http_error' | 'timeout' | 'network' {
+  if (o.ok) return 'ok';
+  if (o.httpStatus !== null) return 'http_error';
+  return o.error?.startsWith('timeout') ? 'timeout' : 'network';
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../infra/tokens';
+import type { CallbackState } from '../delivery/callback-log.service';
+
+/** What a delivery report says about its message, and where the report itself stands. */
+export interface ReportRow {
+  messageId: string;
+  partnerId: number;
+  partnerMsgId: string | null;
+  ptag: string | null;
+  segments: number;
+  extStatus: number | null;
+  /** `doneDate`: when the message reached the reported status (handed over, for status 0), UTC. */
+  doneDate: string;
+  /** Null unless an attempt failed before. */
+  state: CallbackState | null;
+  attempts: number;
+  dueAt: Date | null;
+  nextAttemptAt: Date | null;
+}
+
+interface Row {
+  i: string;
+  id: string;
+  partner_id: number;
+  partner_msg_id: string | null;
+  ptag: string | null;
+  segments: number;
+  ext_status: number | null;
+  done_date: string;
+  state: CallbackState | null;
+  attempts: number | null;
+  due_at: Date | null;
+  next_attempt_at: Date | null;
+}
+
+const SQL = `
+SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag, m.segments, m.ext_status,
+  to_char(CASE WHEN k.status = 0 THEN coalesce(m.submitted_at, m.updated_at) ELSE coalesce(m.done_at, m.updated_at) END AT TIME ZONE 'UTC',
+    'YYYY-MM-DD HH24:MI:SS') AS done_date,
+  c.state::text AS state, c.attempts, c.due_at, c.next_attempt_at
+FROM unnest($1::bigint[], $2::smallint[]) WITH ORDINALITY AS k(id, status, i)
+JOIN message m ON m.id = k.id
+LEFT JOIN callback c ON c.message_id = k.id AND c.status = k.status`;
+
+interface Request {
+  messageId: string;
+  status: number;
+  resolve(row: ReportRow | null): void;
+  reject(e: Error): void;
+}
+
+/** Queries in flight at once; while they run, the next batch gathers (fewer, larger queries). */
+const MAX_IN_FLIGHT = 2;
+const MAX_BATCH = 1000;
+
+/**
+ * Reads the messages of concurrent delivery reports with one query per batch (with the state of
+ * each report), instead of one query per job.
+ */
+@Injectable()
+export class ReportLoader {
+  private waiting: Request[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  load(messageId: string, status: number): Promise<ReportRow | null> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ messageId, status, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.waiting.length === 0 || this.inFlight >= MAX_IN_FLIGHT) return;
+      const batch = this.waiting.splice(0, MAX_BATCH);
+      this.inFlight++;
+      void this.query(batch).finally(() => {
+        this.inFlight--;
+        if (this.waiting.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async query(batch: Request[]): Promise<void> {
+    try {
+      const { rows } = await this.pool.query<Row>({ name: 'callback-report-load', text: SQL, values: [batch.map((r) => r.messageId), batch.map((r) => r.status)] });
+      const byIndex = new Map(rows.map((r) => [Number(r.i) - 1, r]));
+      batch.forEach((req, i) => {
+        const r = byIndex.get(i);
+        req.resolve(
+          r
+            ? {
+                messageId: r.id,
+                partnerId: r.partner_id,
+                partnerMsgId: r.partner_msg_id,
+                ptag: r.ptag,
+                segments: r.segments,
+                extStatus: r.ext_status,
+                doneDate: r.done_date,
+                state: r.state,
+                attempts: r.attempts ?? 0,
+                dueAt: r.due_at,
+                nextAttemptAt: r.next_attempt_at,
+              }
+            : null,
+        );
+      });
+    } catch (e) {
+      batch.forEach((req) => req.reject(e as Error));
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { MoOrder } from './mo-order.service';
+import { MoProcessor } from './mo.processor';
+import { MoReplyWriter } from './mo-reply.service';
+import { MoService } from './mo.service';
+
+@Module({
+  imports: [DeliveryModule],
+  providers: [MoProcessor, MoService, MoOrder, MoReplyWriter],
+})
+export class MoModule {}

@@ -1,0 +1,29 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { QUEUES } from '@smsgw/contracts';
+import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
+import { QueueWorker } from '../delivery/queue-worker';
+import { PG_POOL } from '../infra/tokens';
+import { MoService } from './mo.service';
+
+/** Consumes `callback.mo`; all the work is in MoService. */
+@Injectable()
+export class MoProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly worker: QueueWorker;
+
+  constructor(
+    service: MoService,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(CALLBACK_CONFIG) config: CallbackConfig,
+  ) {
+    this.worker = new QueueWorker(QUEUES.CALLBACK_MO, config, config.CALLBACK_MO_CONCURRENCY, (job, token) => service.handle(job, token));
+  }
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.worker.start(this.pool);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.worker.stop();
+  }
+}

@@ -1,0 +1,29 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JobsOptions, Queue } from 'bullmq';
+import { dlrJobId, enqueue, moJobId, QUEUES } from '@smsgw/contracts';
+import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
+
+const KEEP: JobsOptions = { removeOnComplete: true, removeOnFail: 10_000 };
+
+/**
+ * Hands reports to the callback-worker. Job ids are deterministic, so adding one twice (a receipt
+ * re-sent by the SMSC, a job re-run after a crash) while the first is queued is one push; after it
+ * was pushed, a repeat is a duplicate the partner dedupes (PROTOCOL §5: at-least-once).
+ */
+@Injectable()
+export class PartnerCallbacks {
+  constructor(
+    @Inject(CALLBACK_DLR_QUEUE) private readonly dlrQueue: Queue,
+    @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
+  ) {}
+
+  /** A delivery report for the partner's status URL (final status, or 0 with intermediate reports). */
+  async deliveryReport(messageId: string, partnerId: number, status: 0 | 2 | 5): Promise<void> {
+    await enqueue(this.dlrQueue, QUEUES.CALLBACK_DLR, { messageId, partnerId, status }, { ...KEEP, jobId: dlrJobId(messageId, status) });
+  }
+
+  /** A stored MO for the partner's MO URL. */
+  async incomingMessage(moId: string, partnerId: number): Promise<void> {
+    await enqueue(this.moQueue, QUEUES.CALLBACK_MO, { moId, partnerId }, { ...KEEP, jobId: moJobId(moId) });
+  }
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig } from '@smsgw/common';
+
+const ms = z.coerce.number().int().min(0);
+const positiveMs = z.coerce.number().int().min(1);
+
+export const connectorConfigSchema = baseConfigSchema.extend({
+  /** /health, /metrics and /connections. */
+  CONNECTOR_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  CONNECTOR_HTTP_HOST: z.string().default('::'),
+  /**
+   * mt.dispatch jobs processed at once. Each waits for a window slot and a TPS token of its SMSC,
+   * so this only needs to cover the windows; much more would take jobs out of BullMQ's priority
+   * order early (a high-priority message arriving later would queue behind them).
+   */
+  CONNECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  CONNECTOR_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
+  /** Retry of a message after a temporary failure: exponential from BASE, capped at MAX, with jitter; until valid_until. */
+  CONNECTOR_RETRY_BASE_MS: positiveMs.default(1000),
+  CONNECTOR_RETRY_MAX_MS: positiveMs.default(60_000),
+  /** Reconnect after a lost or refused bind: exponential from BASE, capped at MAX, with jitter. */
+  CONNECTOR_RECONNECT_BASE_MS: positiveMs.default(1000),
+  CONNECTOR_RECONNECT_MAX_MS: positiveMs.default(30_000),
+  CONNECTOR_ENQUIRE_LINK_MS: positiveMs.default(30_000),
+  /** Time an SMSC has to answer submit_sm (and bind, enquire_link, unbind). */
+  CONNECTOR_SUBMIT_TIMEOUT_MS: positiveMs.default(10_000),
+  /** After ESME_RTHROTTLED, the connection sends nothing for this long. */
+  CONNECTOR_THROTTLE_PAUSE_MS: ms.default(1000),
+  /** Full reload of smsc_connection rows, in addition to change notifications. */
+  CONNECTOR_RELOAD_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** At shutdown: how long to wait for jobs in progress and submit responses before unbinding anyway. */
+  CONNECTOR_SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
+  /** Incomplete concatenated MO are stored as received after this long without a new part. */
+  MO_REASSEMBLY_TIMEOUT_MS: positiveMs.default(60_000),
+  /** Delay of the simulated operator that answers test-mode messages (PROTOCOL §8). */
+  SIM_TEST_DLR_DELAY_MS: ms.default(1000),
+  /**
+   * A message handed over whose receipt has not come this long after its valid_until (when the
+   * SMSC must have given up) ends 5 / unifiedExtStatus 1: receipts get lost (an SMSC restart).
+   */
+  RECEIPT_WAIT_GRACE_MS: ms.default(3_600_000),
+  RECEIPT_SWEEP_INTERVAL_MS: positiveMs.default(60_000),
+});
+export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
+export const CONNECTOR_CONFIG = Symbol('CONNECTOR_CONFIG');
+
+export function loadConnectorConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfig {
+  return loadConfig(connectorConfigSchema, env);
+}

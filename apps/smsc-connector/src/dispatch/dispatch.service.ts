@@ -1,0 +1,205 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ExtStatus, MessageStatus, type MtDispatchJob } from '@smsgw/contracts';
+import { buildSubmitSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
+import { backoffDelay } from '../backoff';
+import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
+import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
+import { TemporaryError } from '../errors';
+import { concatReference } from './concat-reference';
+import { type DispatchMessage, MessageStore } from '../messages/message-store';
+import { connectorMetrics } from '../metrics';
+import { ReceiptService } from '../receipts/receipt.service';
+import { destinationAddress, type SmppAddress, sourceAddress } from '../smpp/addresses';
+import { SmscRegistry } from '../smsc/smsc-registry.service';
+import { SimulatedOperator } from '../test-mode/simulated-operator.service';
+
+/** What the worker does with the job: done, or run it again at `at` (epoch ms). */
+export type DispatchResult = { kind: 'done' } | { kind: 'retry'; at: number; reason: string };
+
+const DONE: DispatchResult = { kind: 'done' };
+
+/**
+ * Hands one stored message to an SMSC (or to the simulated operator for test traffic).
+ *
+ * The message is claimed (1 → 0) only once a bound connection has given a window slot and a
+ * TPS token, so it stays cancellable while it waits. Each accepted segment is recorded in
+ * message_part before the next is sent; a run after a temporary failure sends only the segments
+ * not recorded. Anything temporary (no bind, throttling, SMSC faults, timeouts, database
+ * hiccups) is retried with backoff until valid_until, then the message ends 5 / 16.
+ */
+@Injectable()
+export class DispatchService {
+  private readonly log = new Logger(DispatchService.name);
+
+  constructor(
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly store: MessageStore,
+    private readonly registry: SmscRegistry,
+    private readonly receipts: ReceiptService,
+    private readonly simulated: SimulatedOperator,
+    private readonly callbacks: PartnerCallbacks,
+  ) {}
+
+  /** `attempt`: runs of this job so far, this one included (1 on the first). */
+  async dispatch(job: MtDispatchJob, attempt: number): Promise<DispatchResult> {
+    let message: DispatchMessage | null = null;
+    try {
+      message = await this.store.loadForDispatch(job.messageId);
+      if (!message) {
+        this.log.warn(`message ${job.messageId} does not exist; dropping its job`);
+        connectorMetrics.dispatched.inc({ outcome: 'skipped' });
+        return DONE;
+      }
+      return await this.handle(message);
+    } catch (e) {
+      return this.retryLater(job.messageId, message, attempt, e as Error);
+    }
+  }
+
+  private async handle(m: DispatchMessage): Promise<DispatchResult> {
+    switch (m.status) {
+      case MessageStatus.ACCEPTED:
+        break;
+      case MessageStatus.SUBMITTED:
+        // Claimed by an earlier run: go on with the segments it did not get out, if any.
+        if (m.simulated || m.handedOver.size >= m.segments) {
+          // Handed over in full: a re-run after a crash re-sends the status-0 report it may have missed.
+          if (!m.simulated && m.wantsIntermediate) await this.callbacks.deliveryReport(m.id, m.partnerId, MessageStatus.SUBMITTED);
+          connectorMetrics.dispatched.inc({ outcome: 'skipped' });
+          return DONE;
+        }
+        break;
+      case MessageStatus.UNDELIVERED:
+        // Ended by this service (rejected, expired): a re-run after a crash re-sends the report.
+        if (m.wantsDlr && (m.extStatus === ExtStatus.REJECTED_AT_SUBMISSION || m.extStatus === ExtStatus.EXPIRED_IN_PLATFORM)) {
+          await this.callbacks.deliveryReport(m.id, m.partnerId, MessageStatus.UNDELIVERED);
+        }
+        connectorMetrics.dispatched.inc({ outcome: 'skipped' });
+        return DONE;
+      default:
+        // Cancelled, delivered: nothing to do; a job run twice changes nothing.
+        connectorMetrics.dispatched.inc({ outcome: 'skipped' });
+        return DONE;
+    }
+
+    if (m.validUntil.getTime() <= Date.now()) return this.expire(m);
+
+    if (m.simulated) {
+      const handed = await this.simulated.handOver(m);
+      connectorMetrics.dispatched.inc({ outcome: handed ? 'test_simulated' : 'cancelled' });
+      return DONE;
+    }
+    return this.submit(m);
+  }
+
+  private async submit(m: DispatchMessage): Promise<DispatchResult> {
+    const segments = buildSubmitSegments(m.text, { flash: m.flash, reference: concatReference(m.id) });
+    if (segments.length !== m.segments) {
+      this.log.warn(`message ${m.id}: stored with ${m.segments} segment(s), encodes to ${segments.length}`);
+    }
+    const source = sourceAddress(m.sender);
+    const destination = destinationAddress(m.msisdn);
+    let claimed = m.status === MessageStatus.SUBMITTED;
+
+    for (const segment of segments) {
+      if (m.handedOver.has(segment.seq)) continue;
+      const link = this.registry.pick(m.msisdn, m.smscConnectionId);
+      const slot = await link.acquire(m.priority, m.handedOver.size > 0);
+      if (!claimed) {
+        const won = await this.store.claim(m.id, link.id).catch((e: Error) => {
+          slot.release();
+          throw e;
+        });
+        if (!won) {
+          slot.release();
+          connectorMetrics.dispatched.inc({ outcome: 'cancelled' });
+          return DONE;
+        }
+        claimed = true;
+        m.smscConnectionId = link.id;
+      }
+      const result = await link.submit(slot, this.submitSm(m, segment, source, destination));
+
+      if (result.kind === 'accepted') {
+        const smscMessageId = normalizeSmscId(result.smscMessageId);
+        await this.store.recordPart(m.id, segment.seq, link.id, smscMessageId);
+        m.handedOver.add(segment.seq);
+        // Its receipt may have come already (before the response, or while we were recording).
+        await this.receipts.applyParked(link.id, smscMessageId, m.id, segment.seq);
+        continue;
+      }
+      const nothingHandedOver = m.handedOver.size === 0;
+      if (result.kind === 'rejected') {
+        const error = mapSubmitError(result.commandStatus);
+        if (error.kind === 'permanent') return this.reject(m, `${link.name} answered ${error.name}`);
+        // The SMSC took nothing: the platform holds the message again (and /cancel works).
+        if (nothingHandedOver) await this.store.releaseClaim(m.id);
+        throw new TemporaryError(`${link.name} answered ${error.name}`, error.name === 'ESME_RTHROTTLED' ? 'throttled' : 'smsc_temporary');
+      }
+      // A submit written but not answered may have been taken: the claim stays (no /cancel of a
+      // message that may be on its way), and the retry sends the segment again.
+      if (result.reason === 'unsent' && nothingHandedOver) await this.store.releaseClaim(m.id);
+      throw new TemporaryError(`${link.name}: submit_sm ${result.reason === 'timeout' ? 'not answered in time' : 'lost with the connection'}`, result.reason);
+    }
+
+    connectorMetrics.dispatched.inc({ outcome: 'submitted' });
+    if (m.wantsIntermediate) await this.callbacks.deliveryReport(m.id, m.partnerId, MessageStatus.SUBMITTED);
+    return DONE;
+  }
+
+  private submitSm(m: DispatchMessage, segment: SubmitSegment, source: SmppAddress, destination: SmppAddress): Record<string, unknown> {
+    return {
+      service_type: '',
+      source_addr_ton: source.ton,
+      source_addr_npi: source.npi,
+      source_addr: source.addr,
+      dest_addr_ton: destination.ton,
+      dest_addr_npi: destination.npi,
+      destination_addr: destination.addr,
+      esm_class: segment.esmClass,
+      protocol_id: 0,
+      // GSM: 0 normal, anything else "priority". High (2) asks for it; normal and low do not.
+      priority_flag: m.priority === 2 ? 1 : 0,
+      schedule_delivery_time: '',
+      validity_period: smppAbsoluteTime(m.validUntil),
+      // A receipt for every final outcome, success or failure.
+      registered_delivery: 1,
+      replace_if_present_flag: 0,
+      data_coding: segment.dataCoding,
+      sm_default_msg_id: 0,
+      short_message: segment.shortMessage,
+    };
+  }
+
+  /** A permanent submit error: 5 / 15 (rejected by the operator at submission). */
+  private async reject(m: DispatchMessage, why: string): Promise<DispatchResult> {
+    this.log.warn(`message ${m.id} rejected: ${why}`);
+    const finished = await this.store.finish(m.id, MessageStatus.UNDELIVERED, ExtStatus.REJECTED_AT_SUBMISSION, [MessageStatus.SUBMITTED]);
+    if (finished?.wantsDlr) await this.callbacks.deliveryReport(m.id, finished.partnerId, MessageStatus.UNDELIVERED);
+    connectorMetrics.dispatched.inc({ outcome: 'permanent_error' });
+    return DONE;
+  }
+
+  /** Validity over before the message was handed over: 5 / 16. */
+  private async expire(m: DispatchMessage): Promise<DispatchResult> {
+    const finished = await this.store.expireUnsent(m.id, ExtStatus.EXPIRED_IN_PLATFORM);
+    if (finished?.wantsDlr) await this.callbacks.deliveryReport(m.id, finished.partnerId, MessageStatus.UNDELIVERED);
+    connectorMetrics.dispatched.inc({ outcome: finished ? 'expired' : 'skipped' });
+    return DONE;
+  }
+
+  /**
+   * The next run: exponential backoff with jitter, but never past valid_until, so the run that
+   * finds the validity over is the one that ends the message.
+   */
+  private retryLater(messageId: string, m: DispatchMessage | null, attempt: number, error: Error): DispatchResult {
+    const reason = error instanceof TemporaryError ? error.reason : 'error';
+    if (error instanceof TemporaryError) this.log.debug(`message ${messageId}: ${error.message}; retrying`);
+    else this.log.error(`message ${messageId}: ${error.stack ?? error.message}; retrying`);
+    connectorMetrics.retries.inc({ reason });
+    const now = Date.now();
+    let at = now + backoffDelay(attempt - 1, this.config.CONNECTOR_RETRY_BASE_MS, this.config.CONNECTOR_RETRY_MAX_MS);
+    if (m && at > m.validUntil.getTime()) at = Math.max(m.validUntil.getTime() + 1, now + 50);
+    return { kind: 'retry', at, reason };
+  }
+}

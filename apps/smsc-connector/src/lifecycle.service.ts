@@ -1,0 +1,48 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
+import { DispatchWorker } from './dispatch/dispatch.worker';
+import { MoService } from './mo/mo.service';
+import { ReceiptDeadline } from './receipts/receipt-deadline.service';
+import { SmscRegistry } from './smsc/smsc-registry.service';
+import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
+
+/**
+ * Start and stop order in one place.
+ * Start: bind the SMSCs first (bounded wait), then take jobs.
+ * Stop (SIGTERM): jobs still waiting for SMSC capacity go back to the queue (retried later, by
+ * another instance or after the restart); take no more jobs and let those running finish their
+ * submits (bounded); unbind every SMSC once its outstanding submits are answered (bounded) and
+ * the deliver_sm in hand are stored; store the incomplete MO still held. The connections to
+ * PostgreSQL and Redis close after this (InfraModule's onApplicationShutdown).
+ */
+@Injectable()
+export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly log = new Logger(ConnectorLifecycle.name);
+
+  constructor(
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly registry: SmscRegistry,
+    private readonly dispatchWorker: DispatchWorker,
+    private readonly testOutcomeWorker: TestOutcomeWorker,
+    private readonly receiptDeadline: ReceiptDeadline,
+    private readonly mo: MoService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.mo.start();
+    await this.registry.start();
+    this.dispatchWorker.start();
+    this.testOutcomeWorker.start();
+    this.receiptDeadline.start();
+    this.log.log('taking mt.dispatch jobs');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const timeout = this.config.CONNECTOR_SHUTDOWN_TIMEOUT_MS;
+    this.registry.refuseNewSubmits();
+    await Promise.all([this.dispatchWorker.stop(timeout), this.testOutcomeWorker.stop(timeout), this.receiptDeadline.stop()]);
+    await this.registry.stop(timeout);
+    await this.mo.stop();
+    this.log.log('stopped');
+  }
+}

@@ -1,0 +1,174 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { MessageStatus } from '@smsgw/contracts';
+import { PG_POOL } from '../infra/tokens';
+
+/** A message as the dispatcher needs it, with its partner's reporting settings. */
+export interface DispatchMessage {
+  id: string;
+  partnerId: number;
+  status: number;
+  extStatus: number | null;
+  sender: string;
+  msisdn: string;
+  text: string;
+  flash: boolean;
+  priority: 0 | 1 | 2;
+  segments: number;
+  validUntil: Date;
+  /** The SMSC it was claimed for; later segments prefer it. */
+  smscConnectionId: number | null;
+  /** Test traffic while the partner's real-delivery switch is off: goes to the simulated operator. */
+  simulated: boolean;
+  /** The partner has a status URL. */
+  wantsDlr: boolean;
+  /** ... and asked for status-0 reports too. */
+  wantsIntermediate: boolean;
+  /** Segments an SMSC has accepted already (a retried job does not send them again). */
+  handedOver: Set<number>;
+}
+
+/** The message reached a final status; whom to tell. */
+export interface Finished {
+  partnerId: number;
+  wantsDlr: boolean;
+}
+
+interface DispatchRow {
+  id: string;
+  partner_id: number;
+  status: number;
+  ext_status: number | null;
+  sender: string;
+  msisdn: string;
+  text: string;
+  flash: boolean;
+  priority: number;
+  segments: number;
+  valid_until: Date;
+  smsc_connection_id: number | null;
+  simulated: boolean;
+  wants_dlr: boolean;
+  wants_intermediate: boolean;
+  handed_over: number[];
+}
+
+/**
+ * The dispatcher's reads and writes of `message` and `message_part`. Every state change is an
+ * UPDATE guarded by the status it expects, so a job run twice, a cancel and a submit racing, or
+ * two components finishing the same message change it once.
+ */
+@Injectable()
+export class MessageStore {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async loadForDispatch(id: string): Promise<DispatchMessage | null> {
+    const { rows } = await this.pool.query<DispatchRow>(
+      `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
+              m.valid_until, m.smsc_connection_id,
+              (m.test AND NOT p.test_real_delivery) AS simulated,
+              p.status_url IS NOT NULL AS wants_dlr,
+              (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
+              ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND smsc_message_id IS NOT NULL)::int[] AS handed_over
+       FROM message m JOIN partner p ON p.id = m.partner_id
+       WHERE m.id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      partnerId: r.partner_id,
+      status: r.status,
+      extStatus: r.ext_status,
+      sender: r.sender,
+      msisdn: r.msisdn,
+      text: r.text,
+      flash: r.flash,
+      priority: (r.priority === 0 || r.priority === 2 ? r.priority : 1) as 0 | 1 | 2,
+      segments: r.segments,
+      validUntil: r.valid_until,
+      smscConnectionId: r.smsc_connection_id,
+      simulated: r.simulated,
+      wantsDlr: r.wants_dlr,
+      wantsIntermediate: r.wants_intermediate,
+      handedOver: new Set(r.handed_over),
+    };
+  }
+
+  /**
+   * 1 → 0 for an SMSC, taken when a bind and a window slot are in hand. /cancel does
+   * `UPDATE … WHERE status = 1` too: exactly one of them wins. False: no longer status 1.
+   */
+  async claim(id: string, smscConnectionId: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE message SET status = $2, smsc_connection_id = $3, submitted_at = now(), updated_at = now()
+       WHERE id = $1 AND status = $4`,
+      [id, MessageStatus.SUBMITTED, smscConnectionId, MessageStatus.ACCEPTED],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * 0 → 1 when the SMSC certainly took no segment (it refused the first one with a temporary
+   * error, or it was never written): the platform holds the message again, and /cancel works.
+   */
+  async releaseClaim(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE message SET status = $2, smsc_connection_id = NULL, submitted_at = NULL, updated_at = now()
+       WHERE id = $1 AND status = $3 AND NOT EXISTS (SELECT 1 FROM message_part WHERE message_id = $1)`,
+      [id, MessageStatus.ACCEPTED, MessageStatus.SUBMITTED],
+    );
+  }
+
+  /** Records an accepted segment; a repeat (a job re-run) keeps the first record. */
+  async recordPart(messageId: string, seq: number, smscConnectionId: number, smscMessageId: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
+       VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (message_id, seq) DO NOTHING`,
+      [messageId, seq, smscConnectionId, smscMessageId],
+    );
+  }
+
+  /** Final status from one of `from`; null when the message was not in one of them. */
+  async finish(id: string, status: 2 | 5, extStatus: number | null, from: number[]): Promise<Finished | null> {
+    const { rows } = await this.pool.query<{ partner_id: number; wants_dlr: boolean }>(
+      `UPDATE message m SET status = $2, ext_status = $3, done_at = now(), updated_at = now()
+       FROM partner p
+       WHERE m.id = $1 AND p.id = m.partner_id AND m.status = ANY($4::smallint[])
+       RETURNING m.partner_id, p.status_url IS NOT NULL AS wants_dlr`,
+      [id, status, extStatus, from],
+    );
+    const r = rows[0];
+    return r ? { partnerId: r.partner_id, wantsDlr: r.wants_dlr } : null;
+  }
+
+  /**
+   * 5 / 16 (expired inside the platform) for a message not handed over in its validity: still
+   * held (1), or claimed for an SMSC with segments missing. A message whose segments all went out
+   * waits for its receipts instead.
+   */
+  async expireUnsent(id: string, extStatus: number): Promise<Finished | null> {
+    const { rows } = await this.pool.query<{ partner_id: number; wants_dlr: boolean }>(
+      `UPDATE message m SET status = $2, ext_status = $3, done_at = now(), updated_at = now()
+       FROM partner p
+       WHERE m.id = $1 AND p.id = m.partner_id
+         AND (m.status = $4 OR (m.status = $5 AND m.smsc_connection_id IS NOT NULL
+              AND (SELECT count(*) FROM message_part mp WHERE mp.message_id = m.id) < m.segments))
+       RETURNING m.partner_id, p.status_url IS NOT NULL AS wants_dlr`,
+      [id, MessageStatus.UNDELIVERED, extStatus, MessageStatus.ACCEPTED, MessageStatus.SUBMITTED],
+    );
+    const r = rows[0];
+    return r ? { partnerId: r.partner_id, wantsDlr: r.wants_dlr } : null;
+  }
+
+  /** 1 → 0 for the simulated operator (no SMSC). False: no longer status 1 (cancelled). */
+  async handOverToSimulator(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE message SET status = $2, submitted_at = now(), updated_at = now() WHERE id = $1 AND status = $3`,
+      [id, MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
+    );
+    return rowCount === 1;
+  }
+}

@@ -1,0 +1,36 @@
+import { Counter, Gauge } from 'prom-client';
+import { metricsRegistry } from '@smsgw/common';
+
+// Tests run several connectors (and simulators) in one process; a series is registered once.
+function counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+  return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+function gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
+  return (metricsRegistry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+export const connectorMetrics = {
+  bound: gauge('smsgw_smsc_bound', 'SMSC connection fully bound (1) or not (0)', ['connection']),
+  binds: counter('smsgw_smsc_binds_total', 'Bind attempts by outcome', ['connection', 'outcome']),
+  outstanding: gauge('smsgw_smsc_window_outstanding', 'submit_sm awaiting their response', ['connection']),
+  submits: counter(
+    'smsgw_smsc_submits_total',
+    'submit_sm by result: accepted, throttled, temporary_error, permanent_error, timeout, connection_lost',
+    ['connection', 'result'],
+  ),
+  receipts: counter(
+    'smsgw_smsc_receipts_total',
+    'Delivery receipts by outcome: delivered, undelivered, pending (not final), unmatched, unparseable',
+    ['connection', 'status'],
+  ),
+  moReceived: counter('smsgw_mo_received_total', 'MO messages stored (a concatenated one counts once)', ['connection', 'complete']),
+  moUnowned: counter('smsgw_mo_unowned_total', 'MO messages to a number no partner owns (stored with partner_id null)'),
+  dispatched: counter(
+    'smsgw_mt_dispatch_total',
+    'mt.dispatch outcomes: submitted, test_simulated, permanent_error, expired, skipped (status not 1), cancelled',
+    ['outcome'],
+  ),
+  retries: counter('smsgw_mt_dispatch_retries_total', 'Messages put back for a later attempt, by reason', ['reason']),
+  receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/1 because no receipt came by valid_until plus the grace time'),
+};

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { ExtStatus, MessageStatus } from '@smsgw/contracts';
+import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
+import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
+import { PG_POOL } from '../infra/tokens';
+import { MessageStore } from '../messages/message-store';
+import { connectorMetrics } from '../metrics';
+import { ReceiptService } from './receipt.service';
+
+const BATCH = 500;
+/** Parked receipts whose segment never showed up are kept this long for inspection. */
+const PARKED_RECEIPT_DAYS = 7;
+
+/**
+ * Ends messages whose receipts never came. An SMSC gives up on a message at its validity_period
+ * (our valid_until) and reports then; a receipt that has not come a grace time later is lost
+ * (an SMSC restart drops receipts it had not sent). The missing segments count as not delivered
+ * with an unknown error (5 / 1), and the message is finished as for any receipt. Messages of the
+ * simulated operator have no segments and are left alone (a `…0000` test number stays 0).
+ *
+ * A PostgreSQL sweep over a partial index rather than one delayed job per message: it costs no
+ * Redis memory for the day a message may wait, and survives the loss of Redis.
+ */
+@Injectable()
+export class ReceiptDeadline {
+  private readonly log = new Logger(ReceiptDeadline.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly receipts: ReceiptService,
+    private readonly store: MessageStore,
+    private readonly callbacks: PartnerCallbacks,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then(() => undefined)
+        .catch((e: Error) => this.log.error(`receipt deadline sweep failed: ${e.message}`))
+        .finally(() => (this.running = null));
+    }, this.config.RECEIPT_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass; returns the number of messages ended. */
+  async sweep(): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT m.id::text FROM message m
+       WHERE m.status = $1 AND m.valid_until < now() - make_interval(secs => $2::double precision / 1000)
+         AND EXISTS (SELECT 1 FROM message_part mp WHERE mp.message_id = m.id)
+       ORDER BY m.valid_until LIMIT ${BATCH}`,
+      [MessageStatus.SUBMITTED, this.config.RECEIPT_WAIT_GRACE_MS],
+    );
+    for (const { id } of rows) {
+      const { rows: pending } = await this.pool.query<{ seq: number }>('SELECT seq FROM message_part WHERE message_id = $1 AND status = $2', [
+        id,
+        MessageStatus.SUBMITTED,
+      ]);
+      for (const { seq } of pending) {
+        await this.receipts.applyToPart(id, seq, { status: MessageStatus.UNDELIVERED, extStatus: ExtStatus.UNKNOWN, doneAt: null });
+      }
+      // Segments never submitted (a job lost with the message half sent) leave it undecided: end it.
+      const finished = await this.store.finish(id, MessageStatus.UNDELIVERED, ExtStatus.UNKNOWN, [MessageStatus.SUBMITTED]);
+      if (finished?.wantsDlr) await this.callbacks.deliveryReport(id, finished.partnerId, MessageStatus.UNDELIVERED);
+      connectorMetrics.receiptDeadline.inc();
+    }
+    if (rows.length > 0) this.log.warn(`${rows.length} message(s) got no receipt by valid_until + grace; ended 5/1`);
+    await this.pool.query(`DELETE FROM unmatched_receipt WHERE received_at < now() - interval '${PARKED_RECEIPT_DAYS} days'`);
+    return rows.length;
+  }
+}

@@ -1,0 +1,275 @@
+// `npm run bench:callbacks`: the callback worker pushing delivery reports to local partner sinks.
+// Runs on its own database and Redis prefix. The sink (two HTTP servers: one answering at once,
+// one after BENCH_SLOW_MS) and the worker are child processes, so neither competes with this
+// script's event loop.
+//   phase 1: BENCH_REPORTS (default 30000) reports for real message rows, one healthy partner:
+//            callbacks/s from the moment the queue is released to the last report received.
+//   phase 2: the same number for a fast partner, plus BENCH_SLOW_REPORTS (default 3000) for a
+//            partner answering in 2 s, interleaved in the queue: the fast partner's callbacks/s
+//            while the slow one is being served.
+// Both bench partners allow BENCH_PARTNER_CONCURRENCY (default 128) requests in flight
+// (partner.callback_concurrency). The worker runs with BENCH_NODE_ARGS (default
+// --max-semi-space-size=32, as its `npm start` does); BENCH_WORKER_ENV="CALLBACK_CONCURRENCY=1024 ..."
+// passes settings to it.
+const { fork, spawn, spawnSync } = require('node:child_process');
+const http = require('node:http');
+const path = require('node:path');
+
+if (process.argv[2] === '--sink') {
+  runSink();
+} else {
+  main().catch((e) => {
+    process.stderr.write(`bench:callbacks failed: ${e.stack || e.message}\n`);
+    process.exit(1);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sink (child process): counts reports per partner path, answers 200 (after a delay on /slow).
+// ---------------------------------------------------------------------------------------------
+function runSink() {
+  const slowMs = Number(process.env.BENCH_SLOW_MS || 2000);
+  const counts = new Map();
+  const handler = (delay) => (req, res) => {
+    const p = req.url.slice(0, req.url.indexOf('?') >>> 0);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('OK');
+      const c = counts.get(p) || { n: 0, first: 0, last: 0, perSecond: [] };
+      if (c.n === 0) c.first = Date.now();
+      c.n++;
+      c.last = Date.now();
+      const sec = Math.floor((c.last - c.first) / 1000);
+      c.perSecond[sec] = (c.perSecond[sec] || 0) + 1;
+      counts.set(p, c);
+    };
+    if (delay) setTimeout(answer, delay);
+    else answer();
+  };
+  const fast = http.createServer(handler(0));
+  const slow = http.createServer(handler(slowMs));
+  for (const s of [fast, slow]) s.keepAliveTimeout = 60_000;
+  fast.listen(0, '127.0.0.1', () =>
+    slow.listen(0, '127.0.0.1', () => process.send({ type: 'ready', fastPort: fast.address().port, slowPort: slow.address().port })),
+  );
+  process.on('message', (m) => {
+    if (m.type === 'stats') process.send({ type: 'stats', id: m.id, counts: Object.fromEntries(counts) });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const root = path.resolve(__dirname, '..');
+  const { Pool } = require('pg');
+  const Redis = require('ioredis');
+  const { Queue } = require('bullmq');
+  const { preflight } = require('./preflight');
+
+  const reports = Number(process.env.BENCH_REPORTS || 30000);
+  const slowReports = Number(process.env.BENCH_SLOW_REPORTS || 3000);
+  const workerPort = Number(process.env.BENCH_PORT || 18091);
+  const partnerConcurrency = Number(process.env.BENCH_PARTNER_CONCURRENCY || 128);
+  const adminUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const benchDb = 'smsgw_bench_callbacks';
+  const databaseUrl = withDatabase(adminUrl, benchDb);
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const prefix = 'smsgwbenchcb';
+  const workerMain = path.join(root, 'apps/callback-worker/dist/main.js');
+
+  const problem = await preflight();
+  if (problem) throw new Error(problem);
+  if (!require('node:fs').existsSync(workerMain)) throw new Error(`${workerMain} not found: run npx turbo run build --filter=@smsgw/callback-worker... first`);
+
+  const admin = new Pool({ connectionString: withDatabase(adminUrl, 'postgres'), max: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+  const mig = spawnSync('npm', ['run', '--silent', 'db:migrate'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });
+  if (mig.status !== 0) throw new Error(`migration failed: ${mig.stderr || mig.stdout}`);
+
+  const redis = new Redis(redisUrl);
+  await deleteKeys(redis, prefix);
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const queue = new Queue('callback.dlr', { prefix, connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+
+  const sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });
+  const { fastPort, slowPort } = await new Promise((resolve) => sink.once('message', resolve));
+  let statsSeq = 0;
+  const sinkStats = () =>
+    new Promise((resolve) => {
+      const id = ++statsSeq;
+      const on = (m) => {
+        if (m.type === 'stats' && m.id === id) {
+          sink.off('message', on);
+          resolve(m.counts);
+        }
+      };
+      sink.on('message', on);
+      sink.send({ type: 'stats', id });
+    });
+
+  const extraEnv = Object.fromEntries((process.env.BENCH_WORKER_ENV || '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=32').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeArgs, workerMain], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, CALLBACK_HTTP_PORT: String(workerPort), CALLBACK_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extraEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const workerExit = new Promise((resolve) => worker.on('exit', resolve));
+
+  let nextId = 1_000_000_000;
+  const partner = async (login, port, pathName) =>
+    (
+      await pool.query(`INSERT INTO partner (login, api_password_hash, status_url, callback_concurrency) VALUES ($1, 'x', $2, $3) RETURNING id`, [
+        login,
+        `http://127.0.0.1:${port}${pathName}?src=bench`,
+        partnerConcurrency,
+      ])
+    ).rows[0].id;
+  const messages = async (partnerId, n) => {
+    const first = nextId;
+    nextId += n;
+    await pool.query(
+      `INSERT INTO message (id, partner_id, ptag, sender, msisdn, text, encoding, segments, status, valid_until, submitted_at, done_at)
+       SELECT $1::bigint + g, $2, 'bench', 'BENCH', '79030000000', 'Your code is 4711', 0, 1, 2, now() + interval '1 day', now(), now()
+       FROM generate_series(0, $3 - 1) AS g`,
+      [first, partnerId, n],
+    );
+    return Array.from({ length: n }, (_, i) => String(first + i));
+  };
+  const job = (partnerId, messageId) => ({
+    name: 'callback.dlr',
+    data: { messageId, partnerId, status: 2 },
+    opts: { jobId: `d${messageId}-2`, removeOnComplete: true, removeOnFail: 10000 },
+  });
+  /** Queues the jobs while the queue is paused, then releases them all at once; returns the release time. */
+  const release = async (jobs) => {
+    await queue.pause();
+    for (let i = 0; i < jobs.length; i += 2000) await queue.addBulk(jobs.slice(i, i + 2000));
+    const at = Date.now();
+    await queue.resume();
+    return at;
+  };
+  const waitCount = async (pathName, n, timeoutMs) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const c = (await sinkStats())[pathName];
+      if (c && c.n >= n) return c;
+      if (Date.now() > until) throw new Error(`${pathName}: ${c ? c.n : 0}/${n} reports after ${timeoutMs / 1000} s`);
+      await sleep(100);
+    }
+  };
+
+  try {
+    await waitForHealth(workerPort);
+
+    // Warm-up: JIT, connection pools, the partner's keep-alive connections.
+    const warm = await partner('bench-warm', fastPort, '/warm');
+    const warmIds = await messages(warm, 2000);
+    await release(warmIds.map((id) => job(warm, id)));
+    await waitCount('/warm', warmIds.length, 60_000);
+
+    // Phase 1: one healthy partner.
+    const p1 = await partner('bench-fast', fastPort, '/fast1');
+    const ids1 = await messages(p1, reports);
+    process.stdout.write(
+      `bench:callbacks: ${reports} delivery reports for real message rows; partner concurrency ${partnerConcurrency}; worker: node ${[...nodeArgs, path.relative(root, workerMain)].join(' ')} ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
+    );
+    const commits = async () => Number((await pool.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0].xact_commit);
+    const commits0 = await commits();
+    const t1 = await release(ids1.map((id) => job(p1, id)));
+    const c1 = await waitCount('/fast1', reports, 300_000);
+    const secs1 = (c1.last - t1) / 1000;
+    const rate1 = reports / secs1;
+    await sleep(300);
+    const commits1 = (await commits()) - commits0;
+    const stored = await pool.query(
+      `SELECT count(*) FILTER (WHERE state = 'delivered')::int AS delivered, (SELECT count(*)::int FROM callback_attempt WHERE partner_id = $1) AS attempts
+       FROM callback WHERE partner_id = $1`,
+      [p1],
+    );
+    process.stdout.write(
+      `phase 1  healthy partner       ${Math.round(rate1)} callbacks/s  (${reports} in ${secs1.toFixed(2)} s; ` +
+        `attempts logged ${stored.rows[0].attempts}, ${(reports / commits1).toFixed(1)} reports per PostgreSQL transaction)\n`,
+    );
+
+    // Phase 2: the same fast load, with a partner answering in 2 s interleaved in the queue.
+    const fast = await partner('bench-fast-2', fastPort, '/fast2');
+    const slow = await partner('bench-slow', slowPort, '/slow');
+    const ids2 = await messages(fast, reports);
+    const slowIds = await messages(slow, slowReports);
+    const jobs = [];
+    const every = slowReports > 0 ? Math.max(1, Math.floor(reports / slowReports)) : Infinity;
+    let s = 0;
+    ids2.forEach((id, i) => {
+      if (i % every === 0 && s < slowIds.length) jobs.push(job(slow, slowIds[s++]));
+      jobs.push(job(fast, id));
+    });
+    while (s < slowIds.length) jobs.push(job(slow, slowIds[s++]));
+    const t2 = await release(jobs);
+    const c2 = await waitCount('/fast2', reports, 300_000);
+    const secs2 = (c2.last - t2) / 1000;
+    const rate2 = reports / secs2;
+    const stats2 = await sinkStats();
+    const slowDone = (stats2['/slow'] || { n: 0 }).n;
+    if (process.env.BENCH_VERBOSE) process.stdout.write(`         per second: phase 1 ${c1.perSecond.join(' ')}; phase 2 fast ${stats2['/fast2'].perSecond.join(' ')}; slow ${(stats2['/slow'] || { perSecond: [] }).perSecond.join(' ')}\n`);
+    const share = rate2 / rate1;
+    process.stdout.write(
+      `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s) = ${(share * 100).toFixed(0)}% of phase 1\n` +
+        `         2 s partner           ${slowDone}/${slowReports} answered meanwhile (${(slowDone / secs2).toFixed(1)}/s)\n`,
+    );
+    const metrics = await fetch(`http://127.0.0.1:${workerPort}/metrics`).then((r) => r.text());
+    const deferred = [...metrics.matchAll(/^smsgw_callback_deferred_total\{kind="dlr",reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    process.stdout.write(`         jobs put back as delayed (whole run): ${deferred.join(', ') || 'none'}\n`);
+    const out = { reports, slowReports, phase1PerSecond: Math.round(rate1), phase2FastPerSecond: Math.round(rate2), fastShare: Number(share.toFixed(3)), slowAnsweredDuringPhase2: slowDone };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    worker.kill('SIGTERM');
+    const forced = setTimeout(() => worker.kill('SIGKILL'), 15_000);
+    await workerExit;
+    clearTimeout(forced);
+    sink.disconnect();
+    const qc = await queue.client;
+    await queue.close();
+    qc.disconnect();
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function withDatabase(url, db) {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function deleteKeys(redis, prefix) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+async function waitForHealth(port) {
+  const until = Date.now() + 20000;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(200);
+  }
+  throw new Error('callback worker did not become healthy within 20 s');
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
