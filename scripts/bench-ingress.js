@@ -12,7 +12,7 @@ const { preflight } = require('./preflight');
 
 const root = path.resolve(__dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS || 20);
-const connections = Number(process.env.BENCH_CONNECTIONS || 64);
+const connections = Number(process.env.BENCH_CONNECTIONS || 32);
 /** 0 = as fast as the ingress answers; otherwise requests per second in total. */
 const rate = Number(process.env.BENCH_RATE || 0);
 const port = Number(process.env.BENCH_PORT || 18080);
