@@ -1,16 +1,17 @@
 import { QUEUES } from '@smsgw/contracts';
 import { moCallbackHash, verifyCallbackSignature } from '@smsgw/sms';
-import { attemptsOf, callbackOf, createTestEnv, sleep, startPartnerServer, waitFor, type PartnerServer, type TestEnv } from './harness';
+import { attemptsOf, callbackOf, createTestEnv, sleep, startPartnerServer, waitFor, type TestEnv, type Worker } from './harness';
 
 // Incoming messages pushed to partners (PROTOCOL §6), and replies turned into MT messages.
 jest.setTimeout(20_000);
 
 describe('callback-worker: incoming messages (MO)', () => {
   let t: TestEnv;
+  let worker: Worker;
 
   beforeAll(async () => {
     t = await createTestEnv();
-    await t.startWorker({ CALLBACK_MO_MAX_ATTEMPTS: '3' });
+    worker = await t.startWorker({ CALLBACK_MO_MAX_ATTEMPTS: '3' });
   });
 
   afterAll(async () => {
@@ -120,7 +121,7 @@ describe('callback-worker: incoming messages (MO)', () => {
     }
   });
 
-  it('parks an MO that keeps failing, then the next one goes', async () => {
+  it('parks an MO that keeps failing, then the next one goes; a re-send delivers it', async () => {
     const server = await startPartnerServer((r) => (r.query.get('message') === 'poison' ? { status: 503 } : { status: 200 }));
     try {
       const partnerId = await t.createPartner({ mo_url: server.url('/mo') });
@@ -129,8 +130,16 @@ describe('callback-worker: incoming messages (MO)', () => {
       await t.enqueueMo(partnerId, [poison, next]);
       await waitFor('next acknowledged', async () => (await done(next)) !== null, 8000);
       expect(server.received.map((r) => r.query.get('message'))).toEqual(['poison', 'poison', 'poison', 'next']);
-      expect(await callbackOf(t.pool, { moId: poison })).toMatchObject({ state: 'parked', attempts: 3 });
+      const parked = await callbackOf(t.pool, { moId: poison });
+      expect(parked).toMatchObject({ state: 'parked', attempts: 3 });
       expect(await done(poison)).toBeNull();
+
+      // The partner fixes its endpoint; the operator re-sends that one callback.
+      server.answer = () => ({ status: 200 });
+      const { ParkedCallbacks } = await import('../src/parking/parked-callbacks.service');
+      expect(await worker.app.get(ParkedCallbacks).resendParked(undefined, [parked!.id])).toMatchObject({ dlr: 0, mo: 1, ids: [parked!.id] });
+      await waitFor('re-sent MO acknowledged', async () => (await done(poison)) !== null);
+      expect(server.received.map((r) => r.query.get('message'))).toEqual(['poison', 'poison', 'poison', 'next', 'poison']);
       await sleep(100);
     } finally {
       await server.close();

@@ -22,9 +22,11 @@ export type GateResult =
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: leases (zset token → expiry ms), breaker (hash). ARGV: token, limit, lease ms, failure threshold.
- * Returns {1, 0, 'ok'|'probe'}, {0, retry-in ms, 'open'|'probe'}, or {0, the partner's recent
- * request duration in ms (0: unknown), 'busy'}.
+ * KEYS: leases (zset token → expiry ms), breaker (hash). ARGV: token, limit, lease ms, failure
+ * threshold, request timeout ms (older leases belong to a crashed instance: not a measure).
+ * Returns {1, 0, 'ok'|'probe'}, {0, retry-in ms, 'open'|'probe'}, or {0, expected request
+ * duration in ms, 'busy'}: the partner's recent average, or the age of its oldest request in
+ * flight if that is longer (a partner that just turned slow, or has no history yet).
  */
 const ACQUIRE = `${NOW}
 local b = redis.call('HMGET', KEYS[2], 'until', 'fails', 'probe', 'probeExp', 'lat')
@@ -37,7 +39,12 @@ if (tonumber(b[2] or '0') or 0) >= tonumber(ARGV[4]) then
   probe = true
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, math.floor(tonumber(b[5] or '0') or 0), 'busy'} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local lat = tonumber(b[5] or '0') or 0
+  local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[5]) + tonumber(ARGV[3]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if oldest[2] then lat = math.max(lat, now - (tonumber(oldest[2]) - tonumber(ARGV[3]))) end
+  return {0, math.max(1, math.floor(lat)), 'busy'}
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 if probe then
@@ -76,26 +83,23 @@ redis.call('PEXPIRE', KEYS[2], 86400000)
 return opened`;
 
 /**
- * KEYS: breaker. ARGV: limit, assumed duration while unknown (ms), min ms. A job that finds its partner busy comes back when the
- * partner should have capacity for it: each deferral books 1/limit of the partner's recent
- * request duration on a per-partner virtual clock, so a backlog of a slow partner is spread over
- * the time it needs instead of coming back all at once.
+ * KEYS: breaker. ARGV: limit, expected request duration (ms), min ms. A job that finds its
+ * partner busy comes back when the partner should have capacity for it: each deferral books
+ * 1/limit of the expected request duration on a per-partner virtual clock, so a backlog of a slow
+ * partner is spread over the time it needs instead of coming back all at once.
  */
 const DEFER = `${NOW}
-local b = redis.call('HMGET', KEYS[1], 'vt', 'lat')
-local vt = tonumber(b[1] or '0') or 0
-local lat = tonumber(b[2] or '0') or 0
-if lat <= 0 then lat = tonumber(ARGV[2]) end
+local vt = tonumber(redis.call('HGET', KEYS[1], 'vt') or '0') or 0
 if vt < now then vt = now end
-vt = vt + lat / tonumber(ARGV[1])
+vt = vt + tonumber(ARGV[2]) / tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'vt', vt)
 redis.call('PEXPIRE', KEYS[1], 86400000)
 return math.max(tonumber(ARGV[3]), math.floor(vt - now))`;
 
 interface GateRedis extends Redis {
-  cbAcquire(leases: string, breaker: string, token: string, limit: number, leaseMs: number, threshold: number): Promise<[number, number, string]>;
+  cbAcquire(leases: string, breaker: string, token: string, limit: number, leaseMs: number, threshold: number, timeoutMs: number): Promise<[number, number, string]>;
   cbRelease(leases: string, breaker: string, token: string, ok: 0 | 1, threshold: number, openMs: number, maxOpenMs: number, durationMs: number): Promise<number>;
-  cbDefer(breaker: string, limit: number, unknownMs: number, minMs: number): Promise<number>;
+  cbDefer(breaker: string, limit: number, expectedMs: number, minMs: number): Promise<number>;
 }
 
 interface LocalQueue {
@@ -107,11 +111,12 @@ interface LocalQueue {
  * Per-partner concurrency and circuit breaker, shared by every instance through Redis.
  *
  * A job whose partner is at its limit may wait here for a slot, but only as long as a slot can be
- * expected within CALLBACK_PARTNER_MAX_WAIT_MS: with the partner's recent request duration `lat`
- * and its limit, about MAX_WAIT · limit / lat jobs (at most CALLBACK_PARTNER_WAITERS). Any other
- * job of that partner is put back as a delayed job. So a fast partner can use every slot of the
- * instance without churning jobs through Redis, while a slow one holds its limit plus a few
- * waiters, and every other partner keeps the rest.
+ * expected within CALLBACK_PARTNER_MAX_WAIT_MS: with the partner's expected request duration `lat`
+ * (recent average, or the age of its oldest request in flight if longer) and its limit, about
+ * MAX_WAIT · limit / lat jobs (at most CALLBACK_PARTNER_WAITERS). Any other job of that partner is
+ * put back as a delayed job. So a fast partner can use every slot of the instance without
+ * churning jobs through Redis, while a slow one holds its limit plus a few waiters, and every
+ * other partner keeps the rest.
  */
 @Injectable()
 export class PartnerGate {
@@ -150,16 +155,17 @@ export class PartnerGate {
         limit,
         this.leaseMs,
         c.CALLBACK_BREAKER_FAILURES,
+        c.CALLBACK_TIMEOUT_MS,
       );
       if (granted === 1) return { granted: true, lease: { kind, partnerId, token } };
       if (reason === 'open') return { granted: false, reason, retryInMs: retryInMs + jitter(Math.min(retryInMs, 10_000)) };
       if (reason === 'probe') return { granted: false, reason, retryInMs: Math.min(retryInMs, 2_000) + jitter(1_000) };
       const q = this.queue(key);
       const waited = Date.now() - started;
-      const lat = retryInMs > 0 ? retryInMs : UNKNOWN_DURATION_MS;
+      const lat = retryInMs; // expected request duration
       const waiters = Math.min(c.CALLBACK_PARTNER_WAITERS ?? c.CALLBACK_CONCURRENCY, Math.floor((c.CALLBACK_PARTNER_MAX_WAIT_MS * limit) / lat));
       if (q.waiting >= waiters || waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS) {
-        const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, UNKNOWN_DURATION_MS, 50);
+        const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, lat, 50);
         return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
       }
       // Woken in turn by releases in this instance; the first in line also polls for releases
@@ -216,9 +222,6 @@ export class PartnerGate {
     return `${this.config.REDIS_PREFIX}:cb:${kind}:${partnerId}:${what}`;
   }
 }
-
-/** Assumed request duration of a partner not seen for a day: waits for it stay few until it is known. */
-const UNKNOWN_DURATION_MS = 1000;
 
 function jitter(maxMs: number): number {
   return Math.floor(Math.random() * Math.max(0, maxMs));
