@@ -92,6 +92,7 @@ export async function createTestEnv(): Promise<TestEnv> {
   const db = await createTestDatabase();
   const prefix = `cbt${process.pid}_${randomBytes(3).toString('hex')}`;
   const pool = new Pool({ connectionString: db.url, max: 4 });
+  pool.on('error', () => undefined); // the database is dropped at the end
   const redis = new Redis(REDIS_URL);
   const queue = (name: string) => new Queue(name, { prefix, connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }) });
   const dlrQueue = queue(QUEUES.CALLBACK_DLR);

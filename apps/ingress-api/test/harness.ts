@@ -72,6 +72,7 @@ export async function startIngress(env: Record<string, string> = {}): Promise<In
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const pool = new Pool({ connectionString: db.url, max: 4 });
+  pool.on('error', () => undefined); // the database is dropped at the end
   const redis = new Redis(REDIS_URL);
 
   const publishChange = async (id: number) => {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 export * from './config';
 export * from './redis';
+export * from './postgres';
 export * from './logging';
 export * from './metrics';
 export * from './health';

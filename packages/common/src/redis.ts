@@ -34,3 +34,4 @@ export async function waitForRedis(redis: Redis, ms = 5000): Promise<void> {
     redis.on('ready', onReady);
   });
 }
+
