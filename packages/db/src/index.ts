@@ -6,6 +6,7 @@ import { databaseUrl } from './database-url';
 // namespace, model types (Partner, Message, ...) and enums (PartnerStatus, UserRole).
 export * from './generated/prisma/client';
 export * from './passwords';
+export * from './message-id.allocator';
 export { DEFAULT_DATABASE_URL, databaseUrl } from './database-url';
 
 /**

@@ -9,7 +9,7 @@ import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.servi
 import { moReplies } from '../delivery/callback-metrics';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS } from '../infra/tokens';
 import type { CallbackPartner } from '../partners/partner-settings.service';
-import { MessageIdAllocator } from './message-id.allocator';
+import { MessageIdAllocator } from '@smsgw/db';
 
 /** The MO being acknowledged. */
 export interface AcknowledgedMo {

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { bullPriority, dispatchJobId, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
-import { MessageIdAllocator } from './message-id.allocator';
+import { MessageIdAllocator } from '@smsgw/db';
 
 export interface NewMessage {
   partnerId: number;

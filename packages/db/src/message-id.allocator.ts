@@ -1,12 +1,12 @@
 import type { Pool } from 'pg';
 
-/** Ids per value of `message_id_block_seq` (hi/lo), as in the ingress. */
+/** Ids per value of `message_id_block_seq` (hi/lo). */
 export const ID_BLOCK_SIZE = 1000;
 
 /**
- * Message ids for reply messages, from the same hi/lo blocks as the ingress's
- * (apps/ingress-api/src/send/message-id.allocator.ts): each `nextval` is a block of ids
- * value * 1000 + 0..999 owned by this process, so ids stay unique across every writer.
+ * Message ids unique across every writer (ingress instances, the callback worker's MO replies)
+ * without a query per message: each value of the PostgreSQL sequence is a block of ids
+ * (value * 1000 + 0..999) owned by one process.
  */
 export class MessageIdAllocator {
   private next = 0;
