@@ -100,7 +100,9 @@ export class TestEnv {
     const db = await createTestDatabase();
     const prefix = `tc${process.pid}_${randomBytes(3).toString('hex')}`;
     const simulator = await startTestSimulator(sim);
-    return new TestEnv(db, new Pool({ connectionString: db.url, max: 4 }), new Redis(REDIS_URL), prefix, simulator);
+    const pool = new Pool({ connectionString: db.url, max: 4 });
+    pool.on('error', () => undefined); // the database is dropped at the end
+    return new TestEnv(db, pool, new Redis(REDIS_URL), prefix, simulator);
   }
 
   async startConnector(env: Record<string, string> = {}): Promise<RunningConnector> {
