@@ -5,6 +5,7 @@ import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
 import { apiPasswordPepper, generateApiPassword, hashApiPassword, type Prisma } from '@smsgw/db';
 import { announce as announceOn, audit as auditRow, camel, prefix, printRow, withDb, type Db, type Row } from './cli';
 import { SETTINGS, SettingError } from './partner-settings';
+import { registerCallbackCommands } from './callback';
 import { registerSmscCommands } from './smsc';
 
 /** Never printed or written to the audit log. */
@@ -212,6 +213,7 @@ program
   .action(async () => announce(ALL_PARTNERS));
 
 registerSmscCommands(program);
+registerCallbackCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof SettingError) process.stderr.write(`error: ${e.message}\n`);

@@ -106,6 +106,12 @@ export const SETTINGS: SettingSpec[] = [
   { option: 'duplicate-filter', field: 'duplicateFilter', description: 'refuse the same text to the same number (true/false)', parse: bool },
   { option: 'duplicate-max', field: 'duplicateMax', description: 'same text to same number allowed this many times per window', parse: int(1, 1000) },
   { option: 'duplicate-window-hours', field: 'duplicateWindowHours', description: 'duplicate filter window', parse: int(1, 168) },
+  {
+    option: 'callback-concurrency',
+    field: 'callbackConcurrency',
+    description: 'delivery report requests in flight to this partner at once, across all callback workers, 1-1000 ("default": the workers\' CALLBACK_PARTNER_CONCURRENCY); MO always go one at a time',
+    parse: (v) => (v === 'default' || v === 'none' || v === '' ? null : int(1, 1000)(v)),
+  },
   { option: 'signing-secret', field: 'signingSecret', description: 'secret for X-Signature ("generate" for a random one, "none" to clear)', parse: nullable((v) => v) },
   { option: 'test-mode', field: 'testMode', description: 'test mode (true/false)', parse: bool },
   { option: 'test-quota', field: 'testQuota', description: 'messages allowed in test mode', parse: int(0, 10_000_000) },

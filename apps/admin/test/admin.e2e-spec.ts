@@ -17,6 +17,7 @@ jest.setTimeout(60_000);
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'apps', 'admin', 'dist', 'main.js');
 const INGRESS = path.join(ROOT, 'apps', 'ingress-api', 'dist', 'main.js');
+const CALLBACK_WORKER = path.join(ROOT, 'apps', 'callback-worker', 'dist', 'main.js');
 const PEPPER = 'test-pepper-0123456789';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `tadm${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -36,11 +37,15 @@ interface Run {
 
 /** `npm run admin -- <args>`, as a child process with this test's database and prefix. */
 function admin(...args: string[]): Promise<Run> {
+  return adminWith({}, ...args);
+}
+
+function adminWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER }, timeout: 30_000 },
+      { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER, ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -194,6 +199,29 @@ describe('partner', () => {
     expect(await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).toEqual(before);
     expect(await prisma.auditLog.count()).toBe(audits);
     expect(await prisma.partner.count()).toBe(1);
+  });
+
+  it('update: --callback-concurrency takes 1 to 1000, "default" clears it; audited and announced', async () => {
+    expect(await ok('partner', 'update', 'acme', '--callback-concurrency', '16')).toMatch(/^callbackConcurrency\s+16$/m);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).callbackConcurrency).toBe(16);
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({
+      action: 'partner.update',
+      before: expect.objectContaining({ callbackConcurrency: null }),
+      after: expect.objectContaining({ callbackConcurrency: 16 }),
+    });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+
+    const audits = await prisma.auditLog.count();
+    expect(await fails('partner', 'update', 'acme', '--callback-concurrency', '0')).toBe('error: "0" must be a whole number from 1 to 1000');
+    expect(await fails('partner', 'update', 'acme', '--callback-concurrency', '1001')).toBe('error: "1001" must be a whole number from 1 to 1000');
+    expect(await fails('partner', 'update', 'acme', '--callback-concurrency', 'lots')).toBe('error: "lots" must be a whole number from 1 to 1000');
+    expect(await prisma.auditLog.count()).toBe(audits);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).callbackConcurrency).toBe(16);
+
+    expect(await ok('partner', 'update', 'acme', '--callback-concurrency', 'default')).toMatch(/^callbackConcurrency\s+$/m);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).callbackConcurrency).toBeNull();
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ before: expect.objectContaining({ callbackConcurrency: 16 }), after: expect.objectContaining({ callbackConcurrency: null }) });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
   });
 
   it('set-password: a new password printed once, the hash replaced, audited without either', async () => {
@@ -413,6 +441,235 @@ describe('smsc', () => {
     const all = str(await prisma.auditLog.findMany({ where: { entity: { startsWith: 'smsc:' } } }));
     expect(all).not.toContain(SECRET);
     expect(all).not.toContain('n3wpass');
+  });
+});
+
+describe('callback', () => {
+  let hooks: { id: number; login: string };
+  let other: { id: number; login: string };
+  const ago = (ms: number) => new Date(Date.now() - ms);
+  type Seed = { partnerId: number; kind?: 'dlr' | 'mo'; messageId?: number; status?: number; moId?: number; state: 'pending' | 'delivered' | 'parked'; lastResult: string };
+  const seed = (c: Seed) =>
+    prisma.callback.create({
+      data: {
+        kind: c.kind ?? 'dlr',
+        partnerId: c.partnerId,
+        messageId: c.messageId === undefined ? null : BigInt(c.messageId),
+        status: c.kind === 'mo' ? null : (c.status ?? 2),
+        moId: c.moId === undefined ? null : BigInt(c.moId),
+        state: c.state,
+        attempts: c.state === 'pending' ? 3 : 41,
+        dueAt: ago(c.state === 'pending' ? 60_000 : 73 * 3_600_000),
+        lastAttemptAt: ago(30_000),
+        nextAttemptAt: c.state === 'pending' ? new Date(Date.now() + 600_000) : null,
+        lastResult: c.lastResult,
+        deliveredAt: c.state === 'delivered' ? ago(30_000) : null,
+        parkedAt: c.state === 'parked' ? ago(20_000) : null,
+      },
+    });
+  const ids: Record<string, string> = {};
+  const redis = () => new Redis(REDIS_URL);
+
+  beforeAll(async () => {
+    await ok('partner', 'create', '--login', 'hooks', '--status-url', 'http://hooks.example/dlr');
+    hooks = await prisma.partner.findUniqueOrThrow({ where: { login: 'hooks' }, select: { id: true, login: true } });
+    other = await prisma.partner.findUniqueOrThrow({ where: { login: 'other' }, select: { id: true, login: true } });
+    await expectPublished(PARTNER_CHANNEL, String(hooks.id));
+    ids.parked = String((await seed({ partnerId: hooks.id, messageId: 1000001, state: 'parked', lastResult: 'connection refused' })).id);
+    ids.pending = String((await seed({ partnerId: hooks.id, messageId: 1000002, status: 5, state: 'pending', lastResult: '503' })).id);
+    ids.delivered = String((await seed({ partnerId: hooks.id, messageId: 1000003, state: 'delivered', lastResult: '200' })).id);
+    ids.mo = String((await seed({ partnerId: other.id, kind: 'mo', moId: 77, state: 'parked', lastResult: 'timeout after 10000 ms' })).id);
+  });
+
+  it('list: recent callbacks with state, attempts and last result; --parked and --partner (login or id) filter', async () => {
+    const lines = (await ok('callback', 'list')).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\s*id\s+partner\s+kind\s+callback\s+state\s+attempts\s+last attempt\s+when\s+last result$/);
+    expect(lines).toHaveLength(5);
+    const row = (id: string) => lines.find((l) => l.trimStart().startsWith(`${id} `));
+    expect(row(ids.parked!)).toMatch(/^\s*\d+\s+hooks\s+dlr\s+message 1000001 status 2\s+parked\s+41\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+parked \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+connection refused$/);
+    expect(row(ids.pending!)).toMatch(/\s+message 1000002 status 5\s+pending\s+3\s+.*\s+next \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+503$/);
+    expect(row(ids.delivered!)).toMatch(/\s+delivered\s+41\s+.*\s+delivered \d{4}.*\s+200$/);
+    expect(row(ids.mo!)).toMatch(/^\s*\d+\s+other\s+mo\s+MO 77\s+parked\s+41\s+.*timeout after 10000 ms$/);
+
+    const parked = (await ok('callback', 'list', '--parked')).trimEnd().split('\n').slice(1);
+    expect(parked.map((l) => l.trim().split(/\s+/)[0]).sort()).toEqual([ids.parked, ids.mo].sort());
+    const mine = (await ok('callback', 'list', '--partner', String(hooks.id))).trimEnd().split('\n').slice(1);
+    expect(mine.map((l) => l.trim().split(/\s+/)[0]).sort()).toEqual([ids.parked, ids.pending, ids.delivered].sort());
+    expect((await ok('callback', 'list', '--partner', 'hooks', '--parked')).trimEnd().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[0])).toEqual([ids.parked]);
+    expect(await ok('callback', 'list', '--partner', 'acme')).toBe('no callbacks for acme (a callback acknowledged at its first attempt has no entry here)\n');
+
+    const json = JSON.parse(await ok('callback', 'list', '--parked', '--partner', 'hooks', '--json')) as Array<Record<string, unknown>>;
+    expect(json).toEqual([
+      expect.objectContaining({ id: ids.parked, partnerId: hooks.id, partner: 'hooks', kind: 'dlr', messageId: '1000001', status: 2, moId: null, state: 'parked', attempts: 41, lastResult: 'connection refused', resends: 0 }),
+    ]);
+    expect(await ok('callback', 'list', '--limit', '1')).toMatch(/^[^\n]*\n[^\n]*\n$/);
+    expect(await fails('callback', 'list', '--partner', 'nobody')).toBe('error: no partner with login or id "nobody" (see: npm run admin -- partner list)');
+    expect(await fails('callback', 'list', '--limit', '0')).toBe('error: "0" must be a whole number from 1 to 10000');
+  });
+
+  it("resend --partner --id: re-queues the partner's parked callback, reports the others, audits it for the partner", async () => {
+    const audits = await prisma.auditLog.count();
+    expect(await fails('callback', 'resend', '--id', '999999')).toBe('error: no callback with id 999999 (see: npm run admin -- callback list)');
+    expect(await fails('callback', 'resend', '--id', ids.parked!, 'x1')).toBe('error: --id: "x1" is not a callback id (see: npm run admin -- callback list)');
+    expect(await fails('callback', 'resend', '--partner', 'nobody')).toBe('error: no partner with login or id "nobody" (see: npm run admin -- partner list)');
+    expect(await prisma.auditLog.count()).toBe(audits);
+
+    const out = await ok('callback', 'resend', '--partner', 'hooks', '--id', ids.parked!, ids.pending!, '--id', ids.mo!);
+    expect(out).toBe(
+      `re-sent 1 delivery report and 0 MO callbacks: ${ids.parked}\n` +
+        `callback ${ids.pending} not re-sent: it is pending, not parked\n` +
+        `callback ${ids.mo} not re-sent: it belongs to partner ${other.id}, not hooks\n`,
+    );
+    const row = await prisma.callback.findUniqueOrThrow({ where: { id: BigInt(ids.parked!) } });
+    expect(row).toMatchObject({ state: 'pending', attempts: 0, resends: 1, parkedAt: null });
+    expect(Math.abs(row.dueAt.getTime() - Date.now())).toBeLessThan(10_000);
+    expect(await prisma.callback.findUniqueOrThrow({ where: { id: BigInt(ids.mo!) } })).toMatchObject({ state: 'parked', resends: 0 });
+    expect(await prisma.callback.findUniqueOrThrow({ where: { id: BigInt(ids.pending!) } })).toMatchObject({ state: 'pending', attempts: 3 });
+
+    // The job the workers consume: the producer's id with the re-send count, so it never collides with the original.
+    const r = redis();
+    try {
+      expect(JSON.parse((await r.hget(`${PREFIX}:callback.dlr:d1000001-2-r1`, 'data'))!)).toEqual({ messageId: '1000001', partnerId: hooks.id, status: 2 });
+    } finally {
+      r.disconnect();
+    }
+    expect(await lastAudit(`partner:${hooks.id}`)).toMatchObject({ action: 'callback.resend', before: null, after: { callbacks: [ids.parked], dlr: 1, mo: 0 } });
+    expect((await lastAudit(`partner:${hooks.id}`))!.actor).toMatch(/^cli:/);
+    expect(await prisma.auditLog.count()).toBe(audits + 1);
+
+    // Nothing parked is left for hooks: nothing changes, nothing is audited.
+    expect(await ok('callback', 'resend', '--partner', 'hooks')).toBe('nothing re-sent: no parked callbacks for hooks\n');
+    expect(await prisma.auditLog.count()).toBe(audits + 1);
+  });
+
+  it('resend with Redis unreachable: an error, and nothing changed', async () => {
+    const audits = await prisma.auditLog.count();
+    const r = await adminWith({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, 'callback', 'resend');
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^error: Redis not reachable at redis:\/\/127\.0\.0\.1:\d+ \(.*\); nothing was re-sent\n$/);
+    expect(await prisma.callback.findUniqueOrThrow({ where: { id: BigInt(ids.mo!) } })).toMatchObject({ state: 'parked' });
+    expect(await prisma.auditLog.count()).toBe(audits);
+  });
+
+  it('resend (everything parked): the other partner’s MO, audited for that partner', async () => {
+    expect(await ok('callback', 'resend')).toBe(`re-sent 0 delivery reports and 1 MO callback: ${ids.mo}\n`);
+    expect(await prisma.callback.findUniqueOrThrow({ where: { id: BigInt(ids.mo!) } })).toMatchObject({ state: 'pending', resends: 1 });
+    const r = redis();
+    try {
+      expect(JSON.parse((await r.hget(`${PREFIX}:callback.mo:mo77-r1`, 'data'))!)).toEqual({ moId: '77', partnerId: other.id });
+    } finally {
+      r.disconnect();
+    }
+    expect(await lastAudit(`partner:${other.id}`)).toMatchObject({ action: 'callback.resend', after: { callbacks: [ids.mo], dlr: 0, mo: 1 } });
+    expect(await ok('callback', 'resend')).toBe('nothing re-sent: no parked callbacks\n');
+  });
+});
+
+describe('through a running callback worker', () => {
+  let worker: ChildProcess | undefined;
+  let output = '';
+  let sink: http.Server;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const received: string[] = [];
+  let sinkId: number;
+  let nextMessage = 2_000_000;
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CALLBACK_WORKER)) throw new Error(`${path.relative(ROOT, CALLBACK_WORKER)} is missing: build the callback worker first (npm run build)`);
+    sink = http.createServer((req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      setTimeout(() => {
+        received.push(new URL(req.url ?? '/', 'http://x').searchParams.get('transactionId') ?? '');
+        inFlight--;
+        res.end('OK');
+      }, 250);
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const sinkPort = (sink.address() as net.AddressInfo).port;
+    await ok('partner', 'create', '--login', 'sink', '--status-url', `http://127.0.0.1:${sinkPort}/dlr`);
+    sinkId = (await prisma.partner.findUniqueOrThrow({ where: { login: 'sink' } })).id;
+    await expectPublished(PARTNER_CHANNEL, String(sinkId));
+
+    const port = await freePort();
+    worker = spawn(process.execPath, [CALLBACK_WORKER], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        REDIS_PREFIX: PREFIX,
+        CALLBACK_HTTP_PORT: String(port),
+        CALLBACK_HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        // Only the CLI's notification can make a changed setting reach the worker within the test.
+        PARTNER_RELOAD_SECONDS: '3600',
+        CALLBACK_SWEEP_MS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    worker.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    worker.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const until = Date.now() + 20_000;
+    while ((await get(port, '/health').catch(() => ({ status: 0 }))).status !== 200) {
+      if (worker.exitCode !== null || Date.now() > until) throw new Error(`the callback worker did not start:\n${output}`);
+      await sleep(100);
+    }
+  });
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker!.once('exit', r));
+      worker.kill('SIGTERM');
+      const timer = setTimeout(() => worker!.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    sink?.closeAllConnections();
+    await new Promise((r) => sink?.close(r));
+  });
+
+  /** n messages of the sink partner whose delivery reports were parked. */
+  async function parkedReports(n: number): Promise<string[]> {
+    const messageIds = Array.from({ length: n }, () => String(++nextMessage));
+    await prisma.message.createMany({
+      data: messageIds.map((id) => ({ id: BigInt(id), partnerId: sinkId, sender: 'SINK', msisdn: '79030000001', text: 'hi', encoding: 0, segments: 1, status: 2, validUntil: new Date(Date.now() + 86_400_000), doneAt: new Date() })),
+    });
+    await prisma.callback.createMany({
+      data: messageIds.map((id) => ({ kind: 'dlr' as const, partnerId: sinkId, messageId: BigInt(id), status: 2, state: 'parked' as const, attempts: 40, dueAt: new Date(Date.now() - 73 * 3_600_000), parkedAt: new Date(), lastResult: '503' })),
+    });
+    return messageIds;
+  }
+
+  async function delivered(messageIds: string[]): Promise<void> {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const n = await prisma.callback.count({ where: { messageId: { in: messageIds.map(BigInt) }, state: 'delivered' } });
+      if (n === messageIds.length) return;
+      if (Date.now() > until) throw new Error(`${n}/${messageIds.length} re-sent reports delivered; worker output:\n${output}`);
+      await sleep(100);
+    }
+  }
+
+  it('delivers what the CLI re-sends, at the callback concurrency the CLI set, and follows a change of it', async () => {
+    const first = await parkedReports(6);
+    await ok('partner', 'update', 'sink', '--callback-concurrency', '2');
+    await expectPublished(PARTNER_CHANNEL, String(sinkId));
+    expect(await ok('callback', 'resend', '--partner', 'sink')).toMatch(/^re-sent 6 delivery reports and 0 MO callbacks: /);
+    await delivered(first);
+    expect([...received].sort()).toEqual([...first].sort());
+    expect(maxInFlight).toBe(2);
+
+    // The worker has the partner cached (for an hour here): only the announcement can change that.
+    maxInFlight = 0;
+    const second = await parkedReports(10);
+    await ok('partner', 'update', 'sink', '--callback-concurrency', '5');
+    await expectPublished(PARTNER_CHANNEL, String(sinkId));
+    await sleep(200);
+    await ok('callback', 'resend', '--partner', String(sinkId));
+    await delivered(second);
+    expect(received).toHaveLength(16);
+    expect(maxInFlight).toBe(5);
   });
 });
 

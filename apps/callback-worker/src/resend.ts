@@ -1,28 +1,16 @@
-// Re-sends parked callbacks from the command line (the admin CLI can import resendParkedWithEnv):
+// Re-sends parked callbacks where only the worker is installed (e.g. its container). Operators
+// normally use the admin CLI, which does the same through ./operator and writes the audit log:
+//   npm run admin -- callback resend [--partner <login|id>] [--id N ...]
+// This script takes partner ids only:
 //   node apps/callback-worker/dist/resend.js                 every parked callback
 //   node apps/callback-worker/dist/resend.js --partner 42    one partner's
 //   node apps/callback-worker/dist/resend.js --id 7 --id 9   these callbacks (callback.id)
-import { Queue } from 'bullmq';
-import { Pool } from 'pg';
-import { ConfigError, createRedis } from '@smsgw/common';
-import { QUEUES } from '@smsgw/contracts';
-import { loadCallbackConfig } from './config';
-import { resendParked, type ResendResult, type ResendTarget } from './parking/resend-parked';
+import { ConfigError } from '@smsgw/common';
+import { operatorConnectionFromEnv, resendParkedCallbacks, type ResendResult, type ResendTarget } from './operator';
 
-/** Opens what a re-send needs from the environment (DATABASE_URL, REDIS_URL, REDIS_PREFIX), re-sends, closes. */
-export async function resendParkedWithEnv(target: ResendTarget, env: NodeJS.ProcessEnv = process.env): Promise<ResendResult> {
-  const config = loadCallbackConfig(env);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 1 });
-  const connection = createRedis(config.REDIS_URL, 'client');
-  const dlr = new Queue(QUEUES.CALLBACK_DLR, { prefix: config.REDIS_PREFIX, connection });
-  const mo = new Queue(QUEUES.CALLBACK_MO, { prefix: config.REDIS_PREFIX, connection });
-  try {
-    return await resendParked(pool, { dlr, mo }, target);
-  } finally {
-    await Promise.allSettled([dlr.close(), mo.close()]);
-    connection.disconnect();
-    await pool.end();
-  }
+/** Re-sends with DATABASE_URL, REDIS_URL and REDIS_PREFIX from `env`. */
+export function resendParkedWithEnv(target: ResendTarget, env: NodeJS.ProcessEnv = process.env): Promise<ResendResult> {
+  return resendParkedCallbacks(operatorConnectionFromEnv(env), target);
 }
 
 function parseArgs(argv: string[]): ResendTarget {
@@ -40,7 +28,8 @@ function parseArgs(argv: string[]): ResendTarget {
 }
 
 if (require.main === module) {
-  resendParkedWithEnv(parseArgs(process.argv.slice(2)))
+  Promise.resolve()
+    .then(() => resendParkedWithEnv(parseArgs(process.argv.slice(2))))
     .then((r) => process.stdout.write(`re-sent ${r.dlr} delivery reports and ${r.mo} MO callbacks\n`))
     .catch((e: Error) => {
       process.stderr.write(`${e instanceof ConfigError ? e.message : `re-send failed: ${e.message}`}\n`);

@@ -15,6 +15,8 @@ export interface ResendResult {
   mo: number;
   /** Ids of the callbacks re-sent. */
   ids: string[];
+  /** The callbacks re-sent, with their partner (for the audit log). */
+  callbacks: Array<{ id: string; kind: 'dlr' | 'mo'; partnerId: number }>;
 }
 
 export interface CallbackQueues {
@@ -50,7 +52,12 @@ export async function resendParked(pool: Pool, queues: CallbackQueues, target: R
   const ids = target.ids && target.ids.length > 0 ? target.ids.map(String) : null;
   const { rows } = await pool.query<CallbackJobRow>(RESEND_SQL, [target.partnerId ?? null, ids]);
   await enqueueCallbacks(queues, rows);
-  return { dlr: rows.filter((r) => r.kind === 'dlr').length, mo: rows.filter((r) => r.kind === 'mo').length, ids: rows.map((r) => r.id) };
+  return {
+    dlr: rows.filter((r) => r.kind === 'dlr').length,
+    mo: rows.filter((r) => r.kind === 'mo').length,
+    ids: rows.map((r) => r.id),
+    callbacks: rows.map((r) => ({ id: r.id, kind: r.kind, partnerId: r.partner_id })),
+  };
 }
 
 /**
