@@ -3,3 +3,4 @@ export * from './enqueue';
 export * from './status';
 export * from './events';
 export * from './protocol';
+export * from './jobs';

@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { HealthController, MetricsController, loggerModule } from '@smsgw/common';
+import { CLOCK, type Clock } from './clock';
+import { SCHEDULER_CONFIG, type SchedulerConfig } from './config';
+import { InfraModule } from './infra/infra.module';
+import { OutboxModule } from './outbox/outbox.module';
+import { ReleaseModule } from './release/release.module';
+import { StatsModule } from './stats/stats.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: SchedulerConfig, clock: Clock): DynamicModule {
+    const configModule: DynamicModule = {
+      module: class SchedulerConfigModule {},
+      global: true,
+      providers: [
+        { provide: SCHEDULER_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: clock },
+      ],
+      exports: [SCHEDULER_CONFIG, CLOCK],
+    };
+    return {
+      module: AppModule,
+      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule],
+      controllers: [HealthController, MetricsController],
+    };
+  }
+}

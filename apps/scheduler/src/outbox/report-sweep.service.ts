@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
+import { PG_POOL } from '../infra/tokens';
+import { Jobs, type ReportRef } from '../jobs/jobs.service';
+import { schedulerMetrics } from '../metrics';
+import type { SweepPage } from './dispatch-sweep.service';
+
+interface WatchRow {
+  message_id: string;
+  status: number;
+  partner_id: number;
+  checks: number;
+  /** The partner still wants this report (status URL; intermediate reports for status 0). */
+  wanted: boolean;
+  /** The callback worker has taken it on: an attempt is recorded, or a callback row exists. */
+  taken: boolean;
+}
+
+interface MoRow {
+  id: string;
+  partner_id: number;
+  received_at: Date;
+}
+
+// dlr_watch rows come from the statistics fold (a status change the partner is told about);
+// the callback worker records every attempt (callback_attempt) and every report that needed a
+// retry (callback, whose own sweep then looks after it).
+const WATCH_SQL = `
+SELECT w.message_id::text, w.status, w.partner_id, w.checks,
+  (p.status_url IS NOT NULL AND (w.status <> 0 OR p.intermediate_reports)) AS wanted,
+  (EXISTS (SELECT 1 FROM callback c WHERE c.message_id = w.message_id AND c.status = w.status)
+   OR EXISTS (SELECT 1 FROM callback_attempt a WHERE a.message_id = w.message_id AND a.status = w.status)) AS taken
+FROM dlr_watch w JOIN partner p ON p.id = w.partner_id
+WHERE w.check_at <= $1
+ORDER BY w.check_at
+LIMIT $2
+FOR UPDATE OF w SKIP LOCKED`;
+const FORGET_SQL = `DELETE FROM dlr_watch w USING unnest($1::bigint[], $2::smallint[]) AS k(message_id, status) WHERE w.message_id = k.message_id AND w.status = k.status`;
+const RECHECK_SQL = `
+UPDATE dlr_watch w SET checks = w.checks + 1, check_at = k.at
+FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[]) AS k(message_id, status, at)
+WHERE w.message_id = k.message_id AND w.status = k.status`;
+
+// MO not acknowledged (callback_done_at IS NULL: the callback worker's partial index) of a
+// partner with an MO URL, without a callback row (one that failed once is the worker's to sweep).
+const MO_SQL = `
+SELECT mo.id::text, mo.partner_id, mo.received_at
+FROM mo_message mo JOIN partner p ON p.id = mo.partner_id
+WHERE mo.callback_done_at IS NULL AND mo.partner_id IS NOT NULL AND p.mo_url IS NOT NULL
+  AND mo.received_at <= $1 AND (mo.received_at, mo.id) > ($2, $3)
+  AND NOT EXISTS (SELECT 1 FROM callback c WHERE c.mo_id = mo.id)
+ORDER BY mo.received_at, mo.id
+LIMIT $4`;
+const MO_STILL_SQL = `
+SELECT mo.id::text FROM mo_message mo
+WHERE mo.id = ANY($1::bigint[]) AND mo.callback_done_at IS NULL AND NOT EXISTS (SELECT 1 FROM callback c WHERE c.mo_id = mo.id)`;
+
+const EPOCH = new Date(0);
+
+/**
+ * The outbox sweep of the callback queues: delivery reports and MO the platform owes a partner
+ * whose `callback.dlr` / `callback.mo` job is gone (Redis lost it, or the producer's enqueue
+ * failed after its commit) get the job again, with the producer's job id.
+ *
+ * Reports: no message table scan and nothing on the hot path. The statistics fold already reads
+ * every status change once; for each change a partner is told about it adds a `dlr_watch` row
+ * due SCHEDULER_REPORT_GRACE_MS later. Checking a due row: the callback worker took the report on
+ * (an attempt or a callback row) or the partner no longer wants it: forget it. Otherwise its job
+ * should be in Redis: if not, add it again. Either way look again later (backoff up to
+ * SCHEDULER_REPORT_RECHECK_MAX_MS) until the worker takes it on.
+ */
+@Injectable()
+export class ReportSweep {
+  private moCursor: { receivedAt: Date; id: string } = { receivedAt: EPOCH, id: '0' };
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SCHEDULER_CONFIG) private readonly config: SchedulerConfig,
+    private readonly jobs: Jobs,
+  ) {}
+
+  /** One transaction over up to `limit` watched reports due for a check. */
+  async sweepReports(now: Date, limit = this.config.SCHEDULER_SWEEP_BATCH): Promise<SweepPage> {
+    const client = await this.pool.connect();
+    let found = 0;
+    let checked = 0;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<WatchRow>({ name: 'scheduler-sweep-reports', text: WATCH_SQL, values: [now, limit] });
+      checked = rows.length;
+      const done = rows.filter((r) => r.taken || !r.wanted);
+      const open = rows.filter((r) => !r.taken && r.wanted);
+      if (done.length > 0) await client.query(FORGET_SQL, [done.map((r) => r.message_id), done.map((r) => r.status)]);
+      if (open.length > 0) {
+        const lost = await this.jobs.withoutReportJob(open.map((r) => ({ messageId: r.message_id, status: r.status, partnerId: r.partner_id })));
+        if (lost.length > 0) {
+          await this.jobs.reports(lost.map((r): ReportRef => ({ messageId: r.messageId, partnerId: r.partnerId, status: r.status as 0 | 2 | 5 })));
+          found = lost.length;
+        }
+        const grace = this.config.SCHEDULER_REPORT_GRACE_MS;
+        const next = open.map((r) => new Date(now.getTime() + Math.min(grace * 2 ** Math.min(r.checks + 1, 20), this.config.SCHEDULER_REPORT_RECHECK_MAX_MS)));
+        await client.query(RECHECK_SQL, [open.map((r) => r.message_id), open.map((r) => r.status), next]);
+      }
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    schedulerMetrics.sweepChecked.inc({ kind: 'report' }, checked);
+    if (found > 0) schedulerMetrics.sweepFound.inc({ kind: 'report' }, found);
+    return { checked, found, expired: 0, full: checked === limit };
+  }
+
+  /** The next page of MO not acknowledged yet. */
+  async sweepMo(now: Date, limit = this.config.SCHEDULER_SWEEP_BATCH): Promise<SweepPage> {
+    const graceEnd = new Date(now.getTime() - this.config.SCHEDULER_OUTBOX_GRACE_MS);
+    const c = this.moCursor;
+    const { rows } = await this.pool.query<MoRow>({ name: 'scheduler-sweep-mo', text: MO_SQL, values: [graceEnd, c.receivedAt, c.id, limit] });
+    const full = rows.length === limit;
+    const last = rows[rows.length - 1];
+    this.moCursor = full && last ? { receivedAt: last.received_at, id: last.id } : { receivedAt: EPOCH, id: '0' };
+    schedulerMetrics.sweepChecked.inc({ kind: 'mo' }, rows.length);
+    if (rows.length === 0) return { checked: 0, found: 0, expired: 0, full };
+
+    const missing = await this.jobs.withoutMoJob(rows.map((r) => r.id));
+    let found = 0;
+    if (missing.size > 0) {
+      const { rows: still } = await this.pool.query<{ id: string }>(MO_STILL_SQL, [[...missing]]);
+      const keep = new Set(still.map((r) => r.id));
+      const lost = rows.filter((r) => keep.has(r.id));
+      if (lost.length > 0) {
+        await this.jobs.incomingMessages(lost.map((r) => ({ moId: r.id, partnerId: r.partner_id })));
+        schedulerMetrics.sweepFound.inc({ kind: 'mo' }, lost.length);
+        found = lost.length;
+      }
+    }
+    return { checked: rows.length, found, expired: 0, full };
+  }
+}

@@ -1,0 +1,171 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { MessageStatus } from '@smsgw/contracts';
+import { CLOCK, type Clock } from '../clock';
+import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
+import { Expiry } from '../expiry/expiry.service';
+import { PG_POOL } from '../infra/tokens';
+import { Jobs, type DispatchRef, type ReportRef } from '../jobs/jobs.service';
+import { addBacklogProbe, schedulerMetrics } from '../metrics';
+import { PeriodicTask } from '../tasks/periodic-task';
+import { decideRelease } from './release-decision';
+
+export interface ReleaseResult {
+  released: number;
+  /** Windowed messages found after their window closed, moved to the next opening. */
+  rescheduled: number;
+  expired: number;
+}
+
+interface DueRow {
+  id: string;
+  partner_id: number;
+  priority: number;
+  release_at: Date;
+  valid_until: Date;
+  window_start: number | null;
+  window_end: number | null;
+  window_zone: string | null;
+}
+
+// The partial index message_release_at_id_idx (release_at, id) WHERE status = 1 serves the scan
+// in this order; SKIP LOCKED lets every instance (and every concurrent batch) take other rows.
+const CLAIM_SQL = `
+SELECT id::text, partner_id, priority, release_at, valid_until, window_start, window_end, window_zone
+FROM message
+WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1
+ORDER BY release_at, id
+LIMIT $2
+FOR UPDATE SKIP LOCKED`;
+
+// Released: release_at cleared, so the row leaves the due scan and joins the messages that
+// must have a job (the outbox sweep's release_at IS NULL); released_at says when.
+const MARK_RELEASED_SQL = `UPDATE message SET release_at = NULL, released_at = $2 WHERE id = ANY($1::bigint[])`;
+const RESCHEDULE_SQL = `
+UPDATE message m SET release_at = v.at
+FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, at)
+WHERE m.id = v.id`;
+const BACKLOG_SQL = `
+SELECT (SELECT count(*)::int FROM (SELECT 1 FROM message WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1 LIMIT 1000000) d) AS count,
+       (SELECT min(release_at) FROM message WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1) AS oldest`;
+
+/**
+ * Release of postponed (`send_at`) and windowed (`sending_time`) messages: rows the ingress
+ * stored with `release_at` and did not queue. Each batch is one transaction: claim due rows
+ * with FOR UPDATE SKIP LOCKED, mark them released, add their `mt.dispatch` jobs (same ids and
+ * priorities as the ingress), commit. If the jobs cannot be added the transaction rolls back and
+ * the rows stay due; if the commit fails after the jobs were added, the next batch claims the
+ * rows again and adding the same job ids is a no-op (or the connector has taken them already).
+ * The status does not change, so /cancel still wins until the connector claims the message.
+ */
+@Injectable()
+export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger(ReleaseService.name);
+  private readonly task: PeriodicTask;
+  private removeProbe: (() => void) | null = null;
+  /** This instance's totals (the Prometheus counters are per process). */
+  readonly totals: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SCHEDULER_CONFIG) private readonly config: SchedulerConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly jobs: Jobs,
+    private readonly expiry: Expiry,
+  ) {
+    this.task = new PeriodicTask('release', config.SCHEDULER_RELEASE_INTERVAL_MS, async () => {
+      await this.releaseDue(this.clock.now());
+      return false;
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.removeProbe = addBacklogProbe({ due: () => this.backlog(this.clock.now()) });
+    if (this.config.SCHEDULER_TASKS.includes('release')) this.task.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.removeProbe?.();
+    await this.task.stop();
+  }
+
+  /**
+   * Releases everything due at `now`, with SCHEDULER_RELEASE_CONCURRENCY batches in flight; ends
+   * when no due row is left unlocked.
+   */
+  async releaseDue(now: Date): Promise<ReleaseResult> {
+    const total: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
+    const worker = async () => {
+      for (;;) {
+        const r = await this.releaseBatch(now);
+        total.released += r.released;
+        total.rescheduled += r.rescheduled;
+        total.expired += r.expired;
+        if (r.released + r.rescheduled + r.expired < this.config.SCHEDULER_RELEASE_BATCH) return;
+      }
+    };
+    await Promise.all(Array.from({ length: this.config.SCHEDULER_RELEASE_CONCURRENCY }, worker));
+    return total;
+  }
+
+  /** One claim transaction of up to SCHEDULER_RELEASE_BATCH due rows. */
+  async releaseBatch(now: Date): Promise<ReleaseResult> {
+    const client = await this.pool.connect();
+    let reports: ReportRef[] = [];
+    const result: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<DueRow>({ name: 'scheduler-release-claim', text: CLAIM_SQL, values: [now, this.config.SCHEDULER_RELEASE_BATCH] });
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return result;
+      }
+      const release: DispatchRef[] = [];
+      const expire: string[] = [];
+      const wait: { id: string; until: Date }[] = [];
+      for (const r of rows) {
+        const d = decideRelease(
+          { releaseAt: r.release_at, validUntil: r.valid_until, windowStart: r.window_start, windowEnd: r.window_end, windowZone: r.window_zone },
+          now,
+          this.config.SCHEDULER_WINDOW_SLACK_MS,
+        );
+        if (d.kind === 'release') release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
+        else if (d.kind === 'expire') expire.push(r.id);
+        else wait.push({ id: r.id, until: d.until });
+      }
+      if (release.length > 0) await client.query(MARK_RELEASED_SQL, [release.map((r) => r.id), now]);
+      if (wait.length > 0) await client.query(RESCHEDULE_SQL, [wait.map((w) => w.id), wait.map((w) => w.until)]);
+      const expired = await this.expiry.expire(client, expire, now, 'release');
+      reports = expired.reports;
+      // Inside the transaction: the rows stay locked (and unreleased) until their jobs exist.
+      await this.jobs.dispatch(release);
+      await client.query('COMMIT');
+      result.released = release.length;
+      result.rescheduled = wait.length;
+      result.expired = expired.expired;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    schedulerMetrics.released.inc(result.released);
+    schedulerMetrics.rescheduled.inc(result.rescheduled);
+    this.totals.released += result.released;
+    this.totals.rescheduled += result.rescheduled;
+    this.totals.expired += result.expired;
+    if (result.rescheduled > 0) this.log.log(`${result.rescheduled} windowed message(s) found after their window closed; moved to the next opening`);
+    await this.expiry.report(reports);
+    return result;
+  }
+
+  private async backlog(now: Date): Promise<{ count: number; oldestSeconds: number }> {
+    const { rows } = await this.pool.query<{ count: number; oldest: Date | null }>(BACKLOG_SQL, [now]);
+    const r = rows[0];
+    return { count: r?.count ?? 0, oldestSeconds: r?.oldest ? Math.max(0, (now.getTime() - r.oldest.getTime()) / 1000) : 0 };
+  }
+}
+
+export function asPriority(p: number): 0 | 1 | 2 {
+  return p === 0 || p === 2 ? p : 1;
+}
