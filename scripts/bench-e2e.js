@@ -154,6 +154,7 @@ async function main() {
       `bench:e2e: ${messages} messages, ${connections} keep-alive connections${rate ? `, ${rate} req/s offered` : ', unthrottled'}; ` +
         `simulator receipts after ${dlrDelayMs} ms, connection tps ${smscTps}, window ${smscWindow}\n`,
     );
+    const cpuBefore = await cpuSnapshot(pool);
     const okIds = [];
     const sendStart = Date.now();
     const result = await send(okIds);
@@ -178,6 +179,7 @@ async function main() {
       await sleep(250);
     }
     const timedOut = finals < okIds.length;
+    const cpuAfter = await cpuSnapshot(pool);
 
     const counts = (
       await pool.query(
@@ -225,6 +227,7 @@ async function main() {
       finalTimeFrom: { doneAt: lat.n - counts.no_done_at, updatedAt: counts.no_done_at },
       dlrDelayMs,
       synchronousCommit: sync,
+      cpuMsPerMessage: cpuPerMessage(cpuBefore, cpuAfter, okIds.length),
     };
     process.stdout.write(
       `accepted          ${out.accepted} of ${messages} (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})\n` +
@@ -232,7 +235,10 @@ async function main() {
         `accept→final ms   p50 ${p50 ?? '-'}  p90 ${p90 ?? '-'}  p99 ${p99 ?? '-'}  max ${out.latencyMs.max ?? '-'}\n` +
         `final             ${counts.delivered} delivered (2), ${counts.undelivered} not delivered (5)\n` +
         `lost              ${lost} (${counts.no_row} accepted ids without a row, ${counts.not_final} not final${timedOut ? ` after ${timeoutS} s` : ''})\n` +
-        `synchronous_commit ${sync}\n`,
+        `synchronous_commit ${sync}\n` +
+        `CPU ms/message    ${Object.entries(out.cpuMsPerMessage)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} (CPU time the services used per accepted message: what bounds throughput on a busy machine)\n`,
     );
     if (counts.no_done_at > 0) {
       process.stdout.write(`note: ${counts.no_done_at} final rows have no done_at; their latency is measured to updated_at\n`);
@@ -244,9 +250,56 @@ async function main() {
   }
 }
 
+/**
+ * CPU time (user + system, ms) used so far by each service process and by the PostgreSQL backends
+ * serving the bench database, read from /proc (Linux). Redis is shared with anything else running,
+ * so it is left out.
+ */
+async function cpuSnapshot(pool) {
+  const out = {};
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const read = (pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) * tick;
+    } catch {
+      return null;
+    }
+  };
+  for (const child of children) {
+    const v = read(child.pid);
+    if (v !== null) out[child.name] = v;
+  }
+  const { rows } = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [benchDb]);
+  out.postgres = {};
+  for (const { pid } of rows) {
+    const v = read(pid);
+    if (v !== null) out.postgres[pid] = v;
+  }
+  return out;
+}
+
+function cpuPerMessage(before, after, n) {
+  const out = {};
+  if (n === 0) return out;
+  for (const name of Object.keys(after)) {
+    if (name === 'postgres') continue;
+    out[name] = Number(((after[name] - (before[name] ?? 0)) / n).toFixed(3));
+  }
+  // Backends that came and went in between are missed; the services keep pooled connections.
+  let pg = 0;
+  for (const [pid, v] of Object.entries(after.postgres)) pg += v - (before.postgres[pid] ?? 0);
+  out.postgres = Number((pg / n).toFixed(3));
+  out.total = Number(Object.values(out).reduce((a, b) => a + b, 0).toFixed(3));
+  return out;
+}
+
 /** Starts an app's dist/main.js with its output prefixed by its name. */
 function start(name, childEnv) {
-  const child = spawn(process.execPath, [APPS[name]], { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_PROFILE=DIR: every service writes a V8 CPU profile there when it exits (open in Chrome DevTools).
+  const flags = env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : [];
+  const child = spawn(process.execPath, [...flags, APPS[name]], { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.name = name;
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';

@@ -9,11 +9,10 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   CONNECTOR_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   CONNECTOR_HTTP_HOST: z.string().default('::'),
   /**
-   * mt.dispatch jobs processed at once. Each waits for a window slot and a TPS token of its SMSC,
-   * so this only needs to cover the windows; much more would take jobs out of BullMQ's priority
-   * order early (a high-priority message arriving later would queue behind them).
+   * Most mt.dispatch jobs in progress at once. The connector takes twice the submits its
+   * connections can have in flight (window, or TPS if smaller; at least 10), up to this.
    */
-  CONNECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  CONNECTOR_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(500),
   CONNECTOR_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
   /** Retry of a message after a temporary failure: exponential from BASE, capped at MAX, with jitter; until valid_until. */
   CONNECTOR_RETRY_BASE_MS: positiveMs.default(1000),
@@ -36,7 +35,7 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   SIM_TEST_DLR_DELAY_MS: ms.default(1000),
   /**
    * A message handed over whose receipt has not come this long after its valid_until (when the
-   * SMSC must have given up) ends 5 / unifiedExtStatus 1: receipts get lost (an SMSC restart).
+   * SMSC must have given up) ends 5 / unifiedExtStatus 2 (expired): receipts get lost (an SMSC restart).
    */
   RECEIPT_WAIT_GRACE_MS: ms.default(3_600_000),
   RECEIPT_SWEEP_INTERVAL_MS: positiveMs.default(60_000),

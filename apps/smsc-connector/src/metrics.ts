@@ -32,5 +32,5 @@ export const connectorMetrics = {
     ['outcome'],
   ),
   retries: counter('smsgw_mt_dispatch_retries_total', 'Messages put back for a later attempt, by reason', ['reason']),
-  receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/1 because no receipt came by valid_until plus the grace time'),
+  receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/2 because no receipt came by valid_until plus the grace time'),
 };

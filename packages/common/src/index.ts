@@ -5,3 +5,4 @@ export * from './postgres';
 export * from './logging';
 export * from './metrics';
 export * from './health';
+export * from './batcher';

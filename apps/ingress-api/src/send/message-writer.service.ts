@@ -157,25 +157,30 @@ export class MessageWriter implements OnApplicationShutdown {
   private async insert(messages: NewMessage[]): Promise<StoredMessage[]> {
     const ids = await this.ids.take(messages.length);
     const col = <T>(f: (m: NewMessage) => T) => messages.map(f);
-    const { rows } = await this.pool.query<{ id: string }>(INSERT_SQL, [
-      ids,
-      col((m) => m.partnerId),
-      col((m) => m.partnerMsgId),
-      col((m) => m.ptag),
-      col((m) => m.sender),
-      col((m) => m.msisdn),
-      col((m) => m.text),
-      col((m) => m.encoding),
-      col((m) => m.segments),
-      col((m) => m.flash),
-      col((m) => m.priority),
-      col((m) => m.test),
-      col((m) => m.releaseAt),
-      col((m) => m.windowStart),
-      col((m) => m.windowEnd),
-      col((m) => m.windowZone),
-      col((m) => m.validUntil),
-    ]);
+    // A named statement: PostgreSQL parses and plans it once per connection, not per batch.
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'ingress.insertMessages',
+      text: INSERT_SQL,
+      values: [
+        ids,
+        col((m) => m.partnerId),
+        col((m) => m.partnerMsgId),
+        col((m) => m.ptag),
+        col((m) => m.sender),
+        col((m) => m.msisdn),
+        col((m) => m.text),
+        col((m) => m.encoding),
+        col((m) => m.segments),
+        col((m) => m.flash),
+        col((m) => m.priority),
+        col((m) => m.test),
+        col((m) => m.releaseAt),
+        col((m) => m.windowStart),
+        col((m) => m.windowEnd),
+        col((m) => m.windowZone),
+        col((m) => m.validUntil),
+      ],
+    });
     const inserted = new Set(rows.map((r) => r.id));
     const result: StoredMessage[] = messages.map((m, i) => ({ id: ids[i] as string, segments: m.segments, existing: false }));
     if (inserted.size === messages.length) return result;

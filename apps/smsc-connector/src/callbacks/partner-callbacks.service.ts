@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
-import { dlrJobId, enqueue, moJobId, QUEUES } from '@smsgw/contracts';
+import { Batcher } from '@smsgw/common';
+import { dlrJobId, enqueue, enqueueBulk, moJobId, QUEUES } from '@smsgw/contracts';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
 
 const KEEP: JobsOptions = { removeOnComplete: true, removeOnFail: 10_000 };
@@ -12,14 +13,27 @@ const KEEP: JobsOptions = { removeOnComplete: true, removeOnFail: 10_000 };
  */
 @Injectable()
 export class PartnerCallbacks {
+  // One report per final message: reports of concurrent receipts go to Redis in one addBulk.
+  private readonly reports = new Batcher<{ messageId: string; partnerId: number; status: 0 | 2 | 5 }, void>(
+    async (reports) => {
+      await enqueueBulk(
+        this.dlrQueue,
+        QUEUES.CALLBACK_DLR,
+        reports.map((data) => ({ data, opts: { ...KEEP, jobId: dlrJobId(data.messageId, data.status) } })),
+      );
+      return reports.map(() => undefined);
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
+
   constructor(
     @Inject(CALLBACK_DLR_QUEUE) private readonly dlrQueue: Queue,
     @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
   ) {}
 
   /** A delivery report for the partner's status URL (final status, or 0 with intermediate reports). */
-  async deliveryReport(messageId: string, partnerId: number, status: 0 | 2 | 5): Promise<void> {
-    await enqueue(this.dlrQueue, QUEUES.CALLBACK_DLR, { messageId, partnerId, status }, { ...KEEP, jobId: dlrJobId(messageId, status) });
+  deliveryReport(messageId: string, partnerId: number, status: 0 | 2 | 5): Promise<void> {
+    return this.reports.submit({ messageId, partnerId, status });
   }
 
   /** A stored MO for the partner's MO URL. */

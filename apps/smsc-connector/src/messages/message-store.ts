@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { Batcher } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { PG_POOL } from '../infra/tokens';
+
+/** Rows per statement of the batched hot-path queries, and statements of one kind in flight. */
+const BATCH = { maxBatch: 500, maxInFlight: 2 };
 
 /** A message as the dispatcher needs it, with its partner's reporting settings. */
 export interface DispatchMessage {
@@ -26,6 +30,13 @@ export interface DispatchMessage {
   wantsIntermediate: boolean;
   /** Segments an SMSC has accepted already (a retried job does not send them again). */
   handedOver: Set<number>;
+}
+
+interface PartRecord {
+  messageId: string;
+  seq: number;
+  smscConnectionId: number;
+  smscMessageId: string;
 }
 
 /** The message reached a final status; whom to tell. */
@@ -60,9 +71,19 @@ interface DispatchRow {
  */
 @Injectable()
 export class MessageStore {
+  // The hot path (load, claim, record a segment) runs once per message: concurrent jobs share one
+  // statement each (group commit), so a thousand messages a second cost tens of round trips.
+  private readonly loads = new Batcher<string, DispatchMessage | null>((ids) => this.loadMany(ids), BATCH);
+  private readonly claims = new Batcher<{ id: string; smscConnectionId: number }, boolean>((c) => this.claimMany(c), BATCH);
+  private readonly parts = new Batcher<PartRecord, void>((p) => this.recordMany(p), BATCH);
+
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
-  async loadForDispatch(id: string): Promise<DispatchMessage | null> {
+  loadForDispatch(id: string): Promise<DispatchMessage | null> {
+    return this.loads.submit(id);
+  }
+
+  private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
     const { rows } = await this.pool.query<DispatchRow>(
       `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
               m.valid_until, m.smsc_connection_id,
@@ -71,42 +92,38 @@ export class MessageStore {
               (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
               ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND smsc_message_id IS NOT NULL)::int[] AS handed_over
        FROM message m JOIN partner p ON p.id = m.partner_id
-       WHERE m.id = $1`,
-      [id],
+       WHERE m.id = ANY($1::bigint[])`,
+      [ids],
     );
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      id: r.id,
-      partnerId: r.partner_id,
-      status: r.status,
-      extStatus: r.ext_status,
-      sender: r.sender,
-      msisdn: r.msisdn,
-      text: r.text,
-      flash: r.flash,
-      priority: (r.priority === 0 || r.priority === 2 ? r.priority : 1) as 0 | 1 | 2,
-      segments: r.segments,
-      validUntil: r.valid_until,
-      smscConnectionId: r.smsc_connection_id,
-      simulated: r.simulated,
-      wantsDlr: r.wants_dlr,
-      wantsIntermediate: r.wants_intermediate,
-      handedOver: new Set(r.handed_over),
-    };
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r ? toDispatchMessage(r) : null;
+    });
   }
 
   /**
    * 1 → 0 for an SMSC, taken when a bind and a window slot are in hand. /cancel does
    * `UPDATE … WHERE status = 1` too: exactly one of them wins. False: no longer status 1.
    */
-  async claim(id: string, smscConnectionId: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE message SET status = $2, smsc_connection_id = $3, submitted_at = now(), updated_at = now()
-       WHERE id = $1 AND status = $4`,
-      [id, MessageStatus.SUBMITTED, smscConnectionId, MessageStatus.ACCEPTED],
+  claim(id: string, smscConnectionId: number): Promise<boolean> {
+    return this.claims.submit({ id, smscConnectionId });
+  }
+
+  private async claimMany(claims: Array<{ id: string; smscConnectionId: number }>): Promise<boolean[]> {
+    // One claim per message per statement: a second claim of the same id in the batch loses.
+    const first = new Map<string, number>();
+    claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
+    const unique = [...first.keys()];
+    const { rows } = await this.pool.query<{ id: string }>(
+      `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
+       FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
+       WHERE m.id = v.id AND m.status = $4
+       RETURNING m.id::text`,
+      [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
     );
-    return rowCount === 1;
+    const won = new Set(rows.map((r) => r.id));
+    return claims.map((c, i) => won.has(c.id) && first.get(c.id) === i);
   }
 
   /**
@@ -122,13 +139,19 @@ export class MessageStore {
   }
 
   /** Records an accepted segment; a repeat (a job re-run) keeps the first record. */
-  async recordPart(messageId: string, seq: number, smscConnectionId: number, smscMessageId: string): Promise<void> {
+  recordPart(messageId: string, seq: number, smscConnectionId: number, smscMessageId: string): Promise<void> {
+    return this.parts.submit({ messageId, seq, smscConnectionId, smscMessageId });
+  }
+
+  private async recordMany(parts: PartRecord[]): Promise<void[]> {
     await this.pool.query(
       `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
-       VALUES ($1, $2, $3, $4, now())
+       SELECT v.message_id, v.seq, v.conn, v.smsc_id, now()
+       FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[]) AS v(message_id, seq, conn, smsc_id)
        ON CONFLICT (message_id, seq) DO NOTHING`,
-      [messageId, seq, smscConnectionId, smscMessageId],
+      [parts.map((p) => p.messageId), parts.map((p) => p.seq), parts.map((p) => p.smscConnectionId), parts.map((p) => p.smscMessageId)],
     );
+    return parts.map(() => undefined);
   }
 
   /** Final status from one of `from`; null when the message was not in one of them. */
@@ -171,4 +194,25 @@ export class MessageStore {
     );
     return rowCount === 1;
   }
+}
+
+function toDispatchMessage(r: DispatchRow): DispatchMessage {
+  return {
+    id: r.id,
+    partnerId: r.partner_id,
+    status: r.status,
+    extStatus: r.ext_status,
+    sender: r.sender,
+    msisdn: r.msisdn,
+    text: r.text,
+    flash: r.flash,
+    priority: (r.priority === 0 || r.priority === 2 ? r.priority : 1) as 0 | 1 | 2,
+    segments: r.segments,
+    validUntil: r.valid_until,
+    smscConnectionId: r.smsc_connection_id,
+    simulated: r.simulated,
+    wantsDlr: r.wants_dlr,
+    wantsIntermediate: r.wants_intermediate,
+    handedOver: new Set(r.handed_over),
+  };
 }

@@ -15,9 +15,9 @@ const PARKED_RECEIPT_DAYS = 7;
 /**
  * Ends messages whose receipts never came. An SMSC gives up on a message at its validity_period
  * (our valid_until) and reports then; a receipt that has not come a grace time later is lost
- * (an SMSC restart drops receipts it had not sent). The missing segments count as not delivered
- * with an unknown error (5 / 1), and the message is finished as for any receipt. Messages of the
- * simulated operator have no segments and are left alone (a `…0000` test number stays 0).
+ * (an SMSC restart drops receipts it had not sent). The missing segments count as expired (5 / 2:
+ * not delivered within its validity), and the message is finished as for any receipt. Messages of
+ * the simulated operator have no segments and are left alone (a `…0000` test number stays 0).
  *
  * A PostgreSQL sweep over a partial index rather than one delayed job per message: it costs no
  * Redis memory for the day a message may wait, and survives the loss of Redis.
@@ -68,14 +68,14 @@ export class ReceiptDeadline {
         MessageStatus.SUBMITTED,
       ]);
       for (const { seq } of pending) {
-        await this.receipts.applyToPart(id, seq, { status: MessageStatus.UNDELIVERED, extStatus: ExtStatus.UNKNOWN, doneAt: null });
+        await this.receipts.applyToPart(id, seq, { status: MessageStatus.UNDELIVERED, extStatus: ExtStatus.EXPIRED, doneAt: null });
       }
       // Segments never submitted (a job lost with the message half sent) leave it undecided: end it.
-      const finished = await this.store.finish(id, MessageStatus.UNDELIVERED, ExtStatus.UNKNOWN, [MessageStatus.SUBMITTED]);
+      const finished = await this.store.finish(id, MessageStatus.UNDELIVERED, ExtStatus.EXPIRED, [MessageStatus.SUBMITTED]);
       if (finished?.wantsDlr) await this.callbacks.deliveryReport(id, finished.partnerId, MessageStatus.UNDELIVERED);
       connectorMetrics.receiptDeadline.inc();
     }
-    if (rows.length > 0) this.log.warn(`${rows.length} message(s) got no receipt by valid_until + grace; ended 5/1`);
+    if (rows.length > 0) this.log.warn(`${rows.length} message(s) got no receipt by valid_until + grace; ended 5/2`);
     await this.pool.query(`DELETE FROM unmatched_receipt WHERE received_at < now() - interval '${PARKED_RECEIPT_DAYS} days'`);
     return rows.length;
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { Batcher } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
@@ -18,6 +19,29 @@ interface PartRef {
   seq: number;
 }
 
+/** Rows per statement, and statements of one kind in flight. */
+const BATCH = { maxBatch: 500, maxInFlight: 2 };
+
+interface IncomingReceipt {
+  smscConnectionId: number;
+  connectionName: string;
+  receipt: ReceiptInfo;
+  mapped: MappedStatus;
+}
+
+interface PartUpdate {
+  messageId: string;
+  seq: number;
+  outcome: PartOutcome;
+}
+
+interface RecordedPart {
+  smscConnectionId: number;
+  smscMessageId: string;
+  messageId: string;
+  seq: number;
+}
+
 /**
  * Delivery receipts: matched to the segment by (SMSC connection, SMSC message id), stored on the
  * segment, and, once the message's outcome is known, stored on the message once (guarded by
@@ -28,6 +52,10 @@ interface PartRef {
 @Injectable()
 export class ReceiptService {
   private readonly log = new Logger(ReceiptService.name);
+  // Receipts arrive at the rate messages are sent: concurrent ones share their statements.
+  private readonly incoming = new Batcher<IncomingReceipt, void>((r) => this.onReceipts(r), BATCH);
+  private readonly outcomes = new Batcher<PartUpdate, void>((u) => this.applyMany(u), BATCH);
+  private readonly parkedLookups = new Batcher<RecordedPart, void>((p) => this.applyParkedMany(p), BATCH);
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -42,105 +70,218 @@ export class ReceiptService {
       connectorMetrics.receipts.inc({ connection: connectionName, status: 'pending' });
       return;
     }
-    const outcome = toPartOutcome(mapped, receipt.doneAt ?? null);
-    const candidates = smscIdCandidates(receipt.smscMessageId);
-    let part = await this.findPart(smscConnectionId, candidates);
-    if (part) {
-      await this.applyToPart(part.message_id, part.seq, outcome);
-    } else {
-      // Park it, then look again: the dispatcher records the segment and then looks for parked
+    await this.incoming.submit({ smscConnectionId, connectionName, receipt, mapped });
+  }
+
+  private async onReceipts(batch: IncomingReceipt[]): Promise<void[]> {
+    const found = await this.findParts(batch.map((r) => ({ smscConnectionId: r.smscConnectionId, candidates: smscIdCandidates(r.receipt.smscMessageId) })));
+    const updates: PartUpdate[] = [];
+    const matched = found.map((part) => part !== null);
+    batch.forEach((r, i) => {
+      const part = found[i];
+      if (part) updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
+    });
+    const unmatched = batch.map((_, i) => i).filter((i) => !matched[i]);
+    let resolved: string[] = [];
+    if (unmatched.length > 0) {
+      // Park them, then look again: the dispatcher records the segment and then looks for parked
       // receipts, so whichever of the two comes second finds the other's row.
+      const parked = unmatched.map((i) => batch[i]!);
       const { rows } = await this.pool.query<{ id: string }>(
-        `INSERT INTO unmatched_receipt (smsc_connection_id, smsc_message_id, stat, err) VALUES ($1, $2, $3, $4) RETURNING id::text`,
-        [smscConnectionId, normalizeSmscId(receipt.smscMessageId), receipt.stat, receipt.err],
+        `INSERT INTO unmatched_receipt (smsc_connection_id, smsc_message_id, stat, err)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) RETURNING id::text`,
+        [
+          parked.map((r) => r.smscConnectionId),
+          parked.map((r) => normalizeSmscId(r.receipt.smscMessageId)),
+          parked.map((r) => r.receipt.stat),
+          parked.map((r) => r.receipt.err),
+        ],
       );
-      part = await this.findPart(smscConnectionId, candidates);
-      if (!part) {
-        connectorMetrics.receipts.inc({ connection: connectionName, status: 'unmatched' });
-        this.log.debug(`receipt for ${receipt.smscMessageId} on connection ${smscConnectionId} matches no segment yet; parked`);
-        return;
-      }
-      await this.applyToPart(part.message_id, part.seq, outcome);
-      await this.pool.query('DELETE FROM unmatched_receipt WHERE id = $1', [rows[0]?.id]);
+      const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, candidates: smscIdCandidates(r.receipt.smscMessageId) })));
+      resolved = [];
+      parked.forEach((r, j) => {
+        const part = again[j];
+        if (!part) return;
+        updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
+        resolved.push(rows[j]!.id);
+        matched[unmatched[j]!] = true;
+      });
     }
-    connectorMetrics.receipts.inc({ connection: connectionName, status: mapped.status === MessageStatus.DELIVERED ? 'delivered' : 'undelivered' });
+    if (updates.length > 0) await this.applyMany(updates);
+    if (resolved.length > 0) await this.pool.query('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[])', [resolved]);
+    batch.forEach((r, i) => {
+      if (matched[i]) {
+        connectorMetrics.receipts.inc({ connection: r.connectionName, status: r.mapped.status === MessageStatus.DELIVERED ? 'delivered' : 'undelivered' });
+      } else {
+        connectorMetrics.receipts.inc({ connection: r.connectionName, status: 'unmatched' });
+        this.log.debug(`receipt for ${r.receipt.smscMessageId} on connection ${r.smscConnectionId} matches no segment yet; parked`);
+      }
+    });
+    return batch.map(() => undefined);
   }
 
   /** Applies receipts parked for a segment just recorded with `smscMessageId` (normalised). */
-  async applyParked(smscConnectionId: number, smscMessageId: string, messageId: string, seq: number): Promise<void> {
+  applyParked(smscConnectionId: number, smscMessageId: string, messageId: string, seq: number): Promise<void> {
+    return this.parkedLookups.submit({ smscConnectionId, smscMessageId, messageId, seq });
+  }
+
+  private async applyParkedMany(parts: RecordedPart[]): Promise<void[]> {
     // The candidate relation is symmetric: the receipt ids whose candidates include the stored id
     // are the stored id's own candidates.
-    const { rows } = await this.pool.query<{ id: string; stat: string; err: string | null }>(
-      `SELECT id::text, stat, err FROM unmatched_receipt WHERE smsc_connection_id = $1 AND smsc_message_id = ANY($2::text[]) ORDER BY id`,
-      [smscConnectionId, smscIdCandidates(smscMessageId)],
+    const keys: number[] = [];
+    const conns: number[] = [];
+    const ids: string[] = [];
+    parts.forEach((p, i) => {
+      for (const c of smscIdCandidates(p.smscMessageId)) {
+        keys.push(i);
+        conns.push(p.smscConnectionId);
+        ids.push(c);
+      }
+    });
+    const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>(
+      `SELECT u.id::text, v.k, u.stat, u.err
+       FROM unnest($1::int[], $2::int[], $3::text[]) AS v(k, conn, smsc_id)
+       JOIN unmatched_receipt u ON u.smsc_connection_id = v.conn AND u.smsc_message_id = v.smsc_id
+       ORDER BY u.id`,
+      [keys, conns, ids],
     );
-    for (const r of rows) {
-      const mapped = mapReceiptState(r.stat, r.err);
-      if (mapped.final) await this.applyToPart(messageId, seq, toPartOutcome(mapped, null));
-      await this.pool.query('DELETE FROM unmatched_receipt WHERE id = $1', [r.id]);
+    if (rows.length > 0) {
+      const updates: PartUpdate[] = [];
+      for (const r of rows) {
+        const mapped = mapReceiptState(r.stat, r.err);
+        const p = parts[r.k]!;
+        if (mapped.final) updates.push({ messageId: p.messageId, seq: p.seq, outcome: toPartOutcome(mapped, null) });
+      }
+      if (updates.length > 0) await this.applyMany(updates);
+      await this.pool.query('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
     }
+    return parts.map(() => undefined);
   }
 
   /**
-   * Stores a segment's final outcome and, when the message's outcome follows, the message's, in
-   * one transaction that holds the message row: two receipts of one message cannot both miss the
-   * other's segment. Also used for segments whose receipt never came (the deadline sweep).
+   * Stores a segment's final outcome and, when the message's outcome follows, the message's. Also
+   * used for segments whose receipt never came (the deadline sweep).
    */
-  async applyToPart(messageId: string, seq: number, outcome: PartOutcome): Promise<void> {
-    const report = await this.transaction(async (db) => {
-      const { rows: msgRows } = await db.query<{ status: number; segments: number; partner_id: number; wants_dlr: boolean }>(
-        `SELECT m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr
-         FROM message m JOIN partner p ON p.id = m.partner_id WHERE m.id = $1 FOR UPDATE OF m`,
-        [messageId],
+  applyToPart(messageId: string, seq: number, outcome: PartOutcome): Promise<void> {
+    return this.outcomes.submit({ messageId, seq, outcome });
+  }
+
+  /**
+   * Segment outcomes, and the messages' outcomes that follow, in one transaction that holds the
+   * message rows (locked in id order, so concurrent batches cannot deadlock): two receipts of one
+   * message cannot both miss the other's segment. The reports go out after the commit.
+   */
+  private async applyMany(updates: PartUpdate[]): Promise<void[]> {
+    const reports = await this.transaction(async (db) => {
+      const messageIds = [...new Set(updates.map((u) => u.messageId))];
+      const { rows: msgRows } = await db.query<{ id: string; status: number; segments: number; partner_id: number; wants_dlr: boolean }>(
+        `SELECT m.id::text, m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr
+         FROM message m JOIN partner p ON p.id = m.partner_id WHERE m.id = ANY($1::bigint[]) ORDER BY m.id FOR UPDATE OF m`,
+        [messageIds],
       );
-      const msg = msgRows[0];
-      if (!msg) return null;
-      const changed = await db.query(
-        `UPDATE message_part SET status = $3, ext_status = $4, done_at = coalesce($5, now())
-         WHERE message_id = $1 AND seq = $2 AND status = $6`,
-        [messageId, seq, outcome.status, outcome.extStatus, outcome.doneAt, MessageStatus.SUBMITTED],
+      // A segment named twice in the batch (a receipt repeated at once) is updated by the first.
+      const seen = new Set<string>();
+      const firsts: PartUpdate[] = [];
+      const repeats: PartUpdate[] = [];
+      for (const u of updates) {
+        const key = `${u.messageId}/${u.seq}`;
+        (seen.has(key) ? repeats : firsts).push(u);
+        seen.add(key);
+      }
+      const { rows: changedRows } = await db.query<{ message_id: string; seq: number }>(
+        `UPDATE message_part mp SET status = v.status, ext_status = v.ext_status, done_at = coalesce(v.done_at, now())
+         FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::timestamptz[]) AS v(message_id, seq, status, ext_status, done_at)
+         WHERE mp.message_id = v.message_id AND mp.seq = v.seq AND mp.status = $6
+         RETURNING mp.message_id::text, mp.seq`,
+        [
+          firsts.map((u) => u.messageId),
+          firsts.map((u) => u.seq),
+          firsts.map((u) => u.outcome.status),
+          firsts.map((u) => u.outcome.extStatus),
+          firsts.map((u) => u.outcome.doneAt),
+          MessageStatus.SUBMITTED,
+        ],
       );
-      const repeat = changed.rowCount === 0;
-      const status = msg.status;
-      if (status === MessageStatus.SUBMITTED) {
-        const { rows: parts } = await db.query<{ status: number; ext_status: number | null }>(
-          'SELECT status, ext_status FROM message_part WHERE message_id = $1 ORDER BY seq',
-          [messageId],
+      const changed = new Set(changedRows.map((r) => `${r.message_id}/${r.seq}`));
+      const open = msgRows.filter((m) => m.status === MessageStatus.SUBMITTED);
+      const partsByMessage = new Map<string, Array<{ status: number; extStatus: number | null }>>();
+      if (open.length > 0) {
+        const { rows: parts } = await db.query<{ message_id: string; status: number; ext_status: number | null }>(
+          'SELECT message_id::text, status, ext_status FROM message_part WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, seq',
+          [open.map((m) => m.id)],
         );
-        const outcomes = parts.map((p) => ({ status: p.status, extStatus: p.ext_status }));
-        const everyPartKnown = parts.length >= msg.segments && outcomes.every((o) => o.status !== MessageStatus.SUBMITTED);
+        for (const p of parts) {
+          const list = partsByMessage.get(p.message_id) ?? [];
+          list.push({ status: p.status, extStatus: p.ext_status });
+          partsByMessage.set(p.message_id, list);
+        }
+      }
+      const finals: Array<{ id: string; status: 2 | 5; extStatus: number | null }> = [];
+      const out: Array<{ messageId: string; partnerId: number; status: 2 | 5 }> = [];
+      for (const m of open) {
+        const outcomes = partsByMessage.get(m.id) ?? [];
+        const everyPartKnown = outcomes.length >= m.segments && outcomes.every((o) => o.status !== MessageStatus.SUBMITTED);
         // One failed segment decides the message (PROTOCOL: not delivered); otherwise wait for all.
         const combined = combineSegmentOutcomes(outcomes);
         if (combined.final && (everyPartKnown || combined.status === MessageStatus.UNDELIVERED)) {
-          await db.query(
-            `UPDATE message SET status = $2, ext_status = $3, done_at = now(), updated_at = now() WHERE id = $1 AND status = $4`,
-            [messageId, combined.status, combined.extStatus, MessageStatus.SUBMITTED],
-          );
-          return msg.wants_dlr ? { partnerId: msg.partner_id, status: combined.status as 2 | 5 } : null;
+          const status = combined.status as 2 | 5;
+          finals.push({ id: m.id, status, extStatus: combined.extStatus });
+          if (m.wants_dlr) out.push({ messageId: m.id, partnerId: m.partner_id, status });
         }
-        return null;
+      }
+      if (finals.length > 0) {
+        await db.query(
+          `UPDATE message m SET status = v.status, ext_status = v.ext_status, done_at = now(), updated_at = now()
+           FROM unnest($1::bigint[], $2::smallint[], $3::smallint[]) AS v(id, status, ext_status)
+           WHERE m.id = v.id AND m.status = $4`,
+          [finals.map((f) => f.id), finals.map((f) => f.status), finals.map((f) => f.extStatus), MessageStatus.SUBMITTED],
+        );
       }
       // Final already. A repeated receipt means the SMSC did not get our answer last time, which
       // may have been a crash between this commit and the enqueue below: report (again).
-      if (repeat && msg.wants_dlr && (status === MessageStatus.DELIVERED || status === MessageStatus.UNDELIVERED)) {
-        return { partnerId: msg.partner_id, status: status as 2 | 5 };
+      const byId = new Map(msgRows.map((m) => [m.id, m]));
+      const repeated = new Set(repeats);
+      const reported = new Set<string>();
+      for (const u of updates) {
+        const m = byId.get(u.messageId);
+        if (!m || !m.wants_dlr || reported.has(m.id)) continue;
+        if (m.status !== MessageStatus.DELIVERED && m.status !== MessageStatus.UNDELIVERED) continue;
+        if (!repeated.has(u) && changed.has(`${u.messageId}/${u.seq}`)) continue;
+        reported.add(m.id);
+        out.push({ messageId: m.id, partnerId: m.partner_id, status: m.status as 2 | 5 });
       }
-      return null;
+      return out;
     });
-    if (report) await this.callbacks.deliveryReport(messageId, report.partnerId, report.status);
+    await Promise.all(reports.map((r) => this.callbacks.deliveryReport(r.messageId, r.partnerId, r.status)));
+    return updates.map(() => undefined);
   }
 
-  private async findPart(smscConnectionId: number, candidates: string[]): Promise<PartRef | null> {
-    if (candidates.length === 0) return null;
-    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
-    const { rows } = await this.pool.query<PartRef>(
-      `SELECT message_id::text, seq FROM message_part
-       WHERE smsc_connection_id = $1 AND smsc_message_id = ANY($2::text[])
-       ORDER BY array_position($2::text[], smsc_message_id), submitted_at DESC
-       LIMIT 1`,
-      [smscConnectionId, candidates],
+  /** The newest segment each receipt names, by (SMSC connection, any form of its id); null if none. */
+  private async findParts(lookups: Array<{ smscConnectionId: number; candidates: string[] }>): Promise<Array<PartRef | null>> {
+    const keys: number[] = [];
+    const conns: number[] = [];
+    const ids: string[] = [];
+    const ranks: number[] = [];
+    lookups.forEach((l, i) =>
+      l.candidates.forEach((c, rank) => {
+        keys.push(i);
+        conns.push(l.smscConnectionId);
+        ids.push(c);
+        ranks.push(rank);
+      }),
     );
-    return rows[0] ?? null;
+    const out: Array<PartRef | null> = lookups.map(() => null);
+    if (keys.length === 0) return out;
+    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
+    const { rows } = await this.pool.query<PartRef & { k: number }>(
+      `SELECT DISTINCT ON (v.k) v.k, mp.message_id::text, mp.seq
+       FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
+       JOIN message_part mp ON mp.smsc_connection_id = v.conn AND mp.smsc_message_id = v.smsc_id
+       ORDER BY v.k, v.rank, mp.submitted_at DESC`,
+      [keys, conns, ids, ranks],
+    );
+    for (const r of rows) out[r.k] = { message_id: r.message_id, seq: r.seq };
+    return out;
   }
 
   private async transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {

@@ -24,6 +24,7 @@ export class SmscRegistry {
   private readonly retiring = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly changeListeners: Array<() => void> = [];
   /** Reloads run one after another, so an older one never undoes a newer one. */
   private reloads: Promise<void> = Promise.resolve();
   private readonly onMessage = (channel: string) => {
@@ -78,6 +79,24 @@ export class SmscRegistry {
     return link;
   }
 
+  /**
+   * Submits the connections can have in progress at once: each link's window, or its TPS when that
+   * is smaller (a second's worth of submits).
+   */
+  submitCapacity(): number {
+    let total = 0;
+    for (const link of this.links.values()) {
+      const { window, tps } = link.state();
+      total += Math.min(window, tps);
+    }
+    return total;
+  }
+
+  /** Called after every reload (connections added, changed or removed). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
   states(): LinkState[] {
     return [...this.links.values()].map((l) => l.state()).sort((a, b) => a.id - b.id);
   }
@@ -125,6 +144,7 @@ export class SmscRegistry {
         this.retire(link);
       }
     }
+    for (const listener of this.changeListeners) listener();
   }
 
   private add(row: SmscConnectionRow): void {
