@@ -28,6 +28,8 @@ const simHttpPort = int('BENCH_SIM_HTTP_PORT', 18025, 1);
 const dlrDelayMs = int('BENCH_DLR_DELAY_MS', 10, 0);
 const smscTps = int('BENCH_SMSC_TPS', 100000, 1);
 const smscWindow = int('BENCH_SMSC_WINDOW', 100, 1);
+/** deliver_sm (receipts) the simulator keeps unanswered at once. */
+const deliverWindow = int('BENCH_SMSC_DELIVER_WINDOW', smscWindow, 1);
 const keepDb = Boolean(env.BENCH_KEEP_DB);
 const adminUrl = env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const benchDb = 'smsgw_bench_e2e';
@@ -138,6 +140,7 @@ async function main() {
       SIM_DLR_DELAY_MS: String(dlrDelayMs),
       SIM_TPS: '0',
       SIM_WINDOW: String(smscWindow),
+      SIM_DELIVER_WINDOW: String(deliverWindow),
       SIM_ACCOUNTS: 'smsgw:smsgw',
       SIM_OUTCOMES: env.BENCH_OUTCOMES || 'DELIVRD=1',
       SIM_RECORD_LIMIT: String(Math.max(1000, Math.min(messages, 100000))),
@@ -152,7 +155,7 @@ async function main() {
 
     process.stdout.write(
       `bench:e2e: ${messages} messages, ${connections} keep-alive connections${rate ? `, ${rate} req/s offered` : ', unthrottled'}; ` +
-        `simulator receipts after ${dlrDelayMs} ms, connection tps ${smscTps}, window ${smscWindow}\n`,
+        `simulator receipts after ${dlrDelayMs} ms, connection tps ${smscTps}, window ${smscWindow} (deliver_sm ${deliverWindow})\n`,
     );
     const cpuBefore = await cpuSnapshot(pool);
     const okIds = [];
@@ -243,6 +246,14 @@ async function main() {
     if (counts.no_done_at > 0) {
       process.stdout.write(`note: ${counts.no_done_at} final rows have no done_at; their latency is measured to updated_at\n`);
     }
+    out.meanBatch = await meanBatches(connectorPort);
+    if (Object.keys(out.meanBatch).length > 0) {
+      process.stdout.write(
+        `connector batches ${Object.entries(out.meanBatch)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} (mean items per statement)\n`,
+      );
+    }
     process.stdout.write(`${JSON.stringify(out)}\n`);
     if (lost > 0 || out.accepted === 0) process.exitCode = 1;
   } finally {
@@ -276,6 +287,25 @@ async function cpuSnapshot(pool) {
   for (const { pid } of rows) {
     const v = read(pid);
     if (v !== null) out.postgres[pid] = v;
+  }
+  return out;
+}
+
+/** Mean items per batched statement of the connector, from its /metrics. */
+async function meanBatches(port) {
+  const out = {};
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const read = (metric) => {
+      const m = new Map();
+      for (const [, name, v] of text.matchAll(new RegExp(`^${metric}\\{batcher="([^"]+)"\\} (\\S+)$`, 'gm'))) m.set(name, Number(v));
+      return m;
+    };
+    const runs = read('smsgw_batch_runs_total');
+    const items = read('smsgw_batch_items_total');
+    for (const [name, n] of runs) if (n > 0) out[name] = Number(((items.get(name) ?? 0) / n).toFixed(1));
+  } catch {
+    // The figures are extra; a connector that does not answer any more is reported elsewhere.
   }
   return out;
 }

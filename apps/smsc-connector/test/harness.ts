@@ -195,12 +195,20 @@ export class TestEnv {
 
   /** Stores and queues one message per entry. */
   async send(partnerId: number, messages: Array<Partial<MessageFields>>): Promise<string[]> {
+    // Every row first, then every job at once: on a busy machine the inserts take a while, and a
+    // test that races the worker (cancel, shutdown) needs the whole set queued together.
     const ids: string[] = [];
-    for (const m of messages) {
-      const id = await this.storeMessage(partnerId, m);
-      await this.enqueue(partnerId, [id], m.priority ?? 1);
-      ids.push(id);
-    }
+    for (const m of messages) ids.push(await this.storeMessage(partnerId, m));
+    await this.dispatchQueue.addBulk(
+      ids.map((messageId, i) => {
+        const priority = messages[i]!.priority ?? 1;
+        return {
+          name: QUEUES.MT_DISPATCH,
+          data: { messageId, partnerId, priority },
+          opts: { jobId: dispatchJobId(messageId), priority: bullPriority(priority), removeOnComplete: true, removeOnFail: 10_000 },
+        };
+      }),
+    );
     return ids;
   }
 

@@ -1,5 +1,10 @@
+import { Counter } from 'prom-client';
+import { metricsRegistry } from './metrics';
+
 /** How a {@link Batcher} groups work. */
 export interface BatcherOptions {
+  /** Label of its series in /metrics (smsgw_batch_runs_total, smsgw_batch_items_total). */
+  name?: string;
   /** Most items one run gets. */
   maxBatch: number;
   /** Runs in progress at once (e.g. PostgreSQL connections it may occupy). */
@@ -20,6 +25,14 @@ interface Pending<I, O> {
  * `run` gets the items in submission order and returns one result per item, in the same order; if
  * it throws, every caller of that run gets the error (each decides whether to retry).
  */
+// Registered once per process (tests run several services in one).
+const runs =
+  (metricsRegistry.getSingleMetric('smsgw_batch_runs_total') as Counter<'batcher'> | undefined) ??
+  new Counter({ name: 'smsgw_batch_runs_total', help: 'Batched statements run, by batcher', labelNames: ['batcher'], registers: [metricsRegistry] });
+const items =
+  (metricsRegistry.getSingleMetric('smsgw_batch_items_total') as Counter<'batcher'> | undefined) ??
+  new Counter({ name: 'smsgw_batch_items_total', help: 'Items carried by batched statements, by batcher (items / runs = mean batch)', labelNames: ['batcher'], registers: [metricsRegistry] });
+
 export class Batcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private inFlight = 0;
@@ -64,6 +77,10 @@ export class Batcher<I, O> {
   }
 
   private async execute(batch: Pending<I, O>[]): Promise<void> {
+    if (this.options.name) {
+      runs.inc({ batcher: this.options.name });
+      items.inc({ batcher: this.options.name }, batch.length);
+    }
     try {
       const results = await this.run(batch.map((p) => p.item));
       if (results.length !== batch.length) throw new Error(`Batcher: run returned ${results.length} results for ${batch.length} items`);

@@ -23,7 +23,7 @@ export class PartnerCallbacks {
       );
       return reports.map(() => undefined);
     },
-    { maxBatch: 500, maxInFlight: 2 },
+    { maxBatch: 500, maxInFlight: 2, name: 'callbacks.dlr' },
   );
 
   constructor(

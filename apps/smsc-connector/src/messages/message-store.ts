@@ -73,9 +73,9 @@ interface DispatchRow {
 export class MessageStore {
   // The hot path (load, claim, record a segment) runs once per message: concurrent jobs share one
   // statement each (group commit), so a thousand messages a second cost tens of round trips.
-  private readonly loads = new Batcher<string, DispatchMessage | null>((ids) => this.loadMany(ids), BATCH);
-  private readonly claims = new Batcher<{ id: string; smscConnectionId: number }, boolean>((c) => this.claimMany(c), BATCH);
-  private readonly parts = new Batcher<PartRecord, void>((p) => this.recordMany(p), BATCH);
+  private readonly loads = new Batcher<string, DispatchMessage | null>((ids) => this.loadMany(ids), { ...BATCH, name: 'store.load' });
+  private readonly claims = new Batcher<{ id: string; smscConnectionId: number }, boolean>((c) => this.claimMany(c), { ...BATCH, name: 'store.claim' });
+  private readonly parts = new Batcher<PartRecord, void>((p) => this.recordMany(p), { ...BATCH, name: 'store.parts' });
 
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 

@@ -35,6 +35,14 @@ interface PartUpdate {
   outcome: PartOutcome;
 }
 
+/** A receipt that finished its single-segment message on the fast path. */
+interface Settled {
+  messageId: string;
+  partnerId: number;
+  wantsDlr: boolean;
+  status: 2 | 5;
+}
+
 interface RecordedPart {
   smscConnectionId: number;
   smscMessageId: string;
@@ -53,9 +61,9 @@ interface RecordedPart {
 export class ReceiptService {
   private readonly log = new Logger(ReceiptService.name);
   // Receipts arrive at the rate messages are sent: concurrent ones share their statements.
-  private readonly incoming = new Batcher<IncomingReceipt, void>((r) => this.onReceipts(r), BATCH);
-  private readonly outcomes = new Batcher<PartUpdate, void>((u) => this.applyMany(u), BATCH);
-  private readonly parkedLookups = new Batcher<RecordedPart, void>((p) => this.applyParkedMany(p), BATCH);
+  private readonly incoming = new Batcher<IncomingReceipt, void>((r) => this.onReceipts(r), { ...BATCH, name: 'receipts.incoming' });
+  private readonly outcomes = new Batcher<PartUpdate, void>((u) => this.applyMany(u), { ...BATCH, name: 'receipts.outcomes' });
+  private readonly parkedLookups = new Batcher<RecordedPart, void>((p) => this.applyParkedMany(p), { ...BATCH, name: 'receipts.parked' });
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -74,13 +82,15 @@ export class ReceiptService {
   }
 
   private async onReceipts(batch: IncomingReceipt[]): Promise<void[]> {
-    const found = await this.findParts(batch.map((r) => ({ smscConnectionId: r.smscConnectionId, candidates: smscIdCandidates(r.receipt.smscMessageId) })));
+    const { found, settled } = await this.settleSingleSegments(batch);
     const updates: PartUpdate[] = [];
     const matched = found.map((part) => part !== null);
     batch.forEach((r, i) => {
       const part = found[i];
-      if (part) updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
+      if (part && !settled[i]) updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
     });
+    const reports = settled.filter((x): x is Settled => x !== null && x.wantsDlr);
+    if (reports.length > 0) await Promise.all(reports.map((x) => this.callbacks.deliveryReport(x.messageId, x.partnerId, x.status)));
     const unmatched = batch.map((_, i) => i).filter((i) => !matched[i]);
     let resolved: string[] = [];
     if (unmatched.length > 0) {
@@ -118,6 +128,77 @@ export class ReceiptService {
       }
     });
     return batch.map(() => undefined);
+  }
+
+  /**
+   * The common case in one statement: a receipt for a single-segment message still at 0 stores
+   * the segment's and the message's outcome together (the message row locked first, as in
+   * applyMany). Returns the segment each receipt matched, and which receipts were settled so; the
+   * others (no segment yet, several segments, already final, named twice in the batch) take the
+   * general path.
+   */
+  private async settleSingleSegments(batch: IncomingReceipt[]): Promise<{ found: Array<PartRef | null>; settled: Array<Settled | null> }> {
+    const keys: number[] = [];
+    const conns: number[] = [];
+    const ids: string[] = [];
+    const ranks: number[] = [];
+    batch.forEach((r, i) =>
+      smscIdCandidates(r.receipt.smscMessageId).forEach((c, rank) => {
+        keys.push(i);
+        conns.push(r.smscConnectionId);
+        ids.push(c);
+        ranks.push(rank);
+      }),
+    );
+    const found: Array<PartRef | null> = batch.map(() => null);
+    const settled: Array<Settled | null> = batch.map(() => null);
+    if (keys.length === 0) return { found, settled };
+    const outcomes = batch.map((r) => toPartOutcome(r.mapped, r.receipt.doneAt ?? null));
+    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
+    const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>(
+      `WITH matched AS (
+         SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq
+         FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
+         JOIN message_part mp ON mp.smsc_connection_id = v.conn AND mp.smsc_message_id = v.smsc_id
+         ORDER BY v.k, v.rank, mp.submitted_at DESC
+       ), once AS (
+         SELECT message_id FROM matched GROUP BY message_id HAVING count(*) = 1
+       ), single AS (
+         SELECT m.id, matched.k, matched.seq, o.status, o.ext_status, o.done_at, m.partner_id
+         FROM matched
+         JOIN unnest($5::smallint[], $6::smallint[], $7::timestamptz[]) WITH ORDINALITY AS o(status, ext_status, done_at, n) ON o.n - 1 = matched.k
+         JOIN message m ON m.id = matched.message_id
+         WHERE m.segments = 1 AND m.status = $8 AND matched.message_id IN (SELECT message_id FROM once)
+         ORDER BY m.id
+         FOR UPDATE OF m
+       ), part AS (
+         UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
+         FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8
+         RETURNING mp.message_id
+       ), msg AS (
+         UPDATE message m SET status = s.status, ext_status = s.ext_status, done_at = now(), updated_at = now()
+         FROM single s WHERE m.id = s.id AND m.id IN (SELECT message_id FROM part)
+         RETURNING m.id, m.partner_id
+       )
+       SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
+              p.status_url IS NOT NULL AS wants_dlr
+       FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner p ON p.id = msg.partner_id`,
+      [
+        keys,
+        conns,
+        ids,
+        ranks,
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.extStatus),
+        outcomes.map((o) => o.doneAt),
+        MessageStatus.SUBMITTED,
+      ],
+    );
+    for (const r of rows) {
+      found[r.k] = { message_id: r.message_id, seq: r.seq };
+      if (r.settled) settled[r.k] = { messageId: r.message_id, partnerId: r.partner_id!, wantsDlr: r.wants_dlr === true, status: outcomes[r.k]!.status };
+    }
+    return { found, settled };
   }
 
   /** Applies receipts parked for a segment just recorded with `smscMessageId` (normalised). */
