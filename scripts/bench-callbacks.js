@@ -178,8 +178,16 @@ async function main() {
     );
     const commits = async () => Number((await pool.query('SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()')).rows[0].xact_commit);
     const commits0 = await commits();
+    const pids = {
+      worker: worker.pid,
+      sink: sink.pid,
+      redis: Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]),
+      postgres: (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker'`)).rows.map((r) => r.pid),
+    };
+    const cpu1 = cpuSnapshot(pids);
     const t1 = await release(ids1.map((id) => job(p1, id)));
     const c1 = await waitCount('/fast1', reports, 300_000);
+    const load1 = cpuUse(cpu1, cpuSnapshot(pids), reports);
     const secs1 = (c1.last - t1) / 1000;
     const rate1 = reports / secs1;
     await sleep(300);
@@ -191,7 +199,8 @@ async function main() {
     );
     process.stdout.write(
       `phase 1  healthy partner       ${Math.round(rate1)} callbacks/s  (${reports} in ${secs1.toFixed(2)} s; ` +
-        `attempts logged ${stored.rows[0].attempts}, ${(reports / commits1).toFixed(1)} reports per PostgreSQL transaction)\n`,
+        `attempts logged ${stored.rows[0].attempts}, ${(reports / commits1).toFixed(1)} reports per PostgreSQL transaction)\n` +
+        (load1 ? `         ${load1.text}\n` : ''),
     );
 
     // Phase 2: the same fast load, with a partner answering in 2 s interleaved in the queue.
@@ -207,8 +216,13 @@ async function main() {
       jobs.push(job(fast, id));
     });
     while (s < slowIds.length) jobs.push(job(slow, slowIds[s++]));
+    pids.postgres = (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker'`)).rows.map((r) => r.pid);
+    const commits2 = await commits();
+    const cpu2 = cpuSnapshot(pids);
     const t2 = await release(jobs);
     const c2 = await waitCount('/fast2', reports, 300_000);
+    const load2 = cpuUse(cpu2, cpuSnapshot(pids), reports);
+    const transactions2 = (await commits()) - commits2;
     const secs2 = (c2.last - t2) / 1000;
     const rate2 = reports / secs2;
     const stats2 = await sinkStats();
@@ -216,13 +230,29 @@ async function main() {
     if (process.env.BENCH_VERBOSE) process.stdout.write(`         per second: phase 1 ${c1.perSecond.join(' ')}; phase 2 fast ${stats2['/fast2'].perSecond.join(' ')}; slow ${(stats2['/slow'] || { perSecond: [] }).perSecond.join(' ')}\n`);
     const share = rate2 / rate1;
     process.stdout.write(
-      `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s) = ${(share * 100).toFixed(0)}% of phase 1\n` +
-        `         2 s partner           ${slowDone}/${slowReports} answered meanwhile (${(slowDone / secs2).toFixed(1)}/s)\n`,
+      `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s; ${((reports + slowDone) / transactions2).toFixed(1)} reports per PostgreSQL transaction) = ${(share * 100).toFixed(0)}% of phase 1\n` +
+        `         2 s partner           ${slowDone}/${slowReports} answered meanwhile (${(slowDone / secs2).toFixed(1)}/s)\n` +
+        (load2 ? `         ${load2.text}\n` : ''),
     );
     const metrics = await fetch(`http://127.0.0.1:${workerPort}/metrics`).then((r) => r.text());
     const deferred = [...metrics.matchAll(/^smsgw_callback_deferred_total\{kind="dlr",reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
     process.stdout.write(`         jobs put back as delayed (whole run): ${deferred.join(', ') || 'none'}\n`);
-    const out = { reports, slowReports, phase1PerSecond: Math.round(rate1), phase2FastPerSecond: Math.round(rate2), fastShare: Number(share.toFixed(3)), slowAnsweredDuringPhase2: slowDone };
+    const out = {
+      reports,
+      slowReports,
+      phase1PerSecond: Math.round(rate1),
+      phase2FastPerSecond: Math.round(rate2),
+      fastShare: Number(share.toFixed(3)),
+      slowAnsweredDuringPhase2: slowDone,
+      ...(load1 && load2
+        ? {
+            workerCpuUsPerCallback: [Math.round(load1.usPerCallback), Math.round(load2.usPerCallback)],
+            workerCores: [Number(load1.workerCores.toFixed(2)), Number(load2.workerCores.toFixed(2))],
+            machineBusyCores: [Number(load1.machineBusy.toFixed(2)), Number(load2.machineBusy.toFixed(2))],
+            otherProcessesCores: [Number(load1.othersCores.toFixed(2)), Number(load2.othersCores.toFixed(2))],
+          }
+        : {}),
+    };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
     worker.kill('SIGTERM');
@@ -239,6 +269,53 @@ async function main() {
     await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/**
+ * CPU time (Linux /proc; null elsewhere) of the worker, of everything it uses (its PostgreSQL
+ * backends, Redis, the sink) and of the whole machine. Other processes on the machine take CPU
+ * from the worker and make the two phases incomparable; CPU time per callback does not depend on
+ * them, so it shows what the slow partner costs.
+ */
+function cpuSnapshot(pids) {
+  try {
+    const fs = require('node:fs');
+    const ticks = (pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks
+      } catch {
+        return 0; // exited meanwhile
+      }
+    };
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + (cpu[4] || 0);
+    const total = cpu.reduce((a, b) => a + b, 0);
+    const own = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, [].concat(v).reduce((a, pid) => a + ticks(pid), 0)]));
+    return { at: Date.now(), own, busy: total - idle, total, cores: require('node:os').cpus().length };
+  } catch {
+    return null;
+  }
+}
+
+function cpuUse(a, b, callbacks) {
+  if (!a || !b || b.total === a.total) return null;
+  const hz = 100; // USER_HZ on Linux
+  const secs = (b.at - a.at) / 1000;
+  const cores = (k) => (b.own[k] - a.own[k]) / hz / secs;
+  const us = (k) => (((b.own[k] - a.own[k]) / hz) * 1e6) / callbacks;
+  const machineBusy = ((b.busy - a.busy) / (b.total - a.total)) * a.cores;
+  const benchCores = Object.keys(a.own).reduce((sum, k) => sum + cores(k), 0);
+  return {
+    workerCores: cores('worker'),
+    machineBusy,
+    othersCores: Math.max(0, machineBusy - benchCores),
+    usPerCallback: us('worker'),
+    text:
+      `CPU per fast callback: worker ${Math.round(us('worker'))} µs, PostgreSQL ${Math.round(us('postgres'))} µs, Redis ${Math.round(us('redis'))} µs, sink ${Math.round(us('sink'))} µs; ` +
+      `worker ran on ${cores('worker').toFixed(2)} core; machine busy ${machineBusy.toFixed(2)} of ${a.cores} cores, ${Math.max(0, machineBusy - benchCores).toFixed(2)} of them not this bench`,
+  };
 }
 
 function withDatabase(url, db) {

@@ -102,21 +102,42 @@ interface GateRedis extends Redis {
   cbDefer(breaker: string, limit: number, expectedMs: number, minMs: number): Promise<number>;
 }
 
-interface LocalQueue {
-  waiting: number;
-  wake: Array<() => void>;
+/** A job waiting in this instance for a slot of its partner. */
+interface Waiter {
+  /** Set while it sleeps: ends the sleep early. */
+  wake: (() => void) | null;
 }
+
+interface LocalQueue {
+  /** In arrival order; a waiter keeps its place until it gets a slot or gives up. */
+  waiters: Waiter[];
+  /** Slots of this partner freed in this instance: a count decaying with RATE_TAU_MS, and when it was last updated. */
+  releases: number;
+  releasedAt: number;
+  /** The partner's expected request duration, as Redis last said when it was busy. */
+  lat: number;
+}
+
+/** Time constant of the local release rate (ms): long enough to smooth a slow partner's waves of answers. */
+const RATE_TAU_MS = 2_000;
+/** How often the first waiter asks Redis for a slot freed by another instance; the n-th one every n+1 times that. */
+const POLL_MS = 50;
 
 /**
  * Per-partner concurrency and circuit breaker, shared by every instance through Redis.
  *
- * A job whose partner is at its limit may wait here for a slot, but only as long as a slot can be
- * expected within CALLBACK_PARTNER_MAX_WAIT_MS: with the partner's expected request duration `lat`
- * (recent average, or the age of its oldest request in flight if longer) and its limit, about
- * MAX_WAIT · limit / lat jobs (at most CALLBACK_PARTNER_WAITERS). Any other job of that partner is
- * put back as a delayed job. So a fast partner can use every slot of the instance without
- * churning jobs through Redis, while a slow one holds its limit plus a few waiters, and every
- * other partner keeps the rest.
+ * A job whose partner is at its limit may wait here for a slot, but only if one can be expected
+ * within CALLBACK_PARTNER_MAX_WAIT_MS. How fast the partner's slots turn over is the larger of
+ * limit / lat (lat: the partner's expected request duration, from Redis) and the rate at which
+ * its slots were freed in this instance recently. The second keeps a fast partner fast when this
+ * instance is short of CPU: its requests then look slow (their answers wait for the event loop),
+ * yet its slots keep turning over, and sending its jobs back to the queue would only add work.
+ * At most MAX_WAIT · turnover jobs wait (and at most CALLBACK_PARTNER_WAITERS); any other job of
+ * that partner is put back as a delayed job. Waiters keep their place in line: a slot freed here
+ * wakes the first one asleep, the first ones poll Redis for slots freed elsewhere, and one that
+ * got such a slot wakes the next. So a fast partner can use every slot of the instance without churning jobs
+ * through Redis, while a slow one holds its limit plus a few waiters, and every other partner
+ * keeps the rest.
  */
 @Injectable()
 export class PartnerGate {
@@ -147,31 +168,60 @@ export class PartnerGate {
     const key = `${kind}:${partnerId}`;
     const token = `${this.instance}.${(++this.leases).toString(36)}`;
     const started = Date.now();
-    for (;;) {
-      const [granted, retryInMs, reason] = await this.redis.cbAcquire(
-        this.key(kind, partnerId, 'leases'),
-        this.key(kind, partnerId, 'breaker'),
-        token,
-        limit,
-        this.leaseMs,
-        c.CALLBACK_BREAKER_FAILURES,
-        c.CALLBACK_TIMEOUT_MS,
-      );
-      if (granted === 1) return { granted: true, lease: { kind, partnerId, token } };
-      if (reason === 'open') return { granted: false, reason, retryInMs: retryInMs + jitter(Math.min(retryInMs, 10_000)) };
-      if (reason === 'probe') return { granted: false, reason, retryInMs: Math.min(retryInMs, 2_000) + jitter(1_000) };
-      const q = this.queue(key);
-      const waited = Date.now() - started;
-      const lat = retryInMs; // expected request duration
-      const waiters = Math.min(c.CALLBACK_PARTNER_WAITERS ?? c.CALLBACK_CONCURRENCY, Math.floor((c.CALLBACK_PARTNER_MAX_WAIT_MS * limit) / lat));
-      if (q.waiting >= waiters || waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS) {
-        const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, lat, 50);
-        return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
+    const q = this.queue(key);
+    let me: Waiter | undefined;
+    let polled = false;
+    try {
+      for (;;) {
+        const [granted, retryInMs, reason] = await this.redis.cbAcquire(
+          this.key(kind, partnerId, 'leases'),
+          this.key(kind, partnerId, 'breaker'),
+          token,
+          limit,
+          this.leaseMs,
+          c.CALLBACK_BREAKER_FAILURES,
+          c.CALLBACK_TIMEOUT_MS,
+        );
+        if (granted === 1) {
+          // A slot found by polling was freed by another instance, which may have freed more.
+          if (me && polled) this.wakeNext(q, me);
+          return { granted: true, lease: { kind, partnerId, token } };
+        }
+        if (reason === 'open') return { granted: false, reason, retryInMs: retryInMs + jitter(Math.min(retryInMs, 10_000)) };
+        if (reason === 'probe') return { granted: false, reason, retryInMs: Math.min(retryInMs, 2_000) + jitter(1_000) };
+        const lat = retryInMs; // expected request duration
+        q.lat = lat;
+        const waited = Date.now() - started;
+        if ((!me && q.waiters.length >= this.waitersAllowed(q, limit, lat)) || waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS) {
+          const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, lat, 50);
+          return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
+        }
+        if (!me) {
+          me = { wake: null };
+          q.waiters.push(me);
+        }
+        // The first in line polls for slots freed by other instances, the next ones less often.
+        const position = q.waiters.indexOf(me);
+        polled = await this.sleep(me, Math.min(POLL_MS * (1 + position), c.CALLBACK_PARTNER_MAX_WAIT_MS - waited));
       }
-      // Woken in turn by releases in this instance; the first in line also polls for releases
-      // in other instances, the others only rarely.
-      await this.wait(q, Math.min(50 * (1 + q.waiting), c.CALLBACK_PARTNER_MAX_WAIT_MS - waited));
+    } finally {
+      if (me) {
+        const i = q.waiters.indexOf(me);
+        if (i >= 0) q.waiters.splice(i, 1);
+      }
     }
+  }
+
+  /**
+   * Before any work is done for a job (reading its message): if as many of its partner's jobs
+   * wait here as may wait, it would only be put back after that work, so it goes back now. The
+   * ms until it is due again, or null to go on (and `acquire` later).
+   */
+  async deferEarly(kind: CallbackKind, partnerId: number, limit: number): Promise<number | null> {
+    const q = this.local.get(`${kind}:${partnerId}`);
+    if (!q || q.lat <= 0 || q.waiters.length === 0 || q.waiters.length < this.waitersAllowed(q, limit, q.lat)) return null;
+    const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, q.lat, 50);
+    return delay + jitter(Math.min(delay, 1_000) / 4);
   }
 
   /** Frees the slot and feeds the breaker with the outcome. */
@@ -190,29 +240,58 @@ export class PartnerGate {
       );
       if (opened > 0) breakerOpened.inc({ kind: lease.kind });
     } finally {
-      this.queue(`${lease.kind}:${lease.partnerId}`).wake.shift()?.();
+      this.freed(`${lease.kind}:${lease.partnerId}`);
     }
   }
 
-  private wait(q: LocalQueue, ms: number): Promise<void> {
-    q.waiting++;
-    return new Promise<void>((resolve) => {
-      const done = () => {
+  /** A slot of the partner was freed here: count it, and wake the first waiter that sleeps. */
+  private freed(key: string): void {
+    const q = this.queue(key);
+    const now = Date.now();
+    q.releases = q.releases * Math.exp(-(now - q.releasedAt) / RATE_TAU_MS) + 1;
+    q.releasedAt = now;
+    this.wakeNext(q, undefined);
+  }
+
+  /** Wakes the first sleeping waiter (after `after`, if given). */
+  private wakeNext(q: LocalQueue, after: Waiter | undefined): void {
+    const from = after ? q.waiters.indexOf(after) + 1 : 0;
+    for (let i = from; i < q.waiters.length; i++) {
+      const wake = q.waiters[i]!.wake;
+      if (wake) return wake();
+    }
+  }
+
+  /**
+   * How many jobs of this partner may wait here: as many as can expect a slot within
+   * CALLBACK_PARTNER_MAX_WAIT_MS, at the faster of limit / lat and the recent local release rate.
+   */
+  private waitersAllowed(q: LocalQueue, limit: number, lat: number): number {
+    const c = this.config;
+    const releaseRate = (q.releases * Math.exp(-(Date.now() - q.releasedAt) / RATE_TAU_MS)) / RATE_TAU_MS; // per ms
+    const turnover = Math.max(limit / lat, releaseRate);
+    return Math.min(c.CALLBACK_PARTNER_WAITERS ?? c.CALLBACK_CONCURRENCY, Math.floor(c.CALLBACK_PARTNER_MAX_WAIT_MS * turnover));
+  }
+
+  /** Sleeps until woken or `ms` passed; true if the time ran out (a poll), false if woken. */
+  private sleep(me: Waiter, ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        me.wake = null;
+        resolve(true);
+      }, Math.max(1, ms));
+      me.wake = () => {
         clearTimeout(timer);
-        const i = q.wake.indexOf(done);
-        if (i >= 0) q.wake.splice(i, 1);
-        q.waiting--;
-        resolve();
+        me.wake = null;
+        resolve(false);
       };
-      const timer = setTimeout(done, Math.max(1, ms));
-      q.wake.push(done);
     });
   }
 
   private queue(key: string): LocalQueue {
     let q = this.local.get(key);
     if (!q) {
-      q = { waiting: 0, wake: [] };
+      q = { waiters: [], releases: 0, releasedAt: 0, lat: 0 };
       this.local.set(key, q);
     }
     return q;

@@ -40,6 +40,9 @@ export class DlrService {
     const partner = await this.partners.get(data.partnerId);
     if (!partner?.statusUrl) return this.skip(data, partner ? 'the partner has no status URL' : 'unknown partner');
     if (data.status === MessageStatus.SUBMITTED && !partner.intermediateReports) return this.skip(data, null);
+    // A partner with a full line of jobs waiting here: back to the queue before reading the message.
+    const early = partner.statusUrl.ok ? await this.gate.deferEarly('dlr', partner.id, partner.concurrency) : null;
+    if (early !== null) return deferJob(job, token, Date.now() + early, 'dlr', 'busy');
     const report = await this.reports.load(data.messageId, data.status);
     if (!report) return this.skip(data, 'unknown message');
     if (report.partnerId !== partner.id) return this.skip(data, `the message belongs to partner ${report.partnerId}`);
