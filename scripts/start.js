@@ -12,7 +12,7 @@ const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
  * Services in start order; each is started only if its dist/main.js exists. The simulator comes
  * first so that the connector finds an SMSC to bind to.
  */
-const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker'];
+const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'portal'];
 
 async function main() {
   const problem = await preflight();
@@ -71,6 +71,12 @@ async function main() {
     lines.push(
       `SMSC simulator: SMPP on 127.0.0.1:${process.env.SIM_SMPP_PORT || 2775}, control API http://127.0.0.1:${simHttpPort}. A subscriber's message (MO) to the demo partner's number 4565:`,
       `  curl -X POST http://127.0.0.1:${simHttpPort}/mo -H 'content-type: application/json' -d '{"from":"79036550550","to":"4565","text":"Hi"}'`,
+    );
+  }
+  if (started.has('portal')) {
+    // The seed's development accounts (packages/db/src/seed.ts); a changed password is not reset.
+    lines.push(
+      `Portal: http://127.0.0.1:${process.env.PORTAL_PORT || 8081}  operator: operator / operator-pass   partner (demo): demo / demo-portal-pass`,
     );
   }
   if (missing.length) {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { databaseUrl, type Callback } from '@smsgw/db';
 import { audit, withDb, type Db, type Row } from './cli';
-import { int, SettingError } from './partner-settings';
+import { int, SettingError } from '@smsgw/partners';
 
 /** `--partner acme` or `--partner 42`: a login first, then an id. */
 async function partnerByLoginOrId(db: Db, value: string): Promise<{ id: number; login: string }> {

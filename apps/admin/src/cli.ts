@@ -2,7 +2,10 @@
 // the audit log.
 import { userInfo } from 'node:os';
 import Redis from 'ioredis';
-import { createPrismaClient, type Prisma } from '@smsgw/db';
+import { createPrismaClient } from '@smsgw/db';
+import { writeAudit, type ChangeContext } from '@smsgw/partners';
+
+export { camel } from '@smsgw/partners';
 
 export type Db = ReturnType<typeof createPrismaClient>;
 export type Row = Record<string, unknown>;
@@ -47,20 +50,12 @@ export function printRow(view: Row, json: boolean): void {
 
 /** One audit_log row. `before` and `after` must already be free of secrets. */
 export async function audit(db: Db, action: string, entity: string, before: Row | null, after: Row | null): Promise<void> {
-  await db.auditLog.create({
-    data: {
-      actor,
-      action,
-      entity,
-      before: before ? (JSON.parse(JSON.stringify(before)) as Prisma.InputJsonValue) : undefined,
-      after: after ? (JSON.parse(JSON.stringify(after)) as Prisma.InputJsonValue) : undefined,
-    },
-  });
+  await writeAudit({ db, actor }, action, entity, before, after);
 }
 
-/** `--allowed-ips` -> `allowedIps`: the key commander gives an option's value. */
-export function camel(option: string): string {
-  return option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** The CLI as the author of a configuration change (see @smsgw/partners). */
+export function changeContext(db: Db): ChangeContext {
+  return { db, actor, prefix, publish: announce };
 }
 
 function safeUser(): string {

@@ -1,51 +1,33 @@
 #!/usr/bin/env node
-import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
-import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
-import { apiPasswordPepper, generateApiPassword, hashApiPassword, type Prisma } from '@smsgw/db';
-import { announce as announceOn, audit as auditRow, camel, prefix, printRow, withDb, type Db, type Row } from './cli';
-import { SETTINGS, SettingError } from './partner-settings';
+import {
+  changeBlacklist,
+  changeServiceNumber,
+  checkLogin,
+  createPartner,
+  parsePartnerSettings,
+  partnerPublicView,
+  reloadAllPartners,
+  rotateApiPassword,
+  setPartnerBlocked,
+  SETTINGS,
+  SettingError,
+  updatePartner,
+} from '@smsgw/partners';
+import { changeContext, printRow, withDb, type Db, type Row } from './cli';
 import { registerCallbackCommands } from './callback';
 import { registerSmscCommands } from './smsc';
 
-/** Never printed or written to the audit log. */
-const SECRET_FIELDS = ['apiPasswordHash'];
-
-/** Partner and blacklist changes: ingress instances reload the partner named (or everything). */
-async function announce(payload: string): Promise<void> {
-  await announceOn(partnerChangedChannel(prefix), payload);
-}
-
-function settingsFrom(opts: Row): Row {
-  const data: Row = {};
-  for (const s of SETTINGS) {
-    const key = camel(s.option);
-    const raw = opts[key];
-    if (raw === undefined) continue;
-    data[s.field] = s.parse(String(raw));
-  }
-  if (data.signingSecret === 'generate') data.signingSecret = randomBytes(32).toString('base64url');
-  return data;
-}
+// Validation, audit log and change announcements live in @smsgw/partners (the portal makes the
+// same changes); this file parses options and prints.
 
 function addSettingOptions(cmd: Command): Command {
   for (const s of SETTINGS) cmd.addOption(new Option(`--${s.option} <value>`, s.description));
   return cmd;
 }
 
-function publicView(row: Row): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) if (!SECRET_FIELDS.includes(k)) out[k] = v;
-  if (out.signingSecret) out.signingSecret = '(set)';
-  return out;
-}
-
 function print(row: Row, json: boolean): void {
-  printRow(publicView(row), json);
-}
-
-async function audit(db: Db, action: string, entity: string, before: Row | null, after: Row | null): Promise<void> {
-  await auditRow(db, action, entity, before ? publicView(before) : null, after ? publicView(after) : null);
+  printRow(partnerPublicView(row), json);
 }
 
 async function findPartner(db: Db, login: string) {
@@ -70,15 +52,8 @@ addSettingOptions(
     .option('--json', 'print as JSON'),
 ).action(async (opts: Row) =>
   withDb(async (db) => {
-    const login = String(opts.login);
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(login)) throw new SettingError('login: 1-64 characters of letters, digits, _ . -');
-    const password = (opts.password as string | undefined) ?? generateApiPassword();
-    const data = settingsFrom(opts);
-    const created = await db.partner.create({
-      data: { ...(data as Partial<Prisma.PartnerCreateInput>), login, apiPasswordHash: hashApiPassword(password, apiPasswordPepper()) },
-    });
-    await audit(db, 'partner.create', `partner:${created.id}`, null, created as unknown as Row);
-    await announce(String(created.id));
+    const login = checkLogin(String(opts.login));
+    const { partner: created, password } = await createPartner(changeContext(db), login, parsePartnerSettings(opts), opts.password as string | undefined);
     print(created as unknown as Row, Boolean(opts.json));
     if (!opts.password) printPassword(login, password);
   }),
@@ -89,11 +64,9 @@ addSettingOptions(
 ).action(async (login: string, opts: Row) =>
   withDb(async (db) => {
     const before = await findPartner(db, login);
-    const data = settingsFrom(opts);
+    const data = parsePartnerSettings(opts);
     if (Object.keys(data).length === 0) throw new SettingError('nothing to change: give at least one setting option (see --help)');
-    const after = await db.partner.update({ where: { id: before.id }, data: data as Prisma.PartnerUpdateInput });
-    await audit(db, 'partner.update', `partner:${after.id}`, before as unknown as Row, after as unknown as Row);
-    await announce(String(after.id));
+    const after = await updatePartner(changeContext(db), before.id, data);
     print(after as unknown as Row, Boolean(opts.json));
   }),
 );
@@ -105,9 +78,7 @@ for (const [name, status] of [['block', 'blocked'], ['unblock', 'active']] as co
     .action(async (login: string) =>
       withDb(async (db) => {
         const before = await findPartner(db, login);
-        const after = await db.partner.update({ where: { id: before.id }, data: { status } });
-        await audit(db, `partner.${name}`, `partner:${after.id}`, before as unknown as Row, after as unknown as Row);
-        await announce(String(after.id));
+        await setPartnerBlocked(changeContext(db), before.id, status === 'blocked');
         process.stdout.write(`${login}: ${status}\n`);
       }),
     );
@@ -119,11 +90,7 @@ partner
   .action(async (login: string) =>
     withDb(async (db) => {
       const p = await findPartner(db, login);
-      const password = generateApiPassword();
-      await db.partner.update({ where: { id: p.id }, data: { apiPasswordHash: hashApiPassword(password, apiPasswordPepper()) } });
-      await audit(db, 'partner.set-password', `partner:${p.id}`, null, null);
-      await announce(String(p.id));
-      printPassword(login, password);
+      printPassword(login, await rotateApiPassword(changeContext(db), p.id));
     }),
   );
 
@@ -148,7 +115,7 @@ partner
     withDb(async (db) => {
       const rows = await db.partner.findMany({ orderBy: { id: 'asc' } });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(rows.map((r) => publicView(r as unknown as Row)), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(rows.map((r) => partnerPublicView(r)), null, 2)}\n`);
         return;
       }
       process.stdout.write(`${'id'.padStart(5)}  ${'login'.padEnd(20)} ${'status'.padEnd(8)} ${'rate/s'.padStart(7)}  test  senders\n`);
@@ -164,17 +131,8 @@ partner
   .action(async (login: string, action: string, number: string) =>
     withDb(async (db) => {
       const p = await findPartner(db, login);
-      if (!/^\+?[0-9A-Za-z]{1,15}$/.test(number)) throw new SettingError(`"${number}" is not a service number`);
-      const n = number.replace(/^\+/, '');
-      if (action === 'add') {
-        const owner = await db.serviceNumber.findUnique({ where: { number: n } });
-        if (owner && owner.partnerId !== p.id) throw new SettingError(`${n} already belongs to partner ${owner.partnerId}`);
-        await db.serviceNumber.upsert({ where: { number: n }, create: { number: n, partnerId: p.id }, update: {} });
-      } else if (action === 'remove') {
-        await db.serviceNumber.deleteMany({ where: { number: n, partnerId: p.id } });
-      } else throw new SettingError('action is add or remove');
-      await audit(db, `service-number.${action}`, `partner:${p.id}`, null, { number: n });
-      await announce(String(p.id));
+      if (action !== 'add' && action !== 'remove') throw new SettingError('action is add or remove');
+      const n = await changeServiceNumber(changeContext(db), p.id, action, number);
       process.stdout.write(`${login}: service number ${n} ${action === 'add' ? 'added' : 'removed'}\n`);
     }),
   );
@@ -185,19 +143,13 @@ blacklist
   .option('--reason <text>', 'why', '')
   .action(async (numbers: string[], opts: Row) =>
     withDb(async (db) => {
-      const clean = numbers.map((n) => n.replace(/[^0-9]/g, ''));
-      await db.blacklistedNumber.createMany({ data: clean.map((msisdn) => ({ msisdn, reason: String(opts.reason) })), skipDuplicates: true });
-      await audit(db, 'blacklist.add', 'blacklist', null, { numbers: clean });
-      await announce('blacklist');
+      const clean = await changeBlacklist(changeContext(db), 'add', numbers, String(opts.reason));
       process.stdout.write(`blacklisted: ${clean.join(', ')}\n`);
     }),
   );
 blacklist.command('remove <msisdn...>').action(async (numbers: string[]) =>
   withDb(async (db) => {
-    const clean = numbers.map((n) => n.replace(/[^0-9]/g, ''));
-    await db.blacklistedNumber.deleteMany({ where: { msisdn: { in: clean } } });
-    await audit(db, 'blacklist.remove', 'blacklist', { numbers: clean }, null);
-    await announce('blacklist');
+    const clean = await changeBlacklist(changeContext(db), 'remove', numbers);
     process.stdout.write(`removed: ${clean.join(', ')}\n`);
   }),
 );
@@ -210,7 +162,7 @@ blacklist.command('list').action(async () =>
 program
   .command('reload')
   .description('ask every running service to reload all partner settings')
-  .action(async () => announce(ALL_PARTNERS));
+  .action(async () => withDb(async (db) => reloadAllPartners(changeContext(db))));
 
 registerSmscCommands(program);
 registerCallbackCommands(program);

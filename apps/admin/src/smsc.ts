@@ -1,26 +1,18 @@
 // `smsc …`: the operator SMSCs the connector binds to (table smsc_connection). Every change is
 // audited and announced on <prefix>:smsc-changed with the connection's id, so connectors rebind.
 import { Command, Option } from 'commander';
-import { smscChangedChannel } from '@smsgw/contracts';
-import type { Prisma, SmscConnection } from '@smsgw/db';
-import { announce, audit, prefix, printRow, withDb, type Db, type Row } from './cli';
-import { SettingError } from './partner-settings';
-import { SMSC_SETTINGS, smscSettingsFrom } from './smsc-settings';
-
-/**
- * The password is the SMSC's secret, which the connector must send as is, so it is stored in
- * clear; it is never printed and never written to the audit log.
- */
-function publicView(c: SmscConnection): Row {
-  const { password, ...rest } = c;
-  return { ...rest, password: password === '' ? '(empty)' : '(set)' };
-}
-
-/** What the audit log keeps: everything but the password. */
-function auditView(c: SmscConnection): Row {
-  const { password: _password, ...rest } = c;
-  return rest;
-}
+import type { SmscConnection } from '@smsgw/db';
+import {
+  createSmscConnection,
+  deleteSmscConnection,
+  setSmscEnabled,
+  SettingError,
+  SMSC_SETTINGS,
+  smscPublicView as publicView,
+  smscSettingsFrom,
+  updateSmscConnection,
+} from '@smsgw/partners';
+import { changeContext, printRow, withDb, type Db, type Row } from './cli';
 
 function print(c: SmscConnection, json: boolean): void {
   const view = publicView(c);
@@ -34,26 +26,6 @@ async function findConnection(db: Db, name: string): Promise<SmscConnection> {
   const c = await db.smscConnection.findUnique({ where: { name } });
   if (!c) throw new SettingError(`no SMSC connection named "${name}" (see: npm run admin -- smsc list)`);
   return c;
-}
-
-async function nameFree(db: Db, name: string): Promise<void> {
-  if (await db.smscConnection.findUnique({ where: { name } })) throw new SettingError(`an SMSC connection named "${name}" exists already`);
-}
-
-/** A concurrent create or rename can still hit the unique index: say which name. */
-function uniqueName<T>(name: string, p: Promise<T>): Promise<T> {
-  return p.catch((e: unknown) => {
-    if ((e as { code?: string }).code === 'P2002') throw new SettingError(`an SMSC connection named "${name}" exists already`);
-    throw e;
-  });
-}
-
-async function changed(db: Db, action: string, before: SmscConnection | null, after: SmscConnection | null): Promise<void> {
-  const id = (after ?? before)!.id;
-  const afterView = after ? auditView(after) : null;
-  if (afterView && before && after && before.password !== after.password) afterView.passwordChanged = true;
-  await audit(db, action, `smsc:${id}`, before ? auditView(before) : null, afterView);
-  await announce(smscChangedChannel(prefix), String(id));
 }
 
 function addSettingOptions(cmd: Command, creating: boolean): Command {
@@ -92,10 +64,7 @@ export function registerSmscCommands(program: Command): void {
 
   addSettingOptions(smsc.command('create').description('add an SMSC connection; running connectors bind to it within a second'), true).action(async (opts: Row) =>
     withDb(async (db) => {
-      const data = smscSettingsFrom(opts);
-      await nameFree(db, data.name as string);
-      const created = await uniqueName(data.name as string, db.smscConnection.create({ data: data as unknown as Prisma.SmscConnectionCreateInput }));
-      await changed(db, 'smsc.create', null, created);
+      const created = await createSmscConnection(changeContext(db), smscSettingsFrom(opts));
       print(created, Boolean(opts.json));
     }),
   );
@@ -105,9 +74,7 @@ export function registerSmscCommands(program: Command): void {
       const before = await findConnection(db, name);
       const data = smscSettingsFrom(opts);
       if (Object.keys(data).length === 0) throw new SettingError('nothing to change: give at least one setting option (see --help)');
-      if (data.name !== undefined && data.name !== before.name) await nameFree(db, data.name as string);
-      const after = await uniqueName(String(data.name ?? name), db.smscConnection.update({ where: { id: before.id }, data: data as Prisma.SmscConnectionUpdateInput }));
-      await changed(db, 'smsc.update', before, after);
+      const after = await updateSmscConnection(changeContext(db), before, data);
       print(after, Boolean(opts.json));
     }),
   );
@@ -119,12 +86,10 @@ export function registerSmscCommands(program: Command): void {
       .action(async (name: string) =>
         withDb(async (db) => {
           const before = await findConnection(db, name);
-          if (before.enabled === enabled) {
+          if (!(await setSmscEnabled(changeContext(db), before, enabled))) {
             process.stdout.write(`${name}: already ${enabled ? 'enabled' : 'disabled'}, nothing changed\n`);
             return;
           }
-          const after = await db.smscConnection.update({ where: { id: before.id }, data: { enabled } });
-          await changed(db, `smsc.${command}`, before, after);
           process.stdout.write(`${name}: ${enabled ? 'enabled' : 'disabled'}\n`);
         }),
       );
@@ -136,8 +101,7 @@ export function registerSmscCommands(program: Command): void {
     .action(async (name: string) =>
       withDb(async (db) => {
         const before = await findConnection(db, name);
-        await db.smscConnection.delete({ where: { id: before.id } });
-        await changed(db, 'smsc.delete', before, null);
+        await deleteSmscConnection(changeContext(db), before);
         process.stdout.write(`${name}: deleted (was #${before.id})\n`);
       }),
     );

@@ -3,7 +3,7 @@
 // Each is created when missing; an existing one is left exactly as it is (an operator may have
 // changed its settings, and the demo partner's password is not reset).
 import { createPrismaClient, databaseUrl, type Partner, type PrismaClient, type SmscConnection } from './index';
-import { apiPasswordPepper, hashApiPassword } from './passwords';
+import { apiPasswordPepper, hashApiPassword, hashUserPassword } from './passwords';
 
 export const DEMO_PARTNER_LOGIN = 'demo';
 export const DEMO_PARTNER_PASSWORD = 'demo-pass';
@@ -88,6 +88,37 @@ export async function seedDemoServiceNumber(prisma: PrismaClient, partnerId: num
   return { created: count === 1, ownerId: row.partnerId };
 }
 
+/**
+ * Portal accounts for trying the platform out: an operator, and a user of the demo partner. Fixed
+ * development credentials, printed by `npm start`; change them (portal: Account > Password) on
+ * anything reachable by others.
+ */
+export const DEMO_OPERATOR_LOGIN = 'operator';
+export const DEMO_OPERATOR_PASSWORD = 'operator-pass';
+export const DEMO_PARTNER_USER_LOGIN = 'demo';
+export const DEMO_PARTNER_USER_PASSWORD = 'demo-portal-pass';
+
+export interface PortalUsersSeedResult {
+  /** Logins created now (existing ones are left as they are, passwords included). */
+  created: string[];
+}
+
+export async function seedPortalUsers(prisma: PrismaClient, demoPartnerId: number): Promise<PortalUsersSeedResult> {
+  const created: string[] = [];
+  for (const u of [
+    { login: DEMO_OPERATOR_LOGIN, password: DEMO_OPERATOR_PASSWORD, role: 'operator' as const, partnerId: null },
+    { login: DEMO_PARTNER_USER_LOGIN, password: DEMO_PARTNER_USER_PASSWORD, role: 'partner' as const, partnerId: demoPartnerId },
+  ]) {
+    if (await prisma.user.findUnique({ where: { login: u.login } })) continue;
+    const { count } = await prisma.user.createMany({
+      data: [{ login: u.login, role: u.role, partnerId: u.partnerId, passwordHash: await hashUserPassword(u.password) }],
+      skipDuplicates: true,
+    });
+    if (count === 1) created.push(u.login);
+  }
+  return { created };
+}
+
 async function main(): Promise<void> {
   const port = simulatorSmppPort();
   const prisma = createPrismaClient(databaseUrl());
@@ -119,6 +150,10 @@ async function main(): Promise<void> {
     if (numberCreated) console.log(`Assigned service number ${DEMO_SERVICE_NUMBER} to the demo partner (MO to ${DEMO_SERVICE_NUMBER} goes to demo)`);
     else if (ownerId === partner.id) console.log(`service number ${DEMO_SERVICE_NUMBER} belongs to the demo partner already; left unchanged`);
     else console.log(`service number ${DEMO_SERVICE_NUMBER} belongs to partner #${ownerId}; left unchanged`);
+
+    const users = await seedPortalUsers(prisma, partner.id);
+    if (users.created.length > 0) console.log(`Created portal users: ${users.created.join(', ')} (operator / ${DEMO_OPERATOR_PASSWORD}, demo / ${DEMO_PARTNER_USER_PASSWORD})`);
+    else console.log('portal users operator and demo exist; left unchanged, passwords not reset');
   } finally {
     await prisma.$disconnect();
   }

@@ -1,3 +1,6 @@
+// Every partner setting an operator can change, with its validation: one list for the CLI's
+// options (`--rate-limit 50`) and the portal's forms and JSON API (`rateLimit`).
+import { randomBytes } from 'node:crypto';
 import * as ipaddr from 'ipaddr.js';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { CALLBACK_PARAMS, REQUEST_PARAMS } from '@smsgw/contracts';
@@ -11,7 +14,15 @@ export interface SettingSpec {
   parse(value: string): unknown;
 }
 
-export class SettingError extends Error {}
+/** A setting value that does not parse; `field` names the setting when it is known. */
+export class SettingError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
 
 export const bool = (v: string): boolean => {
   if (/^(1|true|yes|on)$/i.test(v)) return true;
@@ -118,3 +129,53 @@ export const SETTINGS: SettingSpec[] = [
   { option: 'test-ends-at', field: 'testEndsAt', description: 'end of the test period, ISO 8601 ("none" for no end)', parse: nullable(date) },
   { option: 'test-real-delivery', field: 'testRealDelivery', description: 'test messages go to real operators (true/false)', parse: bool },
 ];
+
+/** `--allowed-ips` -> `allowedIps`: the key commander gives an option's value. */
+export function camel(option: string): string {
+  return option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * A JSON value as the CLI would have typed it: arrays comma-separated, rename maps as
+ * `canonical=name` pairs, null as "" (which clears a nullable setting).
+ */
+export function settingText(value: unknown): string {
+  if (value === null) return '';
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') return Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(',');
+  return String(value);
+}
+
+/**
+ * The settings present in `input` (keyed by camel-cased option, which is also the field name for
+ * all but a few), parsed. `by: 'field'` reads `input[field]` instead (the portal's JSON). A
+ * `signingSecret` of "generate" becomes a random secret. Throws a SettingError naming the field.
+ */
+export function parsePartnerSettings(input: Record<string, unknown>, by: 'option' | 'field' = 'option'): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const raw = input[by === 'field' ? s.field : camel(s.option)];
+    if (raw === undefined) continue;
+    try {
+      data[s.field] = s.parse(settingText(raw));
+    } catch (e) {
+      if (e instanceof SettingError) throw new SettingError(e.message, s.field);
+      throw e;
+    }
+  }
+  if (data.signingSecret === 'generate') data.signingSecret = randomBytes(32).toString('base64url');
+  return data;
+}
+
+/** A partner login (serviceId): 1-64 of letters, digits, _ . - */
+export function checkLogin(login: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(login)) throw new SettingError('login: 1-64 characters of letters, digits, _ . -', 'login');
+  return login;
+}
+
+/** A service number subscribers send MO to, without a leading +. */
+export function checkServiceNumber(number: string): string {
+  if (!/^\+?[0-9A-Za-z]{1,15}$/.test(number)) throw new SettingError(`"${number}" is not a service number`, 'serviceNumbers');
+  return number.replace(/^\+/, '');
+}

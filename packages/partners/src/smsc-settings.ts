@@ -1,5 +1,5 @@
 import * as ipaddr from 'ipaddr.js';
-import { bool, int, list, SettingError, type SettingSpec } from './partner-settings';
+import { bool, int, list, SettingError, settingText, type SettingSpec } from './partner-settings';
 
 /** An SMSC connection setting as the CLI exposes it; `required` ones must be given to `smsc create`. */
 export interface SmscSettingSpec extends SettingSpec {
@@ -66,15 +66,15 @@ export const SMSC_SETTINGS: SmscSettingSpec[] = [
 ];
 
 /** The parsed settings given as options; each error names its option. */
-export function smscSettingsFrom(opts: Record<string, unknown>): Record<string, unknown> {
+export function smscSettingsFrom(opts: Record<string, unknown>, by: 'option' | 'field' = 'option'): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const s of SMSC_SETTINGS) {
-    const raw = opts[s.option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    const raw = opts[by === 'field' ? s.field : s.option.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
     if (raw === undefined) continue;
     try {
-      data[s.field] = s.parse(String(raw));
+      data[s.field] = s.parse(by === 'field' ? settingText(raw) : String(raw));
     } catch (e) {
-      if (e instanceof SettingError) throw new SettingError(`--${s.option}: ${e.message}`);
+      if (e instanceof SettingError) throw new SettingError(by === 'field' ? e.message : `--${s.option}: ${e.message}`, s.field);
       throw e;
     }
   }

@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { PrismaClient } from '@smsgw/db';
+import { rotateApiPassword } from '@smsgw/partners';
+import { CurrentSession, type Session } from '../auth/session';
+import { PORTAL_CONFIG, type PortalConfig } from '../config';
+import { Changes } from '../infra/changes.service';
+import { PG_POOL, PRISMA, REDIS } from '../infra/tokens';
+import { partnerScope } from '../http/scope';
+import { parseBody } from '../http/validation';
+import { partnerDetails } from './partner-view';
+
+/** The partner's own account: its settings (read-only here) and its API password. */
+@Controller('api/account')
+export class AccountController {
+  constructor(
+    @Inject(PRISMA) private readonly db: PrismaClient,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(PORTAL_CONFIG) private readonly config: PortalConfig,
+    private readonly changes: Changes,
+  ) {}
+
+  @Get('settings')
+  async settings(@CurrentSession() s: Session, @Query('partnerId') requested?: string) {
+    const details = await partnerDetails(this.db, this.pool, (k) => this.redis.get(k), this.config.REDIS_PREFIX, partnerScope(s, requested));
+    if (!details) throw new NotFoundException('no such partner');
+    return details;
+  }
+
+  /** A new API password, returned once and stored hashed; running ingress instances switch within a second. */
+  @Post('api-password')
+  @HttpCode(200)
+  async rotate(@CurrentSession() s: Session, @Body() body: unknown) {
+    const { partnerId } = parseBody(z.object({ partnerId: z.number().int().positive().optional() }), body);
+    const id = partnerScope(s, partnerId);
+    const p = await this.db.partner.findUnique({ where: { id }, select: { login: true } });
+    if (!p) throw new NotFoundException('no such partner');
+    return { login: p.login, password: await rotateApiPassword(this.changes.by(s), id) };
+  }
+}

@@ -1,0 +1,14 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthController } from './auth.controller';
+import { AuthGuard } from './auth.guard';
+import { LoginThrottle } from './login-throttle.service';
+import { SessionService } from './session.service';
+
+@Global()
+@Module({
+  controllers: [AuthController],
+  providers: [SessionService, LoginThrottle, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [SessionService],
+})
+export class AuthModule {}

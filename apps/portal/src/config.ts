@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { baseConfigSchema, loadConfig } from '@smsgw/common';
+
+const bool = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    if (s === '') return undefined;
+    if (/^(1|true|yes|on)$/i.test(s)) return true;
+    if (/^(0|false|no|off)$/i.test(s)) return false;
+    ctx.addIssue({ code: 'custom', message: 'use true or false' });
+    return z.NEVER;
+  });
+
+export const portalConfigSchema = baseConfigSchema.extend({
+  PORTAL_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  PORTAL_HOST: z.string().default('::'),
+  PORTAL_DB_POOL: z.coerce.number().int().min(1).max(100).default(8),
+  API_PASSWORD_PEPPER: z.string().min(8).default('dev-pepper-change-me'),
+  /**
+   * `Secure` on the session and CSRF cookies. Default: on unless NODE_ENV is development/test,
+   * where the portal is opened over plain http://127.0.0.1.
+   */
+  PORTAL_SECURE_COOKIES: bool,
+  /** A session ends after this long without a request. */
+  PORTAL_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(8 * 60),
+  /** Failed logins for one login within the window before it is locked for the window. */
+  PORTAL_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed logins from one address within the window before it is refused. */
+  PORTAL_IP_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(30),
+  PORTAL_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  /** The connector's HTTP endpoint(s) with /connections and /metrics, comma-separated. */
+  CONNECTOR_URLS: z
+    .string()
+    .default('http://127.0.0.1:8090')
+    .transform((s) => s.split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean)),
+  /** Where the built web UI is (default: dist/public beside the compiled server). */
+  PORTAL_STATIC_DIR: z.string().optional(),
+});
+export type PortalConfig = z.infer<typeof portalConfigSchema> & { secureCookies: boolean };
+export const PORTAL_CONFIG = Symbol('PORTAL_CONFIG');
+
+export function loadPortalConfig(env: NodeJS.ProcessEnv = process.env): PortalConfig {
+  const c = loadConfig(portalConfigSchema, env);
+  return { ...c, secureCookies: c.PORTAL_SECURE_COOKIES ?? !['development', 'test'].includes(c.NODE_ENV) };
+}

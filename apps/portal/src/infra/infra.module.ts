@@ -1,0 +1,49 @@
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { Pool } from 'pg';
+import { createRedis, HEALTH_CHECKS, type HealthCheck, logPoolErrors } from '@smsgw/common';
+import { createPrismaClient, type PrismaClient } from '@smsgw/db';
+import { PORTAL_CONFIG, type PortalConfig } from '../config';
+import { Changes } from './changes.service';
+import { PG_POOL, PRISMA, REDIS } from './tokens';
+
+/** Connections to PostgreSQL and Redis, made once per process. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: PG_POOL,
+      inject: [PORTAL_CONFIG],
+      useFactory: (cfg: PortalConfig) =>
+        logPoolErrors(
+          new Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PORTAL_DB_POOL, application_name: 'portal', connectionTimeoutMillis: 5000 }),
+          (m) => new Logger('PostgreSQL').error(m),
+        ),
+    },
+    { provide: PRISMA, inject: [PORTAL_CONFIG], useFactory: (cfg: PortalConfig) => createPrismaClient(cfg.DATABASE_URL) },
+    { provide: REDIS, inject: [PORTAL_CONFIG], useFactory: (cfg: PortalConfig) => createRedis(cfg.REDIS_URL, 'client') },
+    Changes,
+    {
+      provide: HEALTH_CHECKS,
+      inject: [PG_POOL, REDIS],
+      useFactory: (pool: Pool, redis: Redis): HealthCheck[] => [
+        { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
+        { name: 'redis', check: async () => void (await redis.ping()) },
+      ],
+    },
+  ],
+  exports: [PG_POOL, PRISMA, REDIS, HEALTH_CHECKS, Changes],
+})
+export class InfraModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+    await this.prisma.$disconnect().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,202 @@
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../infra/tokens';
+import { instant } from '../http/period';
+
+export interface MessageFilter {
+  partnerId: number;
+  id?: string;
+  partnerMsgId?: string;
+  msisdn?: string;
+  sender?: string;
+  status?: number;
+  from?: Date;
+  to?: Date;
+  test?: boolean;
+}
+
+export interface MessageRow {
+  id: string;
+  partnerMsgId: string | null;
+  ptag: string | null;
+  sender: string;
+  msisdn: string;
+  text: string;
+  segments: number;
+  encoding: number;
+  status: number;
+  extStatus: number | null;
+  test: boolean;
+  createdAt: Date;
+  submittedAt: Date | null;
+  doneAt: Date | null;
+}
+
+/** The listed columns of `message`, each prefixed with `alias.` when given. */
+function columns(alias = ''): string {
+  const a = alias ? `${alias}.` : '';
+  return `${a}id::text AS id, ${a}partner_msg_id AS "partnerMsgId", ${a}ptag, ${a}sender, ${a}msisdn, ${a}text, ${a}segments, ${a}encoding, ${a}status,
+  ${a}ext_status AS "extStatus", ${a}test, ${a}created_at AS "createdAt", ${a}submitted_at AS "submittedAt", ${a}done_at AS "doneAt"`;
+}
+const COLUMNS = columns();
+
+/** Keyset cursor: the last row's (created_at, id), newest first. */
+export function encodeCursor(r: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${r.createdAt.toISOString()}|${r.id}`).toString('base64url');
+}
+
+function decodeCursor(c: string): { at: Date; id: string } {
+  const [at, id] = Buffer.from(c, 'base64url').toString().split('|');
+  const d = new Date(at ?? '');
+  if (Number.isNaN(d.getTime()) || !/^[1-9][0-9]{0,18}$/.test(id ?? '')) throw new BadRequestException({ message: 'bad cursor', field: 'cursor' });
+  return { at: d, id: id! };
+}
+
+const ID = /^[1-9][0-9]{0,18}$/;
+
+/** The search form's query parameters as a filter (partnerId from the session scope). */
+export function messageFilter(partnerId: number, q: Record<string, string | undefined>, zone: string): MessageFilter {
+  const f: MessageFilter = { partnerId };
+  const v = (k: string) => (q[k] ?? '').trim();
+  if (v('id')) {
+    if (!ID.test(v('id'))) throw new BadRequestException({ message: 'id: a message id is a number', field: 'id' });
+    f.id = v('id');
+  }
+  if (v('partnerMsgId')) f.partnerMsgId = v('partnerMsgId');
+  if (v('msisdn')) {
+    // Numbers are stored as E.164 digits; accept what people paste (+7 903 ..., 8-903-...).
+    let digits = v('msisdn').replace(/[^0-9]/g, '');
+    if (digits.length === 11 && digits.startsWith('8')) digits = `7${digits.slice(1)}`;
+    if (!digits) throw new BadRequestException({ message: 'msisdn: digits of a phone number', field: 'msisdn' });
+    f.msisdn = digits;
+  }
+  if (v('sender')) f.sender = v('sender');
+  if (v('status')) {
+    const s = Number(v('status'));
+    if (![0, 1, 2, 5, 8].includes(s)) throw new BadRequestException({ message: 'status: one of 0, 1, 2, 5, 8', field: 'status' });
+    f.status = s;
+  }
+  if (v('test') === 'true' || v('test') === 'false') f.test = v('test') === 'true';
+  f.from = instant(v('from'), 'from', zone);
+  f.to = instant(v('to'), 'to', zone, true);
+  return f;
+}
+
+/**
+ * WHERE clause of a search. Every query starts with partner_id, so it uses one of the indexes
+ * that lead with it: (partner_id, created_at) for periods and plain listing, (partner_id, msisdn,
+ * created_at) for a number, (partner_id, partner_msg_id) for the partner's id, the primary key
+ * for an id.
+ */
+function where(f: MessageFilter, after?: { at: Date; id: string }): { sql: string; values: unknown[] } {
+  const values: unknown[] = [f.partnerId];
+  const parts = ['partner_id = $1'];
+  const p = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  if (f.id) parts.push(`id = ${p(f.id)}`);
+  if (f.partnerMsgId) parts.push(`partner_msg_id = ${p(f.partnerMsgId)}`);
+  if (f.msisdn) parts.push(`msisdn = ${p(f.msisdn)}`);
+  if (f.sender) parts.push(`sender = ${p(f.sender)}`);
+  if (f.status !== undefined) parts.push(`status = ${p(f.status)}`);
+  if (f.test !== undefined) parts.push(`test = ${p(f.test)}`);
+  if (f.from) parts.push(`created_at >= ${p(f.from)}`);
+  if (f.to) parts.push(`created_at < ${p(f.to)}`);
+  if (after) parts.push(`(created_at, id) < (${p(after.at)}, ${p(after.id)})`);
+  return { sql: parts.join(' AND '), values };
+}
+
+@Injectable()
+export class MessagesService {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** One page, newest first, and the cursor of the next page (null at the end). */
+  async search(f: MessageFilter, limit: number, cursor?: string): Promise<{ messages: MessageRow[]; next: string | null }> {
+    const w = where(f, cursor ? decodeCursor(cursor) : undefined);
+    const { rows } = await this.pool.query<MessageRow>(
+      `SELECT ${COLUMNS} FROM message WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`,
+      w.values,
+    );
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { messages: page, next: more ? encodeCursor(page[page.length - 1]!) : null };
+  }
+
+  /** Every match, newest first, in pages of `batch` (CSV export). */
+  async *all(f: MessageFilter, batch = 5000): AsyncGenerator<MessageRow[]> {
+    let after: { at: Date; id: string } | undefined;
+    for (;;) {
+      const w = where(f, after);
+      const { rows } = await this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM message WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${batch}`, w.values);
+      if (rows.length > 0) yield rows;
+      if (rows.length < batch) return;
+      const last = rows[rows.length - 1]!;
+      after = { at: last.createdAt, id: last.id };
+    }
+  }
+
+  /** A message and everything that happened to it, in time order; 404 unless it is the partner's. */
+  async timeline(partnerId: number, id: string) {
+    if (!ID.test(id)) throw new NotFoundException('no such message');
+    const { rows } = await this.pool.query<
+      MessageRow & { releaseAt: Date | null; releasedAt: Date | null; validUntil: Date; priority: number; flash: boolean; smscName: string | null; updatedAt: Date }
+    >(
+      `SELECT ${columns('m')},
+         m.release_at AS "releaseAt", m.released_at AS "releasedAt", m.valid_until AS "validUntil", m.priority, m.flash,
+         m.updated_at AS "updatedAt", c.name AS "smscName"
+       FROM message m LEFT JOIN smsc_connection c ON c.id = m.smsc_connection_id
+       WHERE m.id = $1 AND m.partner_id = $2`,
+      [id, partnerId],
+    );
+    const m = rows[0];
+    if (!m) throw new NotFoundException('no such message');
+    const [parts, attempts, callbacks] = await Promise.all([
+      this.pool.query<{ seq: number; smscName: string | null; smscMessageId: string | null; status: number; extStatus: number | null; submittedAt: Date | null; doneAt: Date | null }>(
+        `SELECT p.seq, c.name AS "smscName", p.smsc_message_id AS "smscMessageId", p.status, p.ext_status AS "extStatus",
+           p.submitted_at AS "submittedAt", p.done_at AS "doneAt"
+         FROM message_part p LEFT JOIN smsc_connection c ON c.id = p.smsc_connection_id WHERE p.message_id = $1 ORDER BY p.seq`,
+        [id],
+      ),
+      this.pool.query<{ attempt: number; status: number | null; attemptedAt: Date; url: string; httpStatus: number | null; error: string | null; durationMs: number }>(
+        `SELECT attempt, status, attempted_at AS "attemptedAt", url, http_status AS "httpStatus", error, duration_ms AS "durationMs"
+         FROM callback_attempt WHERE message_id = $1 AND partner_id = $2 ORDER BY attempted_at, id`,
+        [id, partnerId],
+      ),
+      this.pool.query<{ id: string; status: number | null; state: string; attempts: number; nextAttemptAt: Date | null; parkedAt: Date | null; resends: number; lastResult: string | null }>(
+        `SELECT id::text AS id, status, state::text AS state, attempts, next_attempt_at AS "nextAttemptAt", parked_at AS "parkedAt", resends, last_result AS "lastResult"
+         FROM callback WHERE message_id = $1 AND partner_id = $2 ORDER BY id`,
+        [id, partnerId],
+      ),
+    ]);
+
+    type Event = { at: Date; kind: string; title: string; detail?: string; ok?: boolean };
+    const events: Event[] = [{ at: m.createdAt, kind: 'accepted', title: 'Accepted', detail: `${m.segments} segment${m.segments === 1 ? '' : 's'}, sender ${m.sender}${m.test ? ', test mode' : ''}` }];
+    if (m.releaseAt) events.push({ at: m.createdAt, kind: 'held', title: 'Held until', detail: m.releaseAt.toISOString() });
+    if (m.releasedAt) events.push({ at: m.releasedAt, kind: 'released', title: 'Released by the scheduler', detail: 'its send time or delivery window came' });
+    if (m.submittedAt) events.push({ at: m.submittedAt, kind: 'submitted', title: 'Handed to the operator', detail: m.smscName ? `via ${m.smscName}` : undefined });
+    for (const p of parts.rows) {
+      if (p.submittedAt) events.push({ at: p.submittedAt, kind: 'segment', title: `Segment ${p.seq} submitted`, detail: p.smscMessageId ? `SMSC id ${p.smscMessageId}${p.smscName ? ` on ${p.smscName}` : ''}` : undefined });
+      if (p.doneAt) events.push({ at: p.doneAt, kind: 'segment-receipt', title: `Segment ${p.seq} receipt`, detail: `status ${p.status}${p.extStatus ? `, ext ${p.extStatus}` : ''}`, ok: p.status === 2 });
+    }
+    if (m.doneAt) {
+      const title = m.status === 2 ? 'Delivered' : m.status === 5 ? 'Not delivered' : m.status === 8 ? 'Cancelled' : `Status ${m.status}`;
+      events.push({ at: m.doneAt, kind: 'final', title, detail: m.extStatus ? `unifiedExtStatus ${m.extStatus}` : undefined, ok: m.status === 2 });
+    }
+    for (const a of attempts.rows) {
+      const result = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : (a.error ?? 'no answer');
+      events.push({
+        at: a.attemptedAt,
+        kind: 'callback',
+        title: `Report (status ${a.status ?? '?'}) attempt ${a.attempt}: ${result}`,
+        detail: `${a.url} (${a.durationMs} ms)${a.error && a.httpStatus !== null ? ` — ${a.error}` : ''}`,
+        ok: a.httpStatus !== null && a.httpStatus >= 200 && a.httpStatus < 300,
+      });
+    }
+    for (const c of callbacks.rows) {
+      if (c.state === 'parked' && c.parkedAt) events.push({ at: c.parkedAt, kind: 'parked', title: `Report (status ${c.status}) parked`, detail: `after ${c.attempts} attempts; re-send it from Callbacks`, ok: false });
+    }
+    events.sort((a, b) => a.at.getTime() - b.at.getTime());
+    return { message: m, parts: parts.rows, callbackAttempts: attempts.rows, callbacks: callbacks.rows, events };
+  }
+}

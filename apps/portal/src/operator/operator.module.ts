@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditController } from './audit.controller';
+import { ConnectorState } from './connector-state.service';
+import { PartnersController } from './partners.controller';
+import { QueuesController } from './queues.controller';
+import { QueuesService } from './queues.service';
+import { SmscController } from './smsc.controller';
+import { UsersController } from './users.controller';
+
+@Module({
+  controllers: [PartnersController, UsersController, SmscController, QueuesController, AuditController],
+  providers: [ConnectorState, QueuesService],
+  exports: [QueuesService],
+})
+export class OperatorModule {}

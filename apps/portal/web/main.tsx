@@ -1,0 +1,3 @@
+import { render } from 'preact';
+
+render(<p>smsgw portal</p>, document.getElementById('app')!);

@@ -1,0 +1,3 @@
+export * from './partner-settings';
+export * from './smsc-settings';
+export * from './changes';
