@@ -182,7 +182,7 @@ async function main() {
       worker: worker.pid,
       sink: sink.pid,
       redis: Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]),
-      postgres: (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker'`)).rows.map((r) => r.pid),
+      postgres: (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker' AND datname = current_database()`)).rows.map((r) => r.pid),
     };
     const cpu1 = cpuSnapshot(pids);
     const t1 = await release(ids1.map((id) => job(p1, id)));
@@ -216,7 +216,7 @@ async function main() {
       jobs.push(job(fast, id));
     });
     while (s < slowIds.length) jobs.push(job(slow, slowIds[s++]));
-    pids.postgres = (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker'`)).rows.map((r) => r.pid);
+    pids.postgres = (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker' AND datname = current_database()`)).rows.map((r) => r.pid);
     const commits2 = await commits();
     const cpu2 = cpuSnapshot(pids);
     const t2 = await release(jobs);
@@ -229,10 +229,14 @@ async function main() {
     const slowDone = (stats2['/slow'] || { n: 0 }).n;
     if (process.env.BENCH_VERBOSE) process.stdout.write(`         per second: phase 1 ${c1.perSecond.join(' ')}; phase 2 fast ${stats2['/fast2'].perSecond.join(' ')}; slow ${(stats2['/slow'] || { perSecond: [] }).perSecond.join(' ')}\n`);
     const share = rate2 / rate1;
+    // The same comparison by the worker's CPU time per fast callback: what phase 2 costs the
+    // worker more, whatever other processes took from it in either phase.
+    const cpuShare = load1 && load2 ? load1.usPerCallback / load2.usPerCallback : null;
     process.stdout.write(
       `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s; ${((reports + slowDone) / transactions2).toFixed(1)} reports per PostgreSQL transaction) = ${(share * 100).toFixed(0)}% of phase 1\n` +
         `         2 s partner           ${slowDone}/${slowReports} answered meanwhile (${(slowDone / secs2).toFixed(1)}/s)\n` +
-        (load2 ? `         ${load2.text}\n` : ''),
+        (load2 ? `         ${load2.text}\n` : '') +
+        (cpuShare ? `         by the worker's CPU time per fast callback, phase 2 runs at ${(cpuShare * 100).toFixed(0)}% of phase 1's pace (independent of other load on the machine)\n` : ''),
     );
     const metrics = await fetch(`http://127.0.0.1:${workerPort}/metrics`).then((r) => r.text());
     const deferred = [...metrics.matchAll(/^smsgw_callback_deferred_total\{kind="dlr",reason="(\w+)"\} (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
@@ -249,6 +253,7 @@ async function main() {
             workerCpuUsPerCallback: [Math.round(load1.usPerCallback), Math.round(load2.usPerCallback)],
             workerCores: [Number(load1.workerCores.toFixed(2)), Number(load2.workerCores.toFixed(2))],
             machineBusyCores: [Number(load1.machineBusy.toFixed(2)), Number(load2.machineBusy.toFixed(2))],
+            fastShareByCpu: Number(cpuShare.toFixed(3)),
             otherProcessesCores: [Number(load1.othersCores.toFixed(2)), Number(load2.othersCores.toFixed(2))],
           }
         : {}),
@@ -292,7 +297,7 @@ function cpuSnapshot(pids) {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = cpu[3] + (cpu[4] || 0);
     const total = cpu.reduce((a, b) => a + b, 0);
-    const own = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, [].concat(v).reduce((a, pid) => a + ticks(pid), 0)]));
+    const own = Object.fromEntries(Object.entries(pids).flatMap(([k, v]) => [].concat(v).map((pid) => [`${k}:${pid}`, ticks(pid)])));
     return { at: Date.now(), own, busy: total - idle, total, cores: require('node:os').cpus().length };
   } catch {
     return null;
@@ -303,17 +308,20 @@ function cpuUse(a, b, callbacks) {
   if (!a || !b || b.total === a.total) return null;
   const hz = 100; // USER_HZ on Linux
   const secs = (b.at - a.at) / 1000;
-  const cores = (k) => (b.own[k] - a.own[k]) / hz / secs;
-  const us = (k) => (((b.own[k] - a.own[k]) / hz) * 1e6) / callbacks;
+  // Per process group (worker, postgres, ...): processes that ran the whole phase (a PostgreSQL
+  // backend may come or go with the worker's pool).
+  const ticks = (group) => Object.keys(a.own).filter((k) => k.startsWith(`${group}:`) && b.own[k] > 0).reduce((sum, k) => sum + b.own[k] - a.own[k], 0);
+  const cores = (k) => ticks(k) / hz / secs;
+  const us = (k) => ((ticks(k) / hz) * 1e6) / callbacks;
   const machineBusy = ((b.busy - a.busy) / (b.total - a.total)) * a.cores;
-  const benchCores = Object.keys(a.own).reduce((sum, k) => sum + cores(k), 0);
+  const benchCores = ['worker', 'postgres', 'redis', 'sink'].reduce((sum, k) => sum + cores(k), 0);
   return {
     workerCores: cores('worker'),
     machineBusy,
     othersCores: Math.max(0, machineBusy - benchCores),
     usPerCallback: us('worker'),
     text:
-      `CPU per fast callback: worker ${Math.round(us('worker'))} µs, PostgreSQL ${Math.round(us('postgres'))} µs, Redis ${Math.round(us('redis'))} µs, sink ${Math.round(us('sink'))} µs; ` +
+      `CPU per fast callback: worker ${Math.round(us('worker'))} µs, PostgreSQL ${Math.round(us('postgres'))} µs, Redis ${Math.round(us('redis'))} µs (the server, other clients included), sink ${Math.round(us('sink'))} µs; ` +
       `worker ran on ${cores('worker').toFixed(2)} core; machine busy ${machineBusy.toFixed(2)} of ${a.cores} cores, ${Math.max(0, machineBusy - benchCores).toFixed(2)} of them not this bench`,
   };
 }

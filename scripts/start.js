@@ -13,6 +13,12 @@ const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
  * first so that the connector finds an SMSC to bind to.
  */
 const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'portal'];
+/**
+ * Node options of a service. The callback worker allocates many short-lived objects per callback:
+ * a larger young generation means fewer scavenges (about 7 % less CPU per callback in
+ * bench:callbacks), as its `npm start` does too.
+ */
+const NODE_ARGS = { 'callback-worker': ['--max-semi-space-size=32'] };
 
 async function main() {
   const problem = await preflight();
@@ -44,7 +50,7 @@ async function main() {
       continue;
     }
     if (stopping) break;
-    const child = spawn(process.execPath, [main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, [...(NODE_ARGS[name] || []), main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream.on('data', (chunk) => {

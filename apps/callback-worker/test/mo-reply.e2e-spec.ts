@@ -11,7 +11,8 @@ import { attemptsOf, createTestEnv, REDIS_URL, startPartnerServer, waitFor, type
 // in `message`, `mt.dispatch`, the connector submits them over SMPP from the service number to
 // the subscriber, the simulator's receipts make them status 2, and their delivery reports are
 // pushed to the partner like any other.
-jest.setTimeout(40_000);
+// Generous waits: five components share the CPU here, and a busy machine slows each hop.
+jest.setTimeout(90_000);
 
 const SERVICE_NUMBER = '4565';
 const SUBSCRIBER = '79035550001';
@@ -52,7 +53,7 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
       }),
     );
     await t.redis.publish(smscChangedChannel(t.prefix), String(rows[0]!.id));
-    await waitFor('the connector bound to the simulator', () => sim.control.getCounters().binds.transceiver === 1);
+    await waitFor('the connector bound to the simulator', () => sim.control.getCounters().binds.transceiver === 1, 30_000);
     await t.startWorker();
   });
 
@@ -67,7 +68,7 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
     sim.control.injectMo({ from: SUBSCRIBER, to: SERVICE_NUMBER, text: 'What is my code?' });
 
     // The partner got the MO, as PROTOCOL §6 says.
-    const push = await waitFor('the MO push', () => partner.received.find((r) => r.path === '/mo'));
+    const push = await waitFor('the MO push', () => partner.received.find((r) => r.path === '/mo'), 30_000);
     expect(Object.fromEntries(push.query)).toMatchObject({ clientId: SUBSCRIBER, message: 'What is my code?', shortNumber: SERVICE_NUMBER, sum_sms: '1', mtSent: '0' });
     const moId = push.query.get('messageId')!;
 
@@ -75,7 +76,7 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
     const submits = await waitFor('two submits at the SMSC', () => {
       const s = sim.control.getSubmits(100, SUBSCRIBER);
       return s.length >= 2 ? s : null;
-    });
+    }, 30_000);
     expect(submits).toHaveLength(2);
     expect(submits.map((s) => [s.sourceAddr, s.destinationAddr, s.text])).toEqual(
       expect.arrayContaining([
@@ -92,7 +93,7 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
         [partnerId],
       );
       return rows.length === 2 && rows.every((r) => r.status === 2) ? rows : null;
-    });
+    }, 30_000);
     expect(replies.map((r) => [r.text, r.sender, r.msisdn])).toEqual([
       ['Thanks!', SERVICE_NUMBER, SUBSCRIBER],
       ['Ваш код: 4711', SERVICE_NUMBER, SUBSCRIBER],
@@ -107,7 +108,7 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
     const dlrs = await waitFor('delivery reports of both replies', () => {
       const d = partner.received.filter((r) => r.path === '/dlr');
       return d.length >= 2 ? d : null;
-    });
+    }, 30_000);
     expect(dlrs.map((d) => [d.query.get('transactionId'), d.query.get('status')]).sort()).toEqual(replies.map((r) => [r.id, '2']).sort());
     expect(partner.received.filter((r) => r.path === '/mo')).toHaveLength(1);
   });

@@ -122,6 +122,8 @@ interface LocalQueue {
 const RATE_TAU_MS = 2_000;
 /** How often the first waiter asks Redis for a slot freed by another instance; the n-th one every n+1 times that. */
 const POLL_MS = 50;
+/** A job in line whose place still promises a slot waits up to this many times CALLBACK_PARTNER_MAX_WAIT_MS. */
+const MAX_WAIT_FACTOR = 4;
 
 /**
  * Per-partner concurrency and circuit breaker, shared by every instance through Redis.
@@ -192,17 +194,21 @@ export class PartnerGate {
         const lat = retryInMs; // expected request duration
         q.lat = lat;
         const waited = Date.now() - started;
-        if ((!me && q.waiters.length >= this.waitersAllowed(q, limit, lat)) || waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS) {
-          const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, lat, 50);
-          return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
-        }
+        // A newcomer joins the line if it can expect a slot within MAX_WAIT. One in line whose
+        // time is up stays while its place still promises a slot (the line moves, only slower than
+        // expected: sending it back would just put another job in its place), up to 4 · MAX_WAIT.
+        const allowed = this.waitersAllowed(q, limit, lat);
         if (!me) {
+          if (q.waiters.length >= allowed) return this.defer(kind, partnerId, limit, lat);
           me = { wake: null };
           q.waiters.push(me);
+        } else if (waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS && (waited >= c.CALLBACK_PARTNER_MAX_WAIT_MS * MAX_WAIT_FACTOR || q.waiters.indexOf(me) >= allowed)) {
+          return this.defer(kind, partnerId, limit, lat);
         }
         // The first in line polls for slots freed by other instances, the next ones less often.
-        const position = q.waiters.indexOf(me);
-        polled = await this.sleep(me, Math.min(POLL_MS * (1 + position), c.CALLBACK_PARTNER_MAX_WAIT_MS - waited));
+        const at = q.waiters.indexOf(me);
+        const deadline = waited < c.CALLBACK_PARTNER_MAX_WAIT_MS ? c.CALLBACK_PARTNER_MAX_WAIT_MS : c.CALLBACK_PARTNER_MAX_WAIT_MS * MAX_WAIT_FACTOR;
+        polled = await this.sleep(me, Math.min(POLL_MS * (1 + at), deadline - waited));
       }
     } finally {
       if (me) {
@@ -210,6 +216,11 @@ export class PartnerGate {
         if (i >= 0) q.waiters.splice(i, 1);
       }
     }
+  }
+
+  private async defer(kind: CallbackKind, partnerId: number, limit: number, lat: number): Promise<GateResult> {
+    const delay = await this.redis.cbDefer(this.key(kind, partnerId, 'breaker'), limit, lat, 50);
+    return { granted: false, reason: 'busy', retryInMs: delay + jitter(Math.min(delay, 1_000) / 4) };
   }
 
   /**
