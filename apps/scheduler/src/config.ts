@@ -10,7 +10,7 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
   /** `/health` and `/metrics`. */
   SCHEDULER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8092),
   SCHEDULER_HTTP_HOST: z.string().default('::'),
-  SCHEDULER_DB_POOL: z.coerce.number().int().min(2).max(100).default(6),
+  SCHEDULER_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
   /**
    * Which tasks this instance runs, comma-separated (default all; several instances may run the
    * same ones). `none`: only /health and /metrics (tests drive the tasks themselves).
@@ -25,8 +25,11 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
   SCHEDULER_RELEASE_INTERVAL_MS: ms(1000),
   /** Rows claimed (and jobs added) per transaction. */
   SCHEDULER_RELEASE_BATCH: z.coerce.number().int().min(1).max(20_000).default(2000),
-  /** Claim transactions one instance runs at once while a backlog lasts. */
-  SCHEDULER_RELEASE_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  /**
+   * Claim transactions one instance runs at once while a backlog lasts: while some wait for
+   * Redis to take their jobs, others claim in PostgreSQL. Keep SCHEDULER_DB_POOL above it.
+   */
+  SCHEDULER_RELEASE_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(6),
   /**
    * A windowed message released within this long after its stored window opening goes out as
    * stored; later (the scheduler was down) only if its window is open now, else it waits for the

@@ -16,22 +16,26 @@ export interface BacklogProbe {
   due(): Promise<{ count: number; oldestSeconds: number }>;
 }
 const probes: BacklogProbe[] = [];
-let lastProbe: Promise<{ count: number; oldestSeconds: number }> | null = null;
+/** Scrapes closer together than this share one query: counting a large backlog is not free. */
+const PROBE_REUSE_MS = 5000;
+let lastProbe: { at: number; result: Promise<{ count: number; oldestSeconds: number } | null> } | null = null;
 
 export function addBacklogProbe(p: BacklogProbe): () => void {
   probes.push(p);
+  lastProbe = null;
   return () => {
     const i = probes.indexOf(p);
     if (i >= 0) probes.splice(i, 1);
+    lastProbe = null;
   };
 }
 
-/** One query answers both gauges of a scrape. */
-async function probeDue(): Promise<{ count: number; oldestSeconds: number } | null> {
+/** One query answers both gauges, for every scrape within PROBE_REUSE_MS. */
+function probeDue(): Promise<{ count: number; oldestSeconds: number } | null> {
   const p = probes[probes.length - 1];
-  if (!p) return null;
-  lastProbe ??= p.due().finally(() => setTimeout(() => (lastProbe = null), 100).unref());
-  return lastProbe.catch(() => null);
+  if (!p) return Promise.resolve(null);
+  if (!lastProbe || Date.now() - lastProbe.at > PROBE_REUSE_MS) lastProbe = { at: Date.now(), result: p.due().catch(() => null) };
+  return lastProbe.result;
 }
 
 function dueGauge(name: string, help: string, pick: (d: { count: number; oldestSeconds: number }) => number): Gauge {

@@ -18,6 +18,8 @@ export interface ReleaseResult {
 }
 
 interface DueRow {
+  /** Released by the claim statement itself (a plain postponed message). */
+  released: boolean;
   id: string;
   partner_id: number;
   priority: number;
@@ -28,18 +30,33 @@ interface DueRow {
   window_zone: string | null;
 }
 
-// The partial index message_release_at_id_idx (release_at, id) WHERE status = 1 serves the scan
-// in this order; SKIP LOCKED lets every instance (and every concurrent batch) take other rows.
+// One statement claims a batch and releases the plain postponed rows in it: the partial index
+// message_release_at_id_idx (release_at, id) WHERE status = 1 serves the scan in this order,
+// FOR UPDATE SKIP LOCKED lets every instance (and every concurrent batch) take other rows, and
+// the locked rows are updated by ctid (no second index lookup). Released: release_at cleared, so
+// the row leaves the due scan and joins the messages that must have a job (the outbox sweep's
+// release_at IS NULL); released_at says when. Windowed rows and rows past their validity come
+// back unchanged (still locked) for decideRelease.
 const CLAIM_SQL = `
-SELECT id::text, partner_id, priority, release_at, valid_until, window_start, window_end, window_zone
-FROM message
-WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1
-ORDER BY release_at, id
-LIMIT $2
-FOR UPDATE SKIP LOCKED`;
+WITH due AS (
+  SELECT ctid AS tid, window_start, valid_until FROM message
+  WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1
+  ORDER BY release_at, id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), released AS (
+  UPDATE message m SET release_at = NULL, released_at = $1
+  FROM due WHERE m.ctid = due.tid AND due.window_start IS NULL AND due.valid_until > $1
+  RETURNING m.id::text, m.partner_id, m.priority
+)
+SELECT true AS released, id, partner_id, priority, NULL::timestamptz AS release_at, NULL::timestamptz AS valid_until,
+       NULL::smallint AS window_start, NULL::smallint AS window_end, NULL::text AS window_zone
+FROM released
+UNION ALL
+SELECT false, m.id::text, m.partner_id, m.priority, m.release_at, m.valid_until, m.window_start, m.window_end, m.window_zone
+FROM due JOIN message m ON m.ctid = due.tid
+WHERE NOT (due.window_start IS NULL AND due.valid_until > $1)`;
 
-// Released: release_at cleared, so the row leaves the due scan and joins the messages that
-// must have a job (the outbox sweep's release_at IS NULL); released_at says when.
 const MARK_RELEASED_SQL = `UPDATE message SET release_at = NULL, released_at = $2 WHERE id = ANY($1::bigint[])`;
 const RESCHEDULE_SQL = `
 UPDATE message m SET release_at = v.at
@@ -121,19 +138,26 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
         return result;
       }
       const release: DispatchRef[] = [];
+      const windowed: string[] = [];
       const expire: string[] = [];
       const wait: { id: string; until: Date }[] = [];
       for (const r of rows) {
+        if (r.released) {
+          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
+          continue;
+        }
         const d = decideRelease(
           { releaseAt: r.release_at, validUntil: r.valid_until, windowStart: r.window_start, windowEnd: r.window_end, windowZone: r.window_zone },
           now,
           this.config.SCHEDULER_WINDOW_SLACK_MS,
         );
-        if (d.kind === 'release') release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
-        else if (d.kind === 'expire') expire.push(r.id);
+        if (d.kind === 'release') {
+          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
+          windowed.push(r.id);
+        } else if (d.kind === 'expire') expire.push(r.id);
         else wait.push({ id: r.id, until: d.until });
       }
-      if (release.length > 0) await client.query(MARK_RELEASED_SQL, [release.map((r) => r.id), now]);
+      if (windowed.length > 0) await client.query(MARK_RELEASED_SQL, [windowed, now]);
       if (wait.length > 0) await client.query(RESCHEDULE_SQL, [wait.map((w) => w.id), wait.map((w) => w.until)]);
       const expired = await this.expiry.expire(client, expire, now, 'release');
       reports = expired.reports;
