@@ -1,6 +1,6 @@
 import { bullPriority, dispatchJobId, dlrJobId, QUEUES } from '@smsgw/contracts';
 import { nextWindowOpening } from '@smsgw/sms';
-import { ManualClock, TestEnv, type TestScheduler } from './harness';
+import { eventually, ManualClock, TestEnv, type TestScheduler } from './harness';
 
 // Release of postponed and windowed messages against real PostgreSQL and Redis, with a clock the
 // test moves. Rows are stored as the ingress stores them: release_at is the send time, or the
@@ -160,6 +160,23 @@ describe('scheduler: release', () => {
     expect((await t.jobCount('dispatch')) - dispatchBefore).toBe(6000);
     await a.close();
     await b.close();
+  });
+
+  it('stops between batches on shutdown: a row is released only together with its job', async () => {
+    const p = await t.createPartner();
+    const ids = await t.store(p, 20_000, { releaseAt: new Date(Date.now() - 1000), validUntil: new Date(Date.now() + 86_400_000) });
+    const running = await t.startScheduler({ SCHEDULER_TASKS: 'release', SCHEDULER_RELEASE_BATCH: '500', SCHEDULER_RELEASE_CONCURRENCY: '2' });
+    await eventually(async () => expect(running.release.totals.released).toBeGreaterThan(0), 10_000);
+    const started = Date.now();
+    await running.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    const { rows } = await t.pool.query<{ id: string }>('SELECT id::text FROM message WHERE id = ANY($1::bigint[]) AND released_at IS NOT NULL', [ids]);
+    expect(rows.length).toBe(running.release.totals.released);
+    expect(rows.length).toBeLessThan(ids.length);
+    const pipeline = t.redis.pipeline();
+    for (const r of rows) pipeline.exists(`${t.prefix}:${QUEUES.MT_DISPATCH}:${dispatchJobId(r.id)}`);
+    expect(((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1)).toEqual([]);
+    await t.pool.query('UPDATE message SET status = 8 WHERE id = ANY($1::bigint[])', [ids]);
   });
 
   it('serves /health and the due backlog on /metrics', async () => {

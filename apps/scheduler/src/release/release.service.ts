@@ -80,6 +80,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger(ReleaseService.name);
   private readonly task: PeriodicTask;
   private removeProbe: (() => void) | null = null;
+  private stopping = false;
   /** This instance's totals (the Prometheus counters are per process). */
   readonly totals: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
 
@@ -103,17 +104,19 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.removeProbe?.();
+    // A backlog is drained batch after batch: stop after the batches in flight, not at its end.
+    this.stopping = true;
     await this.task.stop();
   }
 
   /**
    * Releases everything due at `now`, with SCHEDULER_RELEASE_CONCURRENCY batches in flight; ends
-   * when no due row is left unlocked.
+   * when no due row is left unlocked (or the application is stopping).
    */
   async releaseDue(now: Date): Promise<ReleaseResult> {
     const total: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
     const worker = async () => {
-      for (;;) {
+      while (!this.stopping) {
         const r = await this.releaseBatch(now);
         total.released += r.released;
         total.rescheduled += r.rescheduled;
