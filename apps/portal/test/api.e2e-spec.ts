@@ -1,0 +1,478 @@
+// The portal's JSON API against a real PostgreSQL and Redis: who may see and change what (every
+// role boundary), CSRF, login lockout, sessions, and the data pages (dashboard totals equal to
+// the message table, search, timeline, CSV, MO, callbacks, settings) and operator changes
+// (validated like the CLI, audited, announced).
+import Redis from 'ioredis';
+import { partnerChangedChannel } from '@smsgw/contracts';
+import { hashApiPassword } from '@smsgw/db';
+import { Client, createPartner, createTestEnv, createUser, loggedIn, PEPPER, type Portal, REDIS_URL, sleep, startPortal, type TestEnv } from './harness';
+
+jest.setTimeout(60_000);
+
+let t: TestEnv;
+let portal: Portal;
+let a: { id: number; login: string; password: string };
+let b: { id: number; login: string; password: string };
+let operator: Client;
+let userA: Client;
+let userB: Client;
+let sub: Redis;
+const published: string[] = [];
+
+/** JSON of rows with bigint ids, to look for strings that must not be anywhere in them. */
+const json = (x: unknown) => JSON.stringify(x, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+
+/** Messages with ids `base+i`, spread over the last days; statuses cycle through 2, 5, 0, 1, 8. */
+async function insertMessages(partnerId: number, base: number, n: number, opts: { test?: boolean; sender?: string; msisdn?: string; hoursApart?: number } = {}): Promise<void> {
+  await t.pool.query(
+    `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, status, ext_status, valid_until, created_at, test, partner_msg_id)
+     SELECT $2::bigint + g, $1, $3, coalesce($4, '7903' || lpad(g::text, 7, '0')), 'text ' || g, 0, 1 + g % 2, (ARRAY[2,5,0,1,8])[1 + g % 5],
+       CASE WHEN g % 5 = 1 THEN 8 END, now() + interval '1 day', now() - make_interval(hours => g * $6::int), $5, 'p-' || ($2::bigint + g)
+     FROM generate_series(0, $7::int - 1) g`,
+    [partnerId, base, opts.sender ?? 'TEST', opts.msisdn ?? null, opts.test ?? false, opts.hoursApart ?? 5, n],
+  );
+}
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  a = await createPartner(t, 'alpha', { timeZone: 'Europe/Moscow', senders: ['TEST', 'ALPHA'] });
+  b = await createPartner(t, 'beta');
+  await createUser(t, 'op', 'op-password-1', 'operator');
+  await createUser(t, 'ua', 'ua-password-1', 'partner', a.id);
+  await createUser(t, 'ub', 'ub-password-1', 'partner', b.id);
+  await insertMessages(a.id, 10_000, 40);
+  await insertMessages(a.id, 20_000, 6, { sender: 'ALPHA', test: true, msisdn: '79040000000' });
+  await insertMessages(b.id, 30_000, 10, { msisdn: '79990000001' });
+  sub = new Redis(REDIS_URL);
+  sub.on('message', (_ch: string, m: string) => published.push(m));
+  await sub.subscribe(partnerChangedChannel(t.prefix));
+  portal = await startPortal(t, { PORTAL_LOGIN_MAX_FAILURES: '3', PORTAL_IP_MAX_FAILURES: '12' });
+  operator = await loggedIn(portal.url, 'op', 'op-password-1');
+  userA = await loggedIn(portal.url, 'ua', 'ua-password-1');
+  userB = await loggedIn(portal.url, 'ub', 'ub-password-1');
+});
+
+afterAll(async () => {
+  await portal?.close();
+  await sub?.quit();
+  await t?.close();
+});
+
+describe('without a session', () => {
+  it.each([
+    ['GET', '/api/auth/me'],
+    ['GET', '/api/stats'],
+    ['GET', '/api/messages'],
+    ['GET', '/api/messages/10000'],
+    ['GET', '/api/messages/export.csv'],
+    ['GET', '/api/mo'],
+    ['GET', '/api/callbacks'],
+    ['GET', '/api/account/settings'],
+    ['POST', '/api/account/api-password'],
+    ['GET', '/api/operator/partners'],
+    ['PATCH', '/api/operator/partners/1'],
+    ['GET', '/api/operator/audit'],
+  ])('%s %s is 401', async (method, path) => {
+    const r = await new Client(portal.url).request(method, path, method === 'GET' ? undefined : {});
+    expect(r.status).toBe(401);
+  });
+
+  it('a forged or expired session cookie is 401', async () => {
+    const c = new Client(portal.url);
+    c.cookies.set('smsgw_session', 'A'.repeat(43));
+    expect((await c.get('/api/stats')).status).toBe(401);
+  });
+
+  it('Bull Board sends the browser to the login page', async () => {
+    const r = await new Client(portal.url).get('/operator/queues/');
+    expect(r.status).toBe(302);
+    expect(r.headers.get('location')).toMatch(/^\/login\?next=/);
+  });
+
+  it('health and the web UI need none', async () => {
+    expect((await new Client(portal.url).get('/health')).status).toBe(200);
+  });
+});
+
+describe('a partner user sees only its own partner', () => {
+  it("another partner's message is 404, even when asking with that partner's id", async () => {
+    expect((await userA.get('/api/messages/30000')).status).toBe(404);
+    expect((await userA.get(`/api/messages/30000?partnerId=${b.id}`)).status).toBe(404);
+    expect((await userB.get('/api/messages/30000')).status).toBe(200);
+    expect((await userA.get('/api/messages/10000')).status).toBe(200);
+  });
+
+  it('searches, exports, statistics, MO and settings are its own whatever partnerId says', async () => {
+    const s = await userA.get(`/api/messages?partnerId=${b.id}&limit=500`);
+    expect(s.status).toBe(200);
+    expect(s.body.messages.length).toBe(46);
+    expect(s.body.messages.every((m: { id: string }) => Number(m.id) < 30_000)).toBe(true);
+    expect((await userA.get(`/api/messages?msisdn=79990000001&partnerId=${b.id}`)).body.messages).toEqual([]);
+    const csv = await userA.get(`/api/messages/export.csv?partnerId=${b.id}`);
+    expect(csv.body).not.toContain('79990000001');
+    expect((await userA.get(`/api/stats?partnerId=${b.id}`)).body.partnerId).toBe(a.id);
+    expect((await userA.get(`/api/account/settings?partnerId=${b.id}`)).body.login).toBe('alpha');
+    const settings = await userA.get('/api/account/settings');
+    expect(settings.body).not.toHaveProperty('apiPasswordHash');
+  });
+
+  it('rotating the API password with another partner id changes its own', async () => {
+    const before = await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } });
+    const r = await userA.post('/api/account/api-password', { partnerId: b.id });
+    expect(r.status).toBe(200);
+    expect(r.body.login).toBe('alpha');
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } })).apiPasswordHash).toBe(before.apiPasswordHash);
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: a.id } })).apiPasswordHash).toBe(hashApiPassword(r.body.password, PEPPER));
+  });
+
+  it.each([
+    ['GET', '/api/operator/partners'],
+    ['GET', '/api/operator/partners/1'],
+    ['POST', '/api/operator/partners'],
+    ['PATCH', '/api/operator/partners/1'],
+    ['POST', '/api/operator/partners/1/block'],
+    ['GET', '/api/operator/users'],
+    ['POST', '/api/operator/users'],
+    ['GET', '/api/operator/smsc'],
+    ['GET', '/api/operator/smsc/live'],
+    ['POST', '/api/operator/smsc'],
+    ['GET', '/api/operator/queues'],
+    ['GET', '/api/operator/audit'],
+  ])('operator endpoint %s %s is 403', async (method, path) => {
+    const r = await userA.request(method, path, method === 'GET' ? undefined : { rateLimit: 1 });
+    expect(r.status).toBe(403);
+  });
+
+  it('Bull Board is 403 for a partner user', async () => {
+    expect((await userA.get('/operator/queues/')).status).toBe(403);
+  });
+
+  it('nothing of partner B changed through partner A', async () => {
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } })).rateLimit).toBe(10_000);
+  });
+});
+
+describe('CSRF', () => {
+  it('a state-changing request without the X-CSRF-Token header is 403 and changes nothing', async () => {
+    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7 }, { csrf: null });
+    expect(r.status).toBe(403);
+    expect(r.body.message).toMatch(/CSRF/);
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } })).rateLimit).toBe(10_000);
+  });
+
+  it("a wrong token, or another session's token, is 403", async () => {
+    expect((await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7 }, { csrf: 'x'.repeat(32) })).status).toBe(403);
+    expect((await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7 }, { csrf: userA.csrf })).status).toBe(403);
+    expect((await userA.post('/api/callbacks/resend', {}, { csrf: null })).status).toBe(403);
+    expect((await userA.post('/api/auth/logout', {}, { csrf: null })).status).toBe(403);
+  });
+
+  it('login takes JSON only (a cross-site form cannot post it)', async () => {
+    const c = new Client(portal.url);
+    const r = await c.post('/api/auth/login', 'login=ua&password=ua-password-1', { contentType: 'application/x-www-form-urlencoded' });
+    expect(r.status).toBe(400);
+    const text = await c.post('/api/auth/login', JSON.stringify({ login: 'ua', password: 'ua-password-1' }), { contentType: 'text/plain' });
+    expect(text.status).toBe(400);
+  });
+
+  it('session cookie is HttpOnly and SameSite=Strict; the CSRF cookie is readable by the page', async () => {
+    const res = await fetch(`${portal.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ login: 'ub', password: 'ub-password-1' }) });
+    const cookies = res.headers.getSetCookie();
+    const session = cookies.find((c) => c.startsWith('smsgw_session='))!;
+    const csrf = cookies.find((c) => c.startsWith('smsgw_csrf='))!;
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/SameSite=Strict/i);
+    expect(csrf).not.toMatch(/HttpOnly/i);
+    expect(csrf).toMatch(/SameSite=Strict/i);
+  });
+});
+
+describe('operator', () => {
+  it("edits a partner with the CLI's validation: a bad value is 400 naming the field, nothing stored", async () => {
+    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7, statusUrl: 'ftp://x' });
+    expect(r.status).toBe(400);
+    expect(r.body.field).toBe('statusUrl');
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } })).rateLimit).toBe(10_000);
+    const bad = await operator.patch(`/api/operator/partners/${b.id}`, { requestParamNames: { nosuch: 'x' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('requestParamNames');
+  });
+
+  it('a change is stored, audited with before and after, and announced', async () => {
+    published.length = 0;
+    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: '25', requestParamNames: 'clientId=to', statusUrl: 'https://beta.example/dlr', testMode: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ rateLimit: 25, requestParamNames: { clientId: 'to' }, statusUrl: 'https://beta.example/dlr', testMode: true });
+    expect(r.body).not.toHaveProperty('apiPasswordHash');
+    const audit = await t.prisma.auditLog.findFirstOrThrow({ where: { entity: `partner:${b.id}` }, orderBy: { id: 'desc' } });
+    expect(audit).toMatchObject({ actor: 'portal:op', action: 'partner.update' });
+    expect(audit.before).toMatchObject({ rateLimit: 10_000, statusUrl: null });
+    expect(audit.after).toMatchObject({ rateLimit: 25, statusUrl: 'https://beta.example/dlr' });
+    expect(json(audit)).not.toContain('apiPasswordHash');
+    for (let i = 0; i < 50 && !published.includes(String(b.id)); i++) await sleep(20);
+    expect(published).toContain(String(b.id));
+    const log = await operator.get(`/api/operator/audit?entity=partner:${b.id}`);
+    expect(log.body.entries[0]).toMatchObject({ actor: 'portal:op', action: 'partner.update' });
+  });
+
+  it('creates a partner (password shown once, stored hashed), blocks and unblocks it', async () => {
+    const r = await operator.post('/api/operator/partners', { login: 'gamma', settings: { senders: 'GAMMA', defaultSender: 'GAMMA', allowedIps: ['10.0.0.0/8'] } });
+    expect(r.status).toBe(201);
+    const stored = await t.prisma.partner.findUniqueOrThrow({ where: { login: 'gamma' } });
+    expect(stored.apiPasswordHash).toBe(hashApiPassword(r.body.password, PEPPER));
+    expect(stored.allowedIps).toEqual(['10.0.0.0/8']);
+    expect((await operator.post('/api/operator/partners', { login: 'gamma' })).status).toBe(409);
+    expect((await operator.post(`/api/operator/partners/${stored.id}/block`)).body.status).toBe('blocked');
+    expect((await operator.post(`/api/operator/partners/${stored.id}/unblock`)).body.status).toBe('active');
+    const sn = await operator.post(`/api/operator/partners/${stored.id}/service-numbers`, { action: 'add', number: '7777' });
+    expect(sn.status).toBe(200);
+    expect((await operator.get(`/api/operator/partners/${stored.id}`)).body.serviceNumbers).toEqual(['7777']);
+  });
+
+  it('manages users: a partner user needs a partner, passwords are generated and shown once', async () => {
+    expect((await operator.post('/api/operator/users', { login: 'nobody', role: 'partner' })).status).toBe(400);
+    const r = await operator.post('/api/operator/users', { login: 'ub2', role: 'partner', partnerId: b.id });
+    expect(r.status).toBe(201);
+    const c = await loggedIn(portal.url, 'ub2', r.body.password);
+    expect((await c.get('/api/auth/me')).body).toMatchObject({ role: 'partner', partnerId: b.id });
+    const reset = await operator.patch(`/api/operator/users/${r.body.user.id}`, { resetPassword: true });
+    expect((await c.get('/api/auth/me')).status).toBe(401); // sessions end with the reset
+    await loggedIn(portal.url, 'ub2', reset.body.password);
+    expect((await operator.delete(`/api/operator/users/${r.body.user.id}`)).status).toBe(200);
+  });
+
+  it('manages SMSC connections with the CLI validation; the password is never shown', async () => {
+    const bad = await operator.post('/api/operator/smsc', { name: 'mts', host: 'smsc.example.net', port: '99999', systemId: 'gw', password: 'pw' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('port');
+    const r = await operator.post('/api/operator/smsc', { name: 'mts', host: 'smsc.example.net', port: '2775', systemId: 'gw', password: 's3cret', routes: '7903,7905' });
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ name: 'mts', password: '(set)', routes: ['7903', '7905'] });
+    const list = await operator.get('/api/operator/smsc');
+    expect(JSON.stringify(list.body)).not.toContain('s3cret');
+    expect((await operator.patch(`/api/operator/smsc/${r.body.id}`, { tps: '300' })).body.tps).toBe(300);
+    expect((await operator.post(`/api/operator/smsc/${r.body.id}/disable`)).body.changed).toBe(true);
+    const live = await operator.get('/api/operator/smsc/live');
+    expect(live.body.unreachable).toEqual(['http://127.0.0.1:1']);
+    expect((await operator.delete(`/api/operator/smsc/${r.body.id}`)).status).toBe(200);
+    const audit = await t.prisma.auditLog.findMany({ where: { entity: `smsc:${r.body.id}` } });
+    expect(audit.map((x) => x.action)).toEqual(['smsc.create', 'smsc.update', 'smsc.disable', 'smsc.delete']);
+    expect(json(audit)).not.toContain('s3cret');
+  });
+
+  it('sees queue depths and Bull Board', async () => {
+    const q = await operator.get('/api/operator/queues');
+    expect(q.body.queues.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['mt.dispatch', 'callback.dlr', 'callback.mo']));
+    const board = await operator.get('/operator/queues/');
+    expect(board.status).toBe(200);
+    expect(String(board.body)).toContain('<html');
+  });
+
+  it("reads any partner's data by naming it", async () => {
+    expect((await operator.get('/api/messages/30000')).status).toBe(400); // which partner?
+    expect((await operator.get(`/api/messages/30000?partnerId=${b.id}`)).status).toBe(200);
+    expect((await operator.get(`/api/messages/30000?partnerId=${a.id}`)).status).toBe(404);
+  });
+});
+
+describe('partner pages', () => {
+  /** The message table itself, by local day in the partner's zone, live and test apart. */
+  async function fromMessageTable(partnerId: number, zone: string) {
+    const { rows } = await t.pool.query<{ day: string; test: boolean; status: number; n: number; seg: number }>(
+      `SELECT to_char(created_at AT TIME ZONE $2, 'YYYY-MM-DD') AS day, test, status, count(*)::int AS n, sum(segments)::int AS seg
+       FROM message WHERE partner_id = $1 GROUP BY 1, 2, 3`,
+      [partnerId, zone],
+    );
+    return rows;
+  }
+
+  async function expectDashboardMatches(): Promise<void> {
+    const r = await userA.get('/api/stats?from=2000-01-01&to=2100-01-01'.replace('2000-01-01', new Date(Date.now() - 30 * 864e5).toISOString().slice(0, 10)).replace('2100-01-01', new Date(Date.now() + 864e5).toISOString().slice(0, 10)));
+    expect(r.status).toBe(200);
+    const rows = await fromMessageTable(a.id, 'Europe/Moscow');
+    for (const test of [false, true]) {
+      const days = test ? r.body.test.days : r.body.days;
+      const want = new Map<string, { messages: number; segments: number; byStatus: Record<string, number> }>();
+      for (const x of rows.filter((x) => x.test === test)) {
+        const d = want.get(x.day) ?? { messages: 0, segments: 0, byStatus: {} };
+        d.messages += x.n;
+        d.segments += x.seg;
+        d.byStatus[String(x.status)] = (d.byStatus[String(x.status)] ?? 0) + x.n;
+        want.set(x.day, d);
+      }
+      for (const d of days as { day: string; messages: number; segments: number; byStatus: Record<string, number> }[]) {
+        const w = want.get(d.day) ?? { messages: 0, segments: 0, byStatus: {} };
+        expect({ day: d.day, messages: d.messages, segments: d.segments }).toEqual({ day: d.day, messages: w.messages, segments: w.segments });
+        for (const s of ['0', '1', '2', '5', '8']) expect([d.day, s, d.byStatus[s]]).toEqual([d.day, s, w.byStatus[s] ?? 0]);
+      }
+      const total = rows.filter((x) => x.test === test).reduce((n, x) => n + x.n, 0);
+      expect((test ? r.body.test.totals : r.body.totals).messages).toBe(total);
+    }
+    const live = rows.filter((x) => !x.test);
+    const delivered = live.filter((x) => x.status === 2).reduce((n, x) => n + x.n, 0);
+    const undelivered = live.filter((x) => x.status === 5).reduce((n, x) => n + x.n, 0);
+    expect(r.body.totals.deliveryRate).toBeCloseTo(delivered / (delivered + undelivered), 10);
+  }
+
+  it('dashboard totals equal the message table: before the rollup folds the changes, after, and after status changes', async () => {
+    await expectDashboardMatches(); // only the change log so far
+    const { StatsRollup } = await import('@smsgw/scheduler/dist/stats/stats-rollup.service');
+    const rollup = new StatsRollup(t.pool, { SCHEDULER_ROLLUP_INTERVAL_MS: 1000, SCHEDULER_ROLLUP_BATCH: 1000, SCHEDULER_REPORT_GRACE_MS: 60_000, SCHEDULER_TASKS: [] } as never, { now: () => new Date() } as never);
+    await rollup.foldAll(new Date());
+    const { rows } = await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM message_stat_delta');
+    expect(rows[0]!.n).toBe(0);
+    await expectDashboardMatches(); // only message_stat
+    await t.pool.query(`UPDATE message SET status = 2, done_at = now() WHERE partner_id = $1 AND status IN (0, 1)`, [a.id]);
+    await t.pool.query(`UPDATE message SET status = 5, ext_status = 1 WHERE partner_id = $1 AND id % 7 = 0 AND status = 2`, [a.id]);
+    await expectDashboardMatches(); // message_stat + pending changes
+    await rollup.foldAll(new Date());
+    await expectDashboardMatches();
+  });
+
+  it('dashboard splits by sender, keeps test traffic apart, and refuses a bad period', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const r = await userA.get(`/api/stats?from=${new Date(Date.now() - 20 * 864e5).toISOString().slice(0, 10)}&to=${today}`);
+    expect(r.body.bySender.map((s: { sender: string }) => s.sender)).toEqual(['TEST']); // ALPHA's messages are all test
+    expect(r.body.test.totals.messages).toBe(6);
+    expect((await userA.get('/api/stats?from=2026-13-01')).status).toBe(400);
+    expect((await userA.get('/api/stats?from=2026-02-01&to=2026-01-01')).status).toBe(400);
+  });
+
+  it('search filters by id, partnerMsgId, number, sender, status and period, with keyset pages', async () => {
+    expect((await userA.get('/api/messages?id=10003')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10003']);
+    expect((await userA.get('/api/messages?partnerMsgId=p-10004')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10004']);
+    expect((await userA.get('/api/messages?msisdn=%2B7 903 000-00-05')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10005']);
+    expect((await userA.get('/api/messages?sender=ALPHA&limit=100')).body.messages).toHaveLength(6);
+    const delivered = await userA.get('/api/messages?status=2&limit=500');
+    expect(delivered.body.messages.every((m: { status: number }) => m.status === 2)).toBe(true);
+    const day = new Date(Date.now() - 24 * 3600e3).toISOString();
+    const period = await userA.get(`/api/messages?from=${encodeURIComponent(day)}&limit=500`);
+    expect(period.body.messages.every((m: { createdAt: string }) => m.createdAt >= day)).toBe(true);
+    // pages: newest first, no row twice, none missing
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const p: { body: { messages: { id: string }[]; next: string | null } } = await userA.get(`/api/messages?limit=7${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...p.body.messages.map((m) => m.id));
+      cursor = p.body.next;
+    }
+    expect(seen).toHaveLength(46);
+    expect(new Set(seen).size).toBe(46);
+    expect((await userA.get('/api/messages?id=abc')).status).toBe(400);
+    expect((await userA.get('/api/messages?cursor=bm9wZQ')).status).toBe(400);
+  });
+
+  it('CSV export streams every match with a header', async () => {
+    const r = await userA.get('/api/messages/export.csv?sender=TEST');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = String(r.body).trim().split('\r\n');
+    expect(lines[0]).toMatch(/^\ufeff?id,partnerMsgId,ptag,createdAt,sender,msisdn,status/);
+    expect(lines).toHaveLength(41);
+  });
+
+  it('timeline: accepted, submitted, each segment, the receipt and every callback attempt with its HTTP result', async () => {
+    const id = '10001';
+    await t.pool.query(`UPDATE message SET status = 2, ext_status = NULL, segments = 2, submitted_at = created_at + interval '1 s', done_at = created_at + interval '5 s' WHERE id = $1`, [id]);
+    await t.pool.query(
+      `INSERT INTO message_part (message_id, seq, smsc_message_id, status, submitted_at, done_at)
+       SELECT id, s, 'smsc-' || s, 2, created_at + interval '1 s', created_at + interval '4 s' FROM message, generate_series(1, 2) s WHERE id = $1`,
+      [id],
+    );
+    await t.pool.query(
+      `INSERT INTO callback_attempt (kind, partner_id, message_id, status, attempt, attempted_at, url, http_status, error, duration_ms)
+       SELECT 'dlr'::callback_kind, partner_id, id, 2, 1, created_at + interval '6 s', 'https://alpha.example/dlr?transactionId=' || id, 503, NULL, 40 FROM message WHERE id = $1
+       UNION ALL
+       SELECT 'dlr'::callback_kind, partner_id, id, 2, 2, created_at + interval '20 s', 'https://alpha.example/dlr?transactionId=' || id, 200, NULL, 35 FROM message WHERE id = $1`,
+      [id],
+    );
+    const r = await userA.get(`/api/messages/${id}`);
+    expect(r.status).toBe(200);
+    expect(r.body.events.map((e: { kind: string }) => e.kind)).toEqual(['accepted', 'submitted', 'segment', 'segment', 'segment-receipt', 'segment-receipt', 'final', 'callback', 'callback']);
+    expect(r.body.events.filter((e: { kind: string }) => e.kind === 'callback').map((e: { title: string }) => e.title)).toEqual([
+      'Report (status 2) attempt 1: HTTP 503',
+      'Report (status 2) attempt 2: HTTP 200',
+    ]);
+    expect(r.body.parts).toHaveLength(2);
+    // B's user cannot see it, nor its attempts
+    expect((await userB.get(`/api/messages/${id}`)).status).toBe(404);
+  });
+
+  it('MO list: own, newest first', async () => {
+    await t.pool.query(`INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, received_at) VALUES ($1, '79030000001', '4565', 'hi A', 1, now() - interval '1 minute'), ($1, '79030000002', '4565', 'second', 1, now()), ($2, '79030000003', '4566', 'hi B', 1, now())`, [a.id, b.id]);
+    const r = await userA.get(`/api/mo?partnerId=${b.id}`);
+    expect(r.body.mo.map((m: { text: string }) => m.text)).toEqual(['second', 'hi A']);
+  });
+
+  it('callbacks: lists and re-sends only its own parked callbacks', async () => {
+    await t.pool.query(
+      `INSERT INTO callback (kind, partner_id, message_id, status, state, attempts, due_at, parked_at, last_result)
+       VALUES ('dlr', $1, 10000, 2, 'parked', 30, now() - interval '3 days', now(), 'HTTP 500'), ('dlr', $2, 30000, 2, 'parked', 30, now() - interval '3 days', now(), 'timeout')`,
+      [a.id, b.id],
+    );
+    const list = await userA.get('/api/callbacks?state=parked');
+    expect(list.body.callbacks.map((c: { messageId: string }) => c.messageId)).toEqual(['10000']);
+    const r = await userA.post('/api/callbacks/resend', { partnerId: b.id });
+    expect(r.status).toBe(200);
+    expect(r.body.resent).toBe(1);
+    const { rows } = await t.pool.query<{ partner_id: number; state: string }>('SELECT partner_id, state::text AS state FROM callback ORDER BY id');
+    expect(rows).toEqual([
+      { partner_id: a.id, state: 'pending' },
+      { partner_id: b.id, state: 'parked' },
+    ]);
+    const audit = await t.prisma.auditLog.findFirstOrThrow({ where: { action: 'callback.resend' } });
+    expect(audit).toMatchObject({ actor: 'portal:ua', entity: `partner:${a.id}` });
+  });
+
+  it('settings: read-only view with test mode and quota left', async () => {
+    const r = await userB.get('/api/account/settings');
+    expect(r.body).toMatchObject({ login: 'beta', testMode: true, testQuota: 100, testQuotaLeft: 100, serviceNumbers: [] });
+    await t.redis.set(`${t.prefix}:testq:${b.id}`, '30');
+    expect((await userB.get('/api/account/settings')).body.testQuotaLeft).toBe(70);
+    expect((await userB.patch(`/api/operator/partners/${b.id}`, { testQuota: 1000 })).status).toBe(403);
+  });
+});
+
+describe('sessions and passwords', () => {
+  it('logout ends the session', async () => {
+    const c = await loggedIn(portal.url, 'ub', 'ub-password-1');
+    const cookie = c.cookies.get('smsgw_session')!;
+    expect((await c.post('/api/auth/logout')).status).toBe(200);
+    const stale = new Client(portal.url);
+    stale.cookies.set('smsgw_session', cookie);
+    expect((await stale.get('/api/auth/me')).status).toBe(401);
+  });
+
+  it('password change: needs the current one and 10+ characters; other sessions end, this one stays', async () => {
+    await createUser(t, 'pw', 'pw-password-1', 'partner', a.id);
+    const one = await loggedIn(portal.url, 'pw', 'pw-password-1');
+    const two = await loggedIn(portal.url, 'pw', 'pw-password-1');
+    expect((await one.post('/api/auth/password', { currentPassword: 'wrong-password', newPassword: 'new-password-2' })).status).toBe(400);
+    expect((await one.post('/api/auth/password', { currentPassword: 'pw-password-1', newPassword: 'short' })).status).toBe(400);
+    expect((await one.post('/api/auth/password', { currentPassword: 'pw-password-1', newPassword: 'new-password-2' })).status).toBe(200);
+    expect((await one.get('/api/auth/me')).status).toBe(200);
+    expect((await two.get('/api/auth/me')).status).toBe(401);
+    expect((await new Client(portal.url).login('pw', 'pw-password-1')).status).toBe(401);
+    await loggedIn(portal.url, 'pw', 'new-password-2');
+  });
+});
+
+// Last: the per-address limit counts every failure from 127.0.0.1 of the whole file.
+describe('lockout', () => {
+  it('after 3 failures a login is locked, even for the right password; other logins are not', async () => {
+    await createUser(t, 'lock', 'lock-password', 'partner', a.id);
+    for (let i = 0; i < 3; i++) expect((await new Client(portal.url).login('lock', 'nope')).status).toBe(401);
+    const locked = await new Client(portal.url).login('lock', 'lock-password');
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await new Client(portal.url).login('ua', 'ua-password-1')).status).toBe(200);
+    const keys = await t.redis.keys(`${t.prefix}:portal:login-fail:*`);
+    expect(keys.length).toBeGreaterThan(0);
+  });
+
+  it('unknown logins count too, and enough failures from one address lock it for every login', async () => {
+    const before = Number((await t.redis.get(`${t.prefix}:portal:login-fail:ip:127.0.0.1`)) ?? 0);
+    for (let i = before; i < 12; i++) await new Client(portal.url).login(`nobody${i}`, 'nope');
+    expect((await new Client(portal.url).login('ub', 'ub-password-1')).status).toBe(429);
+  });
+});
