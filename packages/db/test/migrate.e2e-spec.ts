@@ -83,10 +83,16 @@ describe('db:migrate on a new database', () => {
     );
     expect(BigInt(blocks[0].b) - BigInt(blocks[0].a)).toBe(1n);
 
+    // The scheduler's partial index (it replaced message_status_release_at_idx).
     const { rows: index } = await sql.query<{ indexdef: string }>(
-      `SELECT indexdef FROM pg_indexes WHERE indexname = 'message_status_release_at_idx'`,
+      `SELECT indexdef FROM pg_indexes WHERE indexname = 'message_release_at_id_idx'`,
     );
-    expect(index[0].indexdef).toMatch(/\(status, release_at\) WHERE \(status = 1\)$/);
+    expect(index[0].indexdef).toMatch(/\(release_at, id\) WHERE \(status = 1\)$/);
+    // Hand-written parts of the migrations: the statistics triggers.
+    const { rows: triggers } = await sql.query<{ tgname: string }>(
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'message'::regclass AND NOT tgisinternal ORDER BY tgname`,
+    );
+    expect(triggers.map((t) => t.tgname)).toEqual(['message_stat_insert', 'message_stat_status_change']);
   });
 
   it('records the migrations as prisma migrate deploy does (name, sha256 checksum, finished)', async () => {
