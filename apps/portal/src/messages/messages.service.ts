@@ -170,23 +170,33 @@ export class MessagesService {
       ),
     ]);
 
-    type Event = { at: Date; kind: string; title: string; detail?: string; ok?: boolean };
-    const events: Event[] = [{ at: m.createdAt, kind: 'accepted', title: 'Accepted', detail: `${m.segments} segment${m.segments === 1 ? '' : 's'}, sender ${m.sender}${m.test ? ', test mode' : ''}` }];
-    if (m.releaseAt) events.push({ at: m.createdAt, kind: 'held', title: 'Held until', detail: m.releaseAt.toISOString() });
-    if (m.releasedAt) events.push({ at: m.releasedAt, kind: 'released', title: 'Released by the scheduler', detail: 'its send time or delivery window came' });
-    if (m.submittedAt) events.push({ at: m.submittedAt, kind: 'submitted', title: 'Handed to the operator', detail: m.smscName ? `via ${m.smscName}` : undefined });
+    // `at` is shown; `order` sorts. SMSC receipts carry the operator's done date, often to the
+    // minute only, so a receipt is never put before the submit it answers.
+    type Event = { at: Date; kind: string; title: string; detail?: string; ok?: boolean; order: number };
+    const t = (d: Date) => d.getTime();
+    const events: Event[] = [{ at: m.createdAt, order: t(m.createdAt), kind: 'accepted', title: 'Accepted', detail: `${m.segments} segment${m.segments === 1 ? '' : 's'}, sender ${m.sender}${m.test ? ', test mode' : ''}` }];
+    if (m.releaseAt) events.push({ at: m.createdAt, order: t(m.createdAt), kind: 'held', title: 'Held until', detail: m.releaseAt.toISOString() });
+    if (m.releasedAt) events.push({ at: m.releasedAt, order: t(m.releasedAt), kind: 'released', title: 'Released by the scheduler', detail: 'its send time or delivery window came' });
+    if (m.submittedAt) events.push({ at: m.submittedAt, order: t(m.submittedAt), kind: 'submitted', title: 'Handed to the operator', detail: m.smscName ? `via ${m.smscName}` : undefined });
+    let lastReceipt = 0;
     for (const p of parts.rows) {
-      if (p.submittedAt) events.push({ at: p.submittedAt, kind: 'segment', title: `Segment ${p.seq} submitted`, detail: p.smscMessageId ? `SMSC id ${p.smscMessageId}${p.smscName ? ` on ${p.smscName}` : ''}` : undefined });
-      if (p.doneAt) events.push({ at: p.doneAt, kind: 'segment-receipt', title: `Segment ${p.seq} receipt`, detail: `status ${p.status}${p.extStatus ? `, ext ${p.extStatus}` : ''}`, ok: p.status === 2 });
+      if (p.submittedAt) events.push({ at: p.submittedAt, order: t(p.submittedAt), kind: 'segment', title: `Segment ${p.seq} submitted`, detail: p.smscMessageId ? `SMSC id ${p.smscMessageId}${p.smscName ? ` on ${p.smscName}` : ''}` : undefined });
+    }
+    for (const p of parts.rows) {
+      if (!p.doneAt) continue;
+      const order = Math.max(t(p.doneAt), p.submittedAt ? t(p.submittedAt) : 0, m.submittedAt ? t(m.submittedAt) : 0);
+      lastReceipt = Math.max(lastReceipt, order);
+      events.push({ at: p.doneAt, order, kind: 'segment-receipt', title: `Segment ${p.seq} receipt`, detail: `status ${p.status}${p.extStatus ? `, ext ${p.extStatus}` : ''} (time as the SMSC reports it)`, ok: p.status === 2 });
     }
     if (m.doneAt) {
       const title = m.status === 2 ? 'Delivered' : m.status === 5 ? 'Not delivered' : m.status === 8 ? 'Cancelled' : `Status ${m.status}`;
-      events.push({ at: m.doneAt, kind: 'final', title, detail: m.extStatus ? `unifiedExtStatus ${m.extStatus}` : undefined, ok: m.status === 2 });
+      events.push({ at: m.doneAt, order: Math.max(t(m.doneAt), lastReceipt), kind: 'final', title, detail: m.extStatus ? `unifiedExtStatus ${m.extStatus}` : undefined, ok: m.status === 2 });
     }
     for (const a of attempts.rows) {
       const result = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : (a.error ?? 'no answer');
       events.push({
         at: a.attemptedAt,
+        order: t(a.attemptedAt),
         kind: 'callback',
         title: `Report (status ${a.status ?? '?'}) attempt ${a.attempt}: ${result}`,
         detail: `${a.url} (${a.durationMs} ms)${a.error && a.httpStatus !== null ? ` — ${a.error}` : ''}`,
@@ -194,9 +204,10 @@ export class MessagesService {
       });
     }
     for (const c of callbacks.rows) {
-      if (c.state === 'parked' && c.parkedAt) events.push({ at: c.parkedAt, kind: 'parked', title: `Report (status ${c.status}) parked`, detail: `after ${c.attempts} attempts; re-send it from Callbacks`, ok: false });
+      if (c.state === 'parked' && c.parkedAt) events.push({ at: c.parkedAt, order: t(c.parkedAt), kind: 'parked', title: `Report (status ${c.status}) parked`, detail: `after ${c.attempts} attempts; re-send it from Callbacks`, ok: false });
     }
-    events.sort((a, b) => a.at.getTime() - b.at.getTime());
-    return { message: m, parts: parts.rows, callbackAttempts: attempts.rows, callbacks: callbacks.rows, events };
+    const phase = ['accepted', 'held', 'released', 'submitted', 'segment', 'segment-receipt', 'final', 'callback', 'parked'];
+    events.sort((a, b) => a.order - b.order || phase.indexOf(a.kind) - phase.indexOf(b.kind));
+    return { message: m, parts: parts.rows, callbackAttempts: attempts.rows, callbacks: callbacks.rows, events: events.map(({ order: _order, ...e }) => e) };
   }
 }

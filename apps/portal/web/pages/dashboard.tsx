@@ -111,7 +111,7 @@ export function DashboardPage({ partnerId, me }: { partnerId: number; me: Me }) 
             )}
           </Card>
 
-          <div class="grid two">
+          <div class="grid two wide-left">
             <Card title="By day">
               <div class="table-wrap">
                 <table data-testid="days-table">
@@ -131,7 +131,7 @@ export function DashboardPage({ partnerId, me }: { partnerId: number; me: Me }) 
                       const done = (d.byStatus['2'] ?? 0) + (d.byStatus['5'] ?? 0);
                       return (
                         <tr key={d.day} data-day={d.day}>
-                          <td>
+                          <td class="nowrap">
                             <a {...link(`/messages${query({ from: d.day, to: d.day })}`)}>{d.day}</a>
                           </td>
                           <td class="num" data-col="messages">{num(d.messages)}</td>

@@ -30,6 +30,7 @@ export function MessagePage({ partnerId, me, id }: { partnerId: number; me: Me; 
                     <div class="ev-title">{e.title}</div>
                     <div class="muted small">{time(e.at)}</div>
                     {e.detail && <div class="ev-detail">{e.detail}</div>}
+                    {e.kind === 'final' && m.status === 5 && m.extStatus ? <div class="ev-detail">{EXT_STATUS[m.extStatus]}</div> : null}
                   </div>
                 </li>
               ))}

@@ -77,7 +77,7 @@ function SettingInput({ f, value, onChange, error }: { f: SchemaField; value: st
   let input;
   if (BOOLEAN.has(f.field)) {
     return (
-      <div class={`field check ${error ? 'invalid' : ''}`}>
+      <div class={`field checkbox ${error ? 'invalid' : ''}`}>
         <label>
           <input id={id} name={f.field} type="checkbox" checked={value === 'true'} onChange={(e) => onChange((e.target as HTMLInputElement).checked ? 'true' : 'false')} /> {LABELS[f.field] ?? f.field}
         </label>
