@@ -18,13 +18,17 @@ export const callbackConfigSchema = baseConfigSchema.extend({
   CALLBACK_PARTNER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   /**
    * Jobs of one partner that wait in this instance for a slot of that partner: as many as can
-   * expect a slot within PARTNER_MAX_WAIT_MS given the partner's recent request duration, and at
-   * most this (default: CALLBACK_CONCURRENCY). The rest go back to the queue as delayed jobs, so a
-   * slow partner holds its concurrency plus a few waiters of an instance's slots, while a fast
-   * one can use them all without churning jobs through Redis.
+   * expect a slot within PARTNER_MAX_WAIT_MS given how fast the partner's slots turn over (its
+   * recent request duration, or the rate at which its slots were freed here lately, whichever is
+   * faster), and at most this (default: CALLBACK_CONCURRENCY). The rest go back to the queue as
+   * delayed jobs, so a slow partner holds its concurrency plus a few waiters of an instance's
+   * slots, while a fast one can use them all without churning jobs through Redis.
    */
   CALLBACK_PARTNER_WAITERS: z.coerce.number().int().min(0).max(5000).optional(),
-  /** Longest a job waits in this instance for a partner slot before it is put back as delayed. */
+  /**
+   * The wait for a partner slot a job may expect (see CALLBACK_PARTNER_WAITERS). A waiter whose
+   * time is up stays while its place in line still promises a slot, up to 4 times this.
+   */
   CALLBACK_PARTNER_MAX_WAIT_MS: ms(500),
 
   /** Whole request: connect, headers and body (PROTOCOL §5: 10 s). */
