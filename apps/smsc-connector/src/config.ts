@@ -34,6 +34,11 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   /** Delay of the simulated operator that answers test-mode messages (PROTOCOL §8). */
   SIM_TEST_DLR_DELAY_MS: ms.default(1000),
   /**
+   * A test-mode message still waiting for its simulated outcome this long after SIM_TEST_DLR_DELAY_MS
+   * lost its mt.test-outcome job (Redis lost it): the receipt sweep gives it its outcome directly.
+   */
+  SIM_TEST_OUTCOME_GRACE_MS: ms.default(300_000),
+  /**
    * A message handed over whose receipt has not come this long after its valid_until (when the
    * SMSC must have given up) ends 5 / unifiedExtStatus 2 (expired): receipts get lost (an SMSC restart).
    */

@@ -249,6 +249,19 @@ export class TestEnv {
     }
   }
 
+  /** Deletes a job as Redis losing it would (false: no such job). */
+  async removeJob(queue: string, jobId: string): Promise<boolean> {
+    const q = new Queue(queue, { prefix: this.prefix, connection: this.redis });
+    try {
+      const job = await q.getJob(jobId);
+      if (!job) return false;
+      await job.remove();
+      return true;
+    } finally {
+      await q.close();
+    }
+  }
+
   /** Restarts the simulator on the same SMPP port (all its memory is lost, like a real restart). */
   async restartSimulator(options: { unbind: boolean; downMs: number; sim?: Partial<SimulatorConfig> }): Promise<void> {
     const port = this.sim.smppPort;

@@ -48,6 +48,29 @@ describe('test-mode partners without real delivery (PROTOCOL §8)', () => {
     });
   });
 
+  it('get their outcome even when Redis lost the outcome job', async () => {
+    await env.stopConnector();
+    await env.startConnector({ SIM_TEST_DLR_DELAY_MS: '60000', SIM_TEST_OUTCOME_GRACE_MS: '500' });
+    const [lost, silent] = await env.send(tester, [
+      { msisdn: '79036550021', test: true },
+      { msisdn: '79036560000', test: true, text: 'never a final report' },
+    ]);
+    await env.waitFor([lost!, silent!], (m) => m.status === 0, 5000);
+    // Redis loses the pending outcome (its job was due in a minute).
+    const removed = await env.removeJob('mt.test-outcome', `t${lost}`);
+    expect(removed).toBe(true);
+    await sleep(1000);
+    // Due 60 s after the hand-over plus the grace: not yet.
+    expect(await env.message(lost!)).toMatchObject({ status: 0 });
+    await env.pool.query(`UPDATE message SET submitted_at = submitted_at - interval '61 seconds' WHERE id = ANY($1::bigint[])`, [[lost, silent]]);
+    await env.waitFor([lost!], (m) => m.status === 2, 5000);
+    await sleep(500);
+    // …0000 numbers never get a final report, lost job or not.
+    expect(await env.message(silent!)).toMatchObject({ status: 0 });
+    await env.stopConnector();
+    await env.startConnector({ SIM_TEST_DLR_DELAY_MS: '300' });
+  });
+
   it('keep their pending outcome across a connector restart (it waits in Redis)', async () => {
     const [id] = await env.send(tester, [{ msisdn: '79036550011', test: true }]);
     await env.waitFor([id!], (m) => m.status === 0, 5000);

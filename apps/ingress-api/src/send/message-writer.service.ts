@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { bullPriority, dispatchJobId, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
+import { dispatchJobOptions, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
 import { MessageIdAllocator } from '@smsgw/db';
@@ -132,7 +132,7 @@ export class MessageWriter implements OnApplicationShutdown {
       if (!s.existing && m.releaseAt === null) {
         jobs.push({
           data: { messageId: s.id, partnerId: m.partnerId, priority: m.priority },
-          opts: { jobId: dispatchJobId(s.id), priority: bullPriority(m.priority), removeOnComplete: true, removeOnFail: 10_000 },
+          opts: dispatchJobOptions(s.id, m.priority),
         });
       }
     });

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Batcher } from '@smsgw/common';
-import { dlrJobId, enqueue, enqueueBulk, moJobId, QUEUES } from '@smsgw/contracts';
+import { dlrJobOptions, enqueue, enqueueBulk, moJobOptions, QUEUES } from '@smsgw/contracts';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
-
-const KEEP: JobsOptions = { removeOnComplete: true, removeOnFail: 10_000 };
 
 /**
  * Hands reports to the callback-worker. Job ids are deterministic, so adding one twice (a receipt
@@ -19,7 +17,7 @@ export class PartnerCallbacks {
       await enqueueBulk(
         this.dlrQueue,
         QUEUES.CALLBACK_DLR,
-        reports.map((data) => ({ data, opts: { ...KEEP, jobId: dlrJobId(data.messageId, data.status) } })),
+        reports.map((data) => ({ data, opts: dlrJobOptions(data.messageId, data.status) })),
       );
       return reports.map(() => undefined);
     },
@@ -38,6 +36,6 @@ export class PartnerCallbacks {
 
   /** A stored MO for the partner's MO URL. */
   async incomingMessage(moId: string, partnerId: number): Promise<void> {
-    await enqueue(this.moQueue, QUEUES.CALLBACK_MO, { moId, partnerId }, { ...KEEP, jobId: moJobId(moId) });
+    await enqueue(this.moQueue, QUEUES.CALLBACK_MO, { moId, partnerId }, moJobOptions(moId));
   }
 }

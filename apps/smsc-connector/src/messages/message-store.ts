@@ -186,6 +186,22 @@ export class MessageStore {
     return r ? { partnerId: r.partner_id, wantsDlr: r.wants_dlr } : null;
   }
 
+  /**
+   * Test messages with the simulated operator (status 0, no SMSC) handed over before `before`
+   * and still without their outcome, except `…0000` numbers, which never get one (PROTOCOL §8).
+   * Status-0 rows are the messages in flight, read through the partial index on them.
+   */
+  async overdueSimulated(olderThanMs: number, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id::text FROM message
+       WHERE status = $1 AND smsc_connection_id IS NULL AND test
+         AND submitted_at < now() - make_interval(secs => $2::double precision / 1000) AND right(msisdn, 4) <> '0000'
+       ORDER BY submitted_at LIMIT $3`,
+      [MessageStatus.SUBMITTED, olderThanMs, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** 1 → 0 for the simulated operator (no SMSC). False: no longer status 1 (cancelled). */
   async handOverToSimulator(id: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(

@@ -49,6 +49,16 @@ export class SimulatedOperator {
     return handed;
   }
 
+  /**
+   * Outcomes whose job Redis lost (flushed, restored from an old snapshot): messages still waiting
+   * SIM_TEST_OUTCOME_GRACE_MS after their outcome was due get it now. Returns how many.
+   */
+  async produceOverdueOutcomes(): Promise<number> {
+    const ids = await this.store.overdueSimulated(this.config.SIM_TEST_DLR_DELAY_MS + this.config.SIM_TEST_OUTCOME_GRACE_MS, 500);
+    for (const id of ids) await this.produceOutcome(id);
+    return ids.length;
+  }
+
   /** The outcome job: final status for a message still with the simulated operator. */
   async produceOutcome(messageId: string): Promise<void> {
     const message = await this.store.loadForDispatch(messageId);
