@@ -113,14 +113,72 @@ export class MessagesService {
 
   /** One page, newest first, and the cursor of the next page (null at the end). */
   async search(f: MessageFilter, limit: number, cursor?: string): Promise<{ messages: MessageRow[]; next: string | null }> {
-    const w = where(f, cursor ? decodeCursor(cursor) : undefined);
+    const after = cursor ? decodeCursor(cursor) : undefined;
+    const page = (rows: MessageRow[], more: boolean) => {
+      const shown = rows.length > limit ? rows.slice(0, limit) : rows;
+      return { messages: shown, next: (rows.length > limit || more) && shown.length > 0 ? encodeCursor(shown[shown.length - 1]!) : null };
+    };
+    // Sender, status and test have no index of their own: a rare combination would walk the
+    // partner's whole history in the (partner_id, created_at) index. The statistics know which
+    // hours hold matches, so only those hours are read.
+    if (!f.id && !f.partnerMsgId && !f.msisdn && (f.sender !== undefined || f.status !== undefined || f.test !== undefined)) {
+      const hours = await this.matchingHours(f, after, limit + 1);
+      if (hours) {
+        if (hours.hours.length === 0) return { messages: [], next: null };
+        const w = where(f, after);
+        const { rows } = await this.pool.query<MessageRow>(
+          `SELECT m.* FROM unnest($${w.values.length + 1}::timestamptz[]) AS h(hour)
+           CROSS JOIN LATERAL (
+             SELECT ${COLUMNS}, id AS sort_id FROM message
+             WHERE ${w.sql} AND created_at >= h.hour AND created_at < h.hour + interval '1 hour'
+             ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}
+           ) m
+           ORDER BY m."createdAt" DESC, m.sort_id DESC LIMIT ${limit + 1}`,
+          [...w.values, hours.hours],
+        );
+        return page(rows.map(({ sort_id: _s, ...r }: MessageRow & { sort_id?: unknown }) => r), hours.more);
+      }
+    }
+    const w = where(f, after);
     const { rows } = await this.pool.query<MessageRow>(
       `SELECT ${COLUMNS} FROM message WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`,
       w.values,
     );
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    return { messages: page, next: more ? encodeCursor(page[page.length - 1]!) : null };
+    return page(rows, false);
+  }
+
+  /**
+   * The newest hours (UTC, as message_stat keeps them, plus the changes not folded yet) that hold
+   * at least `need` messages matching the filter's sender, status and test flag, within its
+   * period and before the cursor; `more`: older matching hours exist. Null when the matches are
+   * spread over more hours than are worth listing (the plain index scan is used then).
+   */
+  private async matchingHours(f: MessageFilter, after: { at: Date } | undefined, need: number): Promise<{ hours: Date[]; more: boolean } | null> {
+    const values: unknown[] = [f.partnerId];
+    const cond: string[] = ['partner_id = $1'];
+    const p = (v: unknown) => (values.push(v), `$${values.length}`);
+    if (f.sender !== undefined) cond.push(`sender = ${p(f.sender)}`);
+    if (f.test !== undefined) cond.push(`test = ${p(f.test)}`);
+    if (f.from) cond.push(`hour >= date_trunc('hour', ${p(f.from)}::timestamptz)`);
+    const upper = [f.to, after?.at].filter((d): d is Date => d !== undefined).sort((x, y) => x.getTime() - y.getTime())[0];
+    if (upper) cond.push(`hour <= ${p(upper)}`);
+    const status = f.status !== undefined ? p(f.status) : null;
+    const c = cond.join(' AND ');
+    const MAX_HOURS = 2000;
+    const { rows } = await this.pool.query<{ hour: Date; n: string }>(
+      `SELECT hour, sum(n)::bigint AS n FROM (
+         SELECT hour, messages AS n FROM message_stat WHERE ${c}${status ? ` AND status = ${status}` : ''}
+         UNION ALL SELECT hour, messages FROM message_stat_delta WHERE ${c}${status ? ` AND new_status = ${status}` : ''}
+         UNION ALL SELECT hour, -messages FROM message_stat_delta WHERE ${c} AND old_status ${status ? `= ${status}` : 'IS NOT NULL'}
+       ) s GROUP BY hour HAVING sum(n) > 0 ORDER BY hour DESC LIMIT ${MAX_HOURS + 1}`,
+      values,
+    );
+    let sum = 0;
+    for (let i = 0; i < rows.length && i < MAX_HOURS; i++) {
+      sum += Number(rows[i]!.n);
+      if (sum >= need) return { hours: rows.slice(0, i + 1).map((r) => r.hour), more: rows.length > i + 1 };
+    }
+    return rows.length > MAX_HOURS ? null : { hours: rows.map((r) => r.hour), more: false };
   }
 
   /** Every match, newest first, in pages of `batch` (CSV export). */

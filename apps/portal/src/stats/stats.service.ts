@@ -1,7 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../infra/tokens';
-import { dayOf, daysOf, type Period } from '../http/period';
+import { daysOf, type Period } from '../http/period';
 
 /** Final and intermediate statuses in the order the dashboard shows them (PROTOCOL §4). */
 export const STATUSES = [2, 5, 0, 1, 8] as const;
@@ -36,8 +36,11 @@ export interface Dashboard {
 // message_stat (the scheduler's hourly rollup) plus the changes the scheduler has not folded yet
 // (message_stat_delta, kept short by the scheduler): together they equal the message table now,
 // while reading only the partner's hours of the period (primary key range), never `message`.
+// Hours are summed into local days here: $4 is an IANA zone (offset 0) or 'UTC' with the fixed
+// offset in minutes in $5 (PostgreSQL reads '+03:00' as a POSIX zone, with the sign inverted).
 const STATS_SQL = `
-SELECT hour, sender, test, status, sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
+SELECT to_char((hour AT TIME ZONE $4) + make_interval(mins => $5), 'YYYY-MM-DD') AS day, sender, test, status,
+       sum(messages)::bigint AS messages, sum(segments)::bigint AS segments
 FROM (
   SELECT hour, sender, test, status, messages, segments FROM message_stat
   WHERE partner_id = $1 AND hour >= $2 AND hour < $3
@@ -48,8 +51,16 @@ FROM (
   SELECT hour, sender, test, old_status, -messages, -segments FROM message_stat_delta
   WHERE partner_id = $1 AND hour >= $2 AND hour < $3 AND old_status IS NOT NULL
 ) s
-GROUP BY hour, sender, test, status
+GROUP BY 1, sender, test, status
 HAVING sum(messages) <> 0 OR sum(segments) <> 0`;
+
+/** The zone as the SQL above takes it: an IANA name with no offset, or UTC plus fixed minutes. */
+export function sqlZone(zone: string): [string, number] {
+  const fixed = /^UTC(?:([+-])(\d{1,2})(?::(\d{2}))?)?$/.exec(zone);
+  if (!fixed) return [zone, 0];
+  const minutes = Number(fixed[2] ?? 0) * 60 + Number(fixed[3] ?? 0);
+  return ['UTC', fixed[1] === '-' ? -minutes : minutes];
+}
 
 function emptyCounts(): Counts {
   return { messages: 0, segments: 0, byStatus: Object.fromEntries(STATUSES.map((s) => [String(s), 0])) };
@@ -82,20 +93,18 @@ export class StatsService {
    * test flag, as they are now. A day is the sum of its UTC hours (the rollup's grain).
    */
   async dashboard(partnerId: number, timeZone: string, period: Period): Promise<Dashboard> {
-    const { rows } = await this.pool.query<{ hour: Date; sender: string; test: boolean; status: number; messages: string; segments: string }>({
+    const [zoneName, offset] = sqlZone(period.zone);
+    const { rows } = await this.pool.query<{ day: string; sender: string; test: boolean; status: number; messages: string; segments: string }>({
       name: 'portal-stats',
       text: STATS_SQL,
-      values: [partnerId, period.from, period.to],
+      values: [partnerId, period.from, period.to, zoneName, offset],
     });
     const days = daysOf(period);
     const live = new Map(days.map((d) => [d, emptyCounts()]));
     const test = new Map(days.map((d) => [d, emptyCounts()]));
     const senders = new Map<string, Counts>();
-    const dayCache = new Map<number, string>();
     for (const r of rows) {
-      const t = r.hour.getTime();
-      let day = dayCache.get(t);
-      if (day === undefined) dayCache.set(t, (day = dayOf(r.hour, period.zone)));
+      const day = r.day;
       const messages = Number(r.messages);
       const segments = Number(r.segments);
       const bucket = (r.test ? test : live).get(day);
