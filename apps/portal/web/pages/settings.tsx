@@ -56,6 +56,8 @@ export function SettingsView({ s }: { s: PartnerSettings }) {
     <div class="grid two">
       <Card title="Access">
         <dl class="props">
+          <dt>Name</dt>
+          <dd>{s.name || '—'}</dd>
           <dt>serviceId (login)</dt>
           <dd>
             <code>{s.login}</code>
