@@ -27,10 +27,14 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
   await fastify.register(fastifyCookie);
 
   // Security headers on every answer: the UI is same-origin only and never framed.
-  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'same-origin');
+    // The UI loads only its own bundle (Bull Board, a separate app, brings inline scripts of its own).
+    if (!req.url.startsWith('/operator/queues')) {
+      reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    }
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
   });
 
