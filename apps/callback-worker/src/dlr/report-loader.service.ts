@@ -35,14 +35,24 @@ interface Row {
   next_attempt_at: Date | null;
 }
 
-const SQL = `
+/**
+ * One index lookup per report, whatever the planner believes: a plain join let it read the whole
+ * `message` table into a hash for a large batch when the table's statistics were missing or
+ * stale (no ANALYZE yet), so each batch cost in proportion to the table. LATERAL with LIMIT 1
+ * (both keys are unique) keeps every lookup on `message_pkey` and `callback_message_id_status_key`.
+ */
+export const REPORT_SQL = `
 SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag, m.segments, m.ext_status,
   to_char(CASE WHEN k.status = 0 THEN coalesce(m.submitted_at, m.updated_at) ELSE coalesce(m.done_at, m.updated_at) END AT TIME ZONE 'UTC',
     'YYYY-MM-DD HH24:MI:SS') AS done_date,
   c.state::text AS state, c.attempts, c.due_at, c.next_attempt_at
 FROM unnest($1::bigint[], $2::smallint[]) WITH ORDINALITY AS k(id, status, i)
-JOIN message m ON m.id = k.id
-LEFT JOIN callback c ON c.message_id = k.id AND c.status = k.status`;
+CROSS JOIN LATERAL (
+  SELECT id, partner_id, partner_msg_id, ptag, segments, ext_status, submitted_at, done_at, updated_at FROM message WHERE message.id = k.id LIMIT 1
+) m
+LEFT JOIN LATERAL (
+  SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE callback.message_id = k.id AND callback.status = k.status LIMIT 1
+) c ON true`;
 
 interface Request {
   messageId: string;
@@ -91,7 +101,7 @@ export class ReportLoader {
 
   private async query(batch: Request[]): Promise<void> {
     try {
-      const { rows } = await this.pool.query<Row>({ name: 'callback-report-load', text: SQL, values: [batch.map((r) => r.messageId), batch.map((r) => r.status)] });
+      const { rows } = await this.pool.query<Row>({ name: 'callback-report-load', text: REPORT_SQL, values: [batch.map((r) => r.messageId), batch.map((r) => r.status)] });
       const byIndex = new Map(rows.map((r) => [Number(r.i) - 1, r]));
       batch.forEach((req, i) => {
         const r = byIndex.get(i);
