@@ -17,7 +17,9 @@ const { preflight } = require('./preflight');
 const root = path.resolve(__dirname, '..');
 const env = process.env;
 const messages = int('BENCH_MESSAGES', 20000, 1);
-const connections = int('BENCH_CONNECTIONS', 64, 1);
+// Concurrent partner connections: each request waits for its group commit, so the ingress's
+// batches (and the rate) grow with them; 128 is a modest load for an aggregator's intake.
+const connections = int('BENCH_CONNECTIONS', 128, 1);
 /** 0 = as fast as the ingress answers; otherwise requests per second in total. */
 const rate = int('BENCH_RATE', 0, 0);
 const timeoutS = int('BENCH_TIMEOUT_S', 120, 1);
