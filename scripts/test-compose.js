@@ -7,7 +7,8 @@
 //     builds stand-ins from Debian packages for the missing ones (no Docker Hub here).
 //  3. `up -d --build` of docker-compose.yml plus docker-compose.test.yml (a partner sink), as its
 //     own Compose project, with the ingress published on a free port; waits for every service to be
-//     healthy and `migrate` to have exited 0.
+//     healthy and `migrate` to have exited 0; the portal's UI and operator login answer on its
+//     published port.
 //  4. A message sent from this host through the ingress container's published port reaches
 //     status 2 (/status), and its delivery report reaches the partner sink container.
 //  5. callback-worker scaled to 3: a batch of messages all reach status 2 through the one
@@ -19,7 +20,8 @@
 // test-artifacts/compose/.
 //
 // Settings (environment): COMPOSE ("docker compose" or "docker-compose"; default: v2 if present),
-// COMPOSE_TEST_PROJECT (smsgw-composetest), INGRESS_PUBLISHED_PORT (default: a free port),
+// COMPOSE_TEST_PROJECT (smsgw-composetest), INGRESS_PUBLISHED_PORT and PORTAL_PUBLISHED_PORT
+// (default: free ports),
 // BATCH (200 messages per batch), KEEP=1.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
@@ -34,13 +36,14 @@ const project = process.env.COMPOSE_TEST_PROJECT || 'smsgw-composetest';
 const BATCH = Number(process.env.BATCH || 200);
 const PARTNER = { serviceId: 'demo', pass: 'demo-pass' };
 const SINK_URL = 'http://partner-sink:8000/dlr';
-const SERVICES = ['postgres', 'redis', 'smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'partner-sink'];
+const SERVICES = ['postgres', 'redis', 'smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'portal', 'partner-sink'];
 const BASE_IMAGES = ['node:20-bookworm-slim', 'postgres:15', 'redis:7'];
 
 const started = Date.now();
 const results = [];
 let composeCmd;
 let port;
+let portalPort;
 let upStarted = false;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +69,7 @@ const ok = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
 const which = (name) => ok('sh', ['-c', `command -v ${name}`]);
 
 function composeEnv() {
-  return { INGRESS_PUBLISHED_PORT: String(port) };
+  return { INGRESS_PUBLISHED_PORT: String(port), PORTAL_PUBLISHED_PORT: String(portalPort) };
 }
 function compose(args, opts = {}) {
   const [cmd, ...pre] = composeCmd;
@@ -305,6 +308,7 @@ async function main() {
   await step('Docker engine', ensureEngine);
   await step('base images', ensureBaseImages);
   port = Number(process.env.INGRESS_PUBLISHED_PORT) || (await freePort());
+  portalPort = Number(process.env.PORTAL_PUBLISHED_PORT) || (await freePort());
   compose(['down', '-v', '--remove-orphans'], { allowFail: true }); // leftovers of an interrupted run
   upStarted = true;
   await step('up -d --build (images built, containers started)', () => {
@@ -313,7 +317,7 @@ async function main() {
     fs.writeFileSync(path.join(artifacts, 'up.log'), `${r.stdout}${r.stderr}`);
     if (r.status !== 0) throw new Error(`up failed (exit ${r.status}); last lines:\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-25).join('\n')}`);
     const sizes = sh('docker', ['image', 'ls', '--format', '{{.Repository}} {{.Size}}', 'smsgw/*']).stdout.trim().split('\n').join(', ');
-    return `images ${sizes}; ingress published on port ${port}`;
+    return `images ${sizes}; ingress published on port ${port}, portal on ${portalPort}`;
   });
   await step('every service healthy, migrate exited 0', async () => {
     await waitHealthy(SERVICES);
@@ -332,6 +336,18 @@ async function main() {
       if (Date.now() > until) throw new Error(`not bound within 60 s: ${text.slice(0, 400)}`);
       await sleep(1000);
     }
+  });
+  await step('portal: operator login through its published port', async () => {
+    const page = await fetch(`http://127.0.0.1:${portalPort}/`);
+    if (page.status !== 200 || !/<html/i.test(await page.text())) throw new Error(`GET / answered ${page.status}`);
+    const res = await fetch(`http://127.0.0.1:${portalPort}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'operator', password: 'operator-pass' }),
+    });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`login answered ${res.status}: ${body.slice(0, 200)}`);
+    return `GET / 200, POST /api/auth/login 200 (${JSON.parse(body).role ?? body.slice(0, 60)})`;
   });
   await step('partner setup through the admin CLI (status URL -> partner-sink, rate limit 500/s)', () => {
     admin('partner', 'update', 'demo', '--status-url', SINK_URL, '--rate-limit', '500');
@@ -377,15 +393,23 @@ async function main() {
   });
   await step(`one callback-worker restarted in the middle of ${BATCH} messages: nothing lost`, async () => {
     const victim = containers('callback-worker')[0];
+    let sent = 0;
     let restarted;
+    let sentAtRestart;
+    let sentAfterRestart;
     const ids = await sendMany(BATCH, 'restart', {
       concurrency: 4,
       onSent: (n) => {
+        sent = n;
         if (!restarted && n >= BATCH / 3) {
+          sentAtRestart = n;
           restarted = new Promise((resolve, reject) => {
             const t = Date.now();
             const p = spawn('docker', ['restart', '--time', '30', victim.id], { stdio: 'ignore' });
-            p.on('exit', (code) => (code === 0 ? resolve(Date.now() - t) : reject(new Error(`docker restart exited ${code}`))));
+            p.on('exit', (code) => {
+              sentAfterRestart = sent;
+              return code === 0 ? resolve(Date.now() - t) : reject(new Error(`docker restart exited ${code}`));
+            });
           });
         }
       },
@@ -393,7 +417,10 @@ async function main() {
     const restartMs = await restarted;
     const { final, reported, dupes } = await waitDelivered(ids);
     await waitHealthy(SERVICES, { counts: { 'callback-worker': 3 } });
-    return `${victim.name} restarted (SIGTERM, drain, start: ${seconds(restartMs)}) after ${Math.round(BATCH / 3)} sends; ${final}/${BATCH} at status 2, ${reported}/${BATCH} reports at the sink (${dupes} sent twice)`;
+    return (
+      `${victim.name} restarted (SIGTERM, drain, start: ${seconds(restartMs)}) while messages ${sentAtRestart}-${sentAfterRestart} of ${BATCH} were sent; ` +
+      `${final}/${BATCH} at status 2, ${reported}/${BATCH} reports at the sink (${dupes} sent twice)`
+    );
   });
 }
 
