@@ -97,7 +97,6 @@ async function step(name, fn) {
 async function ensureEngine() {
   const missing = ['dockerd', 'docker'].filter((b) => !which(b));
   if (!which('docker-compose') && !ok('docker', ['compose', 'version'])) missing.push('docker-compose');
-  if (!which('debootstrap')) missing.push('debootstrap');
   let installed = '';
   if (missing.length) {
     if (process.getuid?.() !== 0) throw new Error(`missing ${missing.join(', ')}; as root: apt-get install -y docker.io docker-compose debootstrap`);
@@ -129,6 +128,10 @@ async function ensureEngine() {
 function ensureBaseImages() {
   const missing = BASE_IMAGES.filter((image) => !ok('docker', ['image', 'inspect', image]));
   if (missing.length === 0) return `present: ${BASE_IMAGES.join(', ')}`;
+  if (!which('debootstrap')) {
+    if (process.getuid?.() !== 0) throw new Error('debootstrap is missing; as root: apt-get install -y debootstrap');
+    sh('apt-get', ['install', '-y', '-qq', 'debootstrap'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  }
   sh('bash', [path.join(root, 'scripts', 'docker', 'build-base-images.sh')], { quiet: false });
   return `built stand-ins for ${missing.join(', ')}`;
 }
@@ -313,7 +316,7 @@ async function main() {
   upStarted = true;
   await step('up -d --build (images built, containers started)', () => {
     fs.mkdirSync(artifacts, { recursive: true });
-    const r = compose(['up', '-d', '--build'], { allowFail: true, env: { DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0' } });
+    const r = compose(['up', '-d', '--build'], { allowFail: true });
     fs.writeFileSync(path.join(artifacts, 'up.log'), `${r.stdout}${r.stderr}`);
     if (r.status !== 0) throw new Error(`up failed (exit ${r.status}); last lines:\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-25).join('\n')}`);
     const sizes = sh('docker', ['image', 'ls', '--format', '{{.Repository}} {{.Size}}', 'smsgw/*']).stdout.trim().split('\n').join(', ');
@@ -378,7 +381,7 @@ async function main() {
     }
   });
   await step('callback-worker scaled to 3', async () => {
-    compose(['up', '-d', '--no-recreate', '--scale', 'callback-worker=3'], { env: { DOCKER_BUILDKIT: '0' } });
+    compose(['up', '-d', '--no-recreate', '--scale', 'callback-worker=3']);
     await waitHealthy(SERVICES, { counts: { 'callback-worker': 3 } });
     return containers('callback-worker').map((c) => c.name).join(', ');
   });
