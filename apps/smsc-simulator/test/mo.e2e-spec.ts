@@ -115,6 +115,16 @@ describe('MO injection', () => {
     }
   });
 
+  it('sends a segment again a second later when the ESME answers it with an error, like an SMSC', async () => {
+    let answers = 0;
+    esme.deliverStatus = () => (++answers === 1 ? 0x64 : 0); // ESME_RX_T_APPN first, then OK
+    const res = await api(sim, 'POST', '/mo', { from: '79001234567', to: '7522', text: 'again' });
+    expect(res.status).toBe(200);
+    const delivers = await esme.waitForDelivers(2, () => true, 4000);
+    expect(delivers.map((d) => messageText(d.pdu))).toEqual(['again', 'again']);
+    await eventually(() => expect(sim.control.getCounters().mo).toMatchObject({ acked: 1, failed: 1 }));
+  });
+
   it('answers 409 when no receiver is bound, and 400 for what cannot be sent', async () => {
     expect((await api(sim, 'POST', '/mo', { from: '79001234567', to: '7522', text: 'hi', systemId: 'nobody' })).status).toBe(409);
     expect((await api(sim, 'POST', '/mo', { from: '79001234567', to: '7522', text: 'Привет', encoding: 'gsm7' })).status).toBe(400);

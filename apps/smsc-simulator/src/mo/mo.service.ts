@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SIMULATOR_CONFIG, type SimulatorConfig } from '../config';
+import type { EsmeSession } from '../smpp/esme-session';
 import { SessionRegistry } from '../smpp/session-registry';
 import { SimulatorCounters } from '../state/counters';
 import { RandomSource } from '../state/random-source';
@@ -30,6 +31,9 @@ export interface MoResult {
 
 /** No receiver bind to deliver an MO to (answered 409). */
 export class NoReceiverError extends Error {}
+
+/** Wait before sending an MO segment the ESME did not accept again. */
+const MO_RETRY_DELAY_MS = 1000;
 
 /**
  * Injects a subscriber's message as deliver_sm (esm_class 0). All segments go to one session;
@@ -66,14 +70,32 @@ export class MoService {
 
     const ordered = req.outOfOrder ? [...segments].reverse() : segments;
     const sent = ordered.filter((s) => s.seq !== req.dropSegment);
-    for (const segment of sent) {
-      void session
-        .request('deliver_sm', deliverSmFields(req, segment), this.config.deliverResponseTimeoutMs)
-        .then((outcome) => this.counters.moAnswered(outcome.kind === 'response' && outcome.status === 0));
-    }
+    for (const segment of sent) void this.deliver(req, segment, session, 1);
     this.counters.moSent(sent.length);
     this.log.log(`MO ${req.from} -> ${req.to}: ${sent.length}/${segments.length} segment(s) to ${session.systemId} session ${session.id}`);
     return { segments: segments.length, delivered: true, order: sent.map((s) => s.seq) };
+  }
+
+  /**
+   * Sends one segment; like an SMSC, sends it again a second later when the ESME answers with an
+   * error or not at all (SIM_RECEIPT_MAX_ATTEMPTS attempts in all), on whichever receiver of the
+   * system is bound then. A connection closing is not an attempt.
+   */
+  private async deliver(req: MoRequest, segment: MoSegment, session: EsmeSession, attempt: number): Promise<void> {
+    const outcome = await session.request('deliver_sm', deliverSmFields(req, segment), this.config.deliverResponseTimeoutMs);
+    const ok = outcome.kind === 'response' && outcome.status === 0;
+    if (outcome.kind !== 'closed') this.counters.moAnswered(ok);
+    if (ok) return;
+    const next = outcome.kind === 'closed' ? attempt : attempt + 1;
+    if (next > this.config.receiptMaxAttempts) {
+      this.log.warn(`MO ${req.from} -> ${req.to} segment ${segment.seq} dropped after ${attempt} attempts`);
+      return;
+    }
+    setTimeout(() => {
+      const receiver = this.registry.pickReceiver(req.systemId);
+      if (receiver) void this.deliver(req, segment, receiver, next);
+      else this.log.warn(`MO ${req.from} -> ${req.to} segment ${segment.seq} dropped: no receiver is bound any more`);
+    }, MO_RETRY_DELAY_MS).unref();
   }
 
   private nextReference(concat: MoConcat): number {
