@@ -1,3 +1,6 @@
+import { Logger } from '@nestjs/common';
+import { Pool } from 'pg';
+
 /**
  * An idle PostgreSQL connection that breaks (server restart, failover, a dropped database)
  * emits 'error' on its pool; without a listener that would end the process. The pool replaces
@@ -6,4 +9,15 @@
 export function logPoolErrors<P extends { on(event: 'error', listener: (e: Error) => void): unknown }>(pool: P, log: (message: string) => void): P {
   pool.on('error', (e) => log(`PostgreSQL connection lost: ${e.message}`));
   return pool;
+}
+
+/**
+ * A service's PostgreSQL pool: named after the service (pg_stat_activity shows who holds what),
+ * `max` connections, a 5 s limit on waiting for a new connection, broken idle ones logged.
+ */
+export function createServicePool(databaseUrl: string, max: number, applicationName: string): Pool {
+  return logPoolErrors(
+    new Pool({ connectionString: databaseUrl, max, application_name: applicationName, connectionTimeoutMillis: 5000 }),
+    (m) => new Logger('PostgreSQL').error(m),
+  );
 }

@@ -1,8 +1,8 @@
-import { Global, Inject, Module, type OnApplicationShutdown, Logger } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, HEALTH_CHECKS, type HealthCheck, logPoolErrors } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
@@ -15,10 +15,7 @@ import { MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
       provide: PG_POOL,
       inject: [INGRESS_CONFIG],
       useFactory: (cfg: IngressConfig) =>
-        logPoolErrors(
-          new Pool({ connectionString: cfg.DATABASE_URL, max: cfg.INGRESS_DB_POOL, application_name: 'ingress-api', connectionTimeoutMillis: 5000 }),
-          (m) => new Logger('PostgreSQL').error(m),
-        ),
+        createServicePool(cfg.DATABASE_URL, cfg.INGRESS_DB_POOL, 'ingress-api'),
     },
     {
       provide: REDIS,

@@ -1,7 +1,7 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, HEALTH_CHECKS, type HealthCheck, logPoolErrors } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
 import { createPrismaClient, type PrismaClient } from '@smsgw/db';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { Changes } from './changes.service';
@@ -15,10 +15,7 @@ import { PG_POOL, PRISMA, REDIS } from './tokens';
       provide: PG_POOL,
       inject: [PORTAL_CONFIG],
       useFactory: (cfg: PortalConfig) =>
-        logPoolErrors(
-          new Pool({ connectionString: cfg.DATABASE_URL, max: cfg.PORTAL_DB_POOL, application_name: 'portal', connectionTimeoutMillis: 5000 }),
-          (m) => new Logger('PostgreSQL').error(m),
-        ),
+        createServicePool(cfg.DATABASE_URL, cfg.PORTAL_DB_POOL, 'portal'),
     },
     { provide: PRISMA, inject: [PORTAL_CONFIG], useFactory: (cfg: PortalConfig) => createPrismaClient(cfg.DATABASE_URL) },
     { provide: REDIS, inject: [PORTAL_CONFIG], useFactory: (cfg: PortalConfig) => createRedis(cfg.REDIS_URL, 'client') },

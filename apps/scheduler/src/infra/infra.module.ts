@@ -1,8 +1,8 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, HEALTH_CHECKS, type HealthCheck, logPoolErrors } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, MT_DISPATCH_QUEUE, PG_POOL, REDIS } from './tokens';
@@ -24,10 +24,7 @@ const queue = (name: string, token: symbol) => ({
       provide: PG_POOL,
       inject: [SCHEDULER_CONFIG],
       useFactory: (cfg: SchedulerConfig) =>
-        logPoolErrors(
-          new Pool({ connectionString: cfg.DATABASE_URL, max: cfg.SCHEDULER_DB_POOL, application_name: 'scheduler', connectionTimeoutMillis: 5000 }),
-          (m) => new Logger('PostgreSQL').error(m),
-        ),
+        createServicePool(cfg.DATABASE_URL, cfg.SCHEDULER_DB_POOL, 'scheduler'),
     },
     {
       provide: REDIS,

@@ -1,8 +1,8 @@
-import { Global, Inject, Module, type OnApplicationShutdown, Logger } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, HEALTH_CHECKS, type HealthCheck, logPoolErrors } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, PG_POOL, REDIS_SUBSCRIBER, TEST_OUTCOME_QUEUE } from './tokens';
@@ -24,10 +24,7 @@ const queueProvider = (token: symbol, name: string) => ({
       provide: PG_POOL,
       inject: [CONNECTOR_CONFIG],
       useFactory: (cfg: ConnectorConfig) =>
-        logPoolErrors(
-          new Pool({ connectionString: cfg.DATABASE_URL, max: cfg.CONNECTOR_DB_POOL, application_name: 'smsc-connector', connectionTimeoutMillis: 5000 }),
-          (m) => new Logger('PostgreSQL').error(m),
-        ),
+        createServicePool(cfg.DATABASE_URL, cfg.CONNECTOR_DB_POOL, 'smsc-connector'),
     },
     {
       provide: REDIS_SUBSCRIBER,
