@@ -7,9 +7,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { sameToken } from './auth/auth.guard';
 import { SESSION_COOKIE } from './auth/session';
 import { SessionService } from './auth/session.service';
-import type { PortalConfig } from './config';
+import { PORTAL_CONFIG, type PortalConfig } from './config';
 import { QueuesService } from './operator/queues.service';
 
 /** Where the built web UI is: dist/public next to this file (scripts/build-web.js writes it). */
@@ -27,28 +28,30 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
   await fastify.register(fastifyCookie);
 
   // Security headers on every answer: the UI is same-origin only and never framed.
-  fastify.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'same-origin');
-    // The UI loads only its own bundle (Bull Board, a separate app, brings inline scripts of its own).
-    if (!req.url.startsWith('/operator/queues')) {
+    // The UI loads only its own bundle (the queue board, in its own scope, sets its own policy).
+    if (!reply.hasHeader('Content-Security-Policy')) {
       reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     }
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
   });
 
-  await mountQueueDashboard(app, config);
+  await mountQueueDashboard(app);
 
   const dir = staticDir(config);
   if (fs.existsSync(path.join(dir, 'index.html'))) {
     await fastify.register(fastifyStatic, { root: dir, prefix: '/', wildcard: false, index: ['index.html'] });
-    // The UI routes itself (/messages, /operator/partners, ...): any other GET outside /api gets the page.
+    // The UI routes itself (/messages, /operator/partners, ...): a GET of such a path gets the page.
+    // (A catch-all route: more specific routes — the API, the files, the queue board — win over it.)
+    // Only plainly spelled UI paths get it; anything else, including every other spelling of an
+    // API path, is a 404, so no odd spelling is ever answered 200.
     const index = fs.readFileSync(path.join(dir, 'index.html'));
-    // (A catch-all route: more specific routes — the API, the files, Bull Board — win over it.)
     fastify.get('/*', (req: FastifyRequest, reply: FastifyReply) => {
-      if (req.url.startsWith('/api/')) void reply.code(404).send({ statusCode: 404, message: 'not found' });
-      else void reply.type('text/html; charset=utf-8').send(index);
+      if (isUiPath(req.url)) void reply.type('text/html; charset=utf-8').send(index);
+      else void reply.code(404).send({ statusCode: 404, message: 'not found' });
     });
   }
   app.enableShutdownHooks();
@@ -56,33 +59,81 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
 }
 
 /**
- * Bull Board (jobs of every queue, retries, failures) at /operator/queues/, for operators only:
- * the session cookie is checked before every request of that prefix. Its own API changes jobs,
- * so those requests must also come from this origin (the session cookie is SameSite=Strict too).
+ * A path the web UI routes itself: lower-case segments of letters, digits and dashes (e.g.
+ * /messages/1042, /operator/partners), a query string allowed. Never the API or the queue board,
+ * never an escape, a dot segment or an empty segment.
  */
-async function mountQueueDashboard(app: NestFastifyApplication, config: PortalConfig): Promise<void> {
+export function isUiPath(url: string): boolean {
+  const q = url.indexOf('?');
+  const p = q === -1 ? url : url.slice(0, q);
+  return /^(\/[a-z0-9][a-z0-9-]*)*\/?$/.test(p) && !/^\/(api|operator\/queues)(\/|$)/.test(p);
+}
+
+/**
+ * Bull Board (jobs of every queue: numbers and texts; retry, clean, obliterate) at
+ * /operator/queues/, for operators only. It lives in its own encapsulated Fastify scope whose
+ * hooks run for every route of that scope, however the request spelled its path: the router
+ * decides which route it is, then the scope's check runs. Its mutating API also needs the
+ * session's CSRF token, which the board's own client sends back from the XSRF-TOKEN cookie
+ * (axios' same-origin default), and a same-origin request.
+ */
+async function mountQueueDashboard(app: NestFastifyApplication): Promise<void> {
   const { createBullBoard } = await import('@bull-board/api');
   const { BullMQAdapter } = await import('@bull-board/api/bullMQAdapter');
   const { FastifyAdapter: BoardAdapter } = await import('@bull-board/fastify');
-  const base = '/operator/queues';
   const board = new BoardAdapter();
-  board.setBasePath(base);
+  board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({ queues: app.get(QueuesService).queues.map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: 'smsgw queues' } } });
   const sessions = app.get(SessionService);
+  const config = app.get<PortalConfig>(PORTAL_CONFIG);
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-  fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.url.startsWith(base)) return;
-    const id = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[SESSION_COOKIE];
-    const session = id ? await sessions.get(id) : null;
-    if (!session) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
-    if (session.role !== 'operator') return reply.code(403).send({ statusCode: 403, message: 'operators only' });
-    if (!['GET', 'HEAD'].includes(req.method)) {
-      const origin = req.headers.origin;
-      const site = req.headers['sec-fetch-site'];
-      const sameOrigin = origin ? new URL(origin).host === req.headers.host : site === 'same-origin';
-      if (!sameOrigin) return reply.code(403).send({ statusCode: 403, message: 'cross-site request refused' });
+  await fastify.register(
+    async (scope: FastifyInstance) => {
+      scope.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+        const session = await sessions.authenticate((req as CookieRequest).cookies?.[SESSION_COOKIE]);
+        if (!session) {
+          // A person opening the page is sent to log in; anything else (the board's API) is told so.
+          const page = req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html');
+          if (page) return reply.redirect(`/login?next=${encodeURIComponent(QUEUE_BOARD_PATH + '/')}`);
+          return reply.code(401).send({ statusCode: 401, message: 'log in first' });
+        }
+        if (session.role !== 'operator') return reply.code(403).send({ statusCode: 403, message: 'operators only' });
+        if (SAFE_METHODS.has(req.method)) {
+          reply.setCookie(BOARD_CSRF_COOKIE, session.csrf, { path: QUEUE_BOARD_PATH, sameSite: 'strict', secure: config.secureCookies, httpOnly: false });
+          return;
+        }
+        const token = req.headers[BOARD_CSRF_HEADER];
+        if (typeof token !== 'string' || !sameToken(token, session.csrf) || !sameOrigin(req)) {
+          return reply.code(403).send({ statusCode: 403, message: 'cross-site request refused (missing or wrong X-XSRF-Token)' });
+        }
+      });
+      // The board's page brings inline scripts and styles of its own.
+      scope.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
+        reply.header('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      });
+      await scope.register(board.registerPlugin());
+    },
+    { prefix: QUEUE_BOARD_PATH },
+  );
+}
+
+type CookieRequest = FastifyRequest & { cookies?: Record<string, string | undefined> };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const QUEUE_BOARD_PATH = '/operator/queues';
+/** Names axios, the board's HTTP client, uses for its double-submit token. */
+const BOARD_CSRF_COOKIE = 'XSRF-TOKEN';
+const BOARD_CSRF_HEADER = 'x-xsrf-token';
+
+/** The browser says the request comes from this origin (Origin, else Sec-Fetch-Site). */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin) {
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
     }
-  });
-  await fastify.register(board.registerPlugin(), { prefix: base });
-  void config;
+  }
+  return req.headers['sec-fetch-site'] === 'same-origin';
 }

@@ -24,6 +24,8 @@ export const portalConfigSchema = baseConfigSchema.extend({
   PORTAL_SECURE_COOKIES: bool,
   /** A session ends after this long without a request. */
   PORTAL_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(8 * 60),
+  /** A session ends this long after its login, however active it is. */
+  PORTAL_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(30 * 24).default(12),
   /** Failed logins for one login within the window before it is locked for the window. */
   PORTAL_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
   /** Failed logins from one address within the window before it is refused. */

@@ -2,6 +2,7 @@
 // role boundary), CSRF, login lockout, sessions, and the data pages (dashboard totals equal to
 // the message table, search, timeline, CSV, MO, callbacks, settings) and operator changes
 // (validated like the CLI, audited, announced).
+import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { partnerChangedChannel } from '@smsgw/contracts';
 import { hashApiPassword } from '@smsgw/db';
@@ -83,10 +84,11 @@ describe('without a session', () => {
     expect((await c.get('/api/stats')).status).toBe(401);
   });
 
-  it('Bull Board sends the browser to the login page', async () => {
-    const r = await new Client(portal.url).get('/operator/queues/');
+  it('Bull Board sends the browser to the login page, and tells its API 401', async () => {
+    const r = await fetch(`${portal.url}/operator/queues/`, { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
     expect(r.status).toBe(302);
     expect(r.headers.get('location')).toMatch(/^\/login\?next=/);
+    expect((await new Client(portal.url).get('/operator/queues/api/queues')).status).toBe(401);
   });
 
   it('health and the web UI need none', async () => {
@@ -118,7 +120,7 @@ describe('a partner user sees only its own partner', () => {
 
   it('rotating the API password with another partner id changes its own', async () => {
     const before = await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } });
-    const r = await userA.post('/api/account/api-password', { partnerId: b.id });
+    const r = await userA.post('/api/account/api-password', { partnerId: b.id, currentPassword: 'ua-password-1' });
     expect(r.status).toBe(200);
     expect(r.body.login).toBe('alpha');
     expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } })).apiPasswordHash).toBe(before.apiPasswordHash);
@@ -141,6 +143,16 @@ describe('a partner user sees only its own partner', () => {
   ])('operator endpoint %s %s is 403', async (method, path) => {
     const r = await userA.request(method, path, method === 'GET' ? undefined : { rateLimit: 1 });
     expect(r.status).toBe(403);
+  });
+
+  it("rotating the API password needs the user's own password again", async () => {
+    const before = (await t.prisma.partner.findUniqueOrThrow({ where: { id: a.id } })).apiPasswordHash;
+    const missing = await userA.post('/api/account/api-password', {});
+    expect(missing.status).toBe(400);
+    const wrong = await userA.post('/api/account/api-password', { currentPassword: 'not-my-password' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.field).toBe('currentPassword');
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: a.id } })).apiPasswordHash).toBe(before);
   });
 
   it('Bull Board is 403 for a partner user', async () => {
@@ -265,6 +277,7 @@ describe('operator', () => {
     expect(q.body.queues.map((x: { name: string }) => x.name)).toEqual(expect.arrayContaining(['mt.dispatch', 'callback.dlr', 'callback.mo']));
     const board = await operator.get('/operator/queues/');
     expect(board.status).toBe(200);
+    expect((await operator.get('/operator/queues/api/queues')).status).toBe(200);
     expect(String(board.body)).toContain('<html');
   });
 
@@ -472,6 +485,72 @@ describe('sessions and passwords', () => {
     expect((await two.get('/api/auth/me')).status).toBe(401);
     expect((await new Client(portal.url).login('pw', 'pw-password-1')).status).toBe(401);
     await loggedIn(portal.url, 'pw', 'new-password-2');
+  });
+
+  /** The Redis key of a session (its id hashed), to age it or to drop the per-user index. */
+  const sessionKey = (c: Client) => `${t.prefix}:portal:session:${createHash('sha256').update(c.cookies.get('smsgw_session')!).digest('hex')}`;
+
+  it("a change of role or partner ends the user's sessions even after the per-user index is gone", async () => {
+    const id = await createUser(t, 'roles', 'roles-password-1', 'operator');
+    const c = await loggedIn(portal.url, 'roles', 'roles-password-1');
+    // The index once expired after the idle timeout, and then nothing was revoked.
+    await t.redis.del(`${t.prefix}:portal:user-sessions:${id}`);
+    expect((await operator.patch(`/api/operator/users/${id}`, { role: 'partner', partnerId: a.id })).status).toBe(200);
+    expect((await c.get('/api/operator/users')).status).toBe(401);
+    const again = await loggedIn(portal.url, 'roles', 'roles-password-1');
+    await t.redis.del(`${t.prefix}:portal:user-sessions:${id}`);
+    expect((await operator.patch(`/api/operator/users/${id}`, { partnerId: b.id })).status).toBe(200);
+    expect((await again.get('/api/stats')).status).toBe(401);
+  });
+
+  it('the role and partner are read from the user on every request', async () => {
+    const id = await createUser(t, 'demoted', 'demoted-password-1', 'operator');
+    const c = await loggedIn(portal.url, 'demoted', 'demoted-password-1');
+    expect((await c.get('/api/operator/users')).status).toBe(200);
+    await t.pool.query(`UPDATE app_user SET role = 'partner', partner_id = $2 WHERE id = $1`, [id, b.id]);
+    expect((await c.get('/api/operator/users')).status).toBe(403);
+    expect((await c.get('/api/auth/me')).body).toMatchObject({ role: 'partner', partnerId: b.id });
+  });
+
+  it('blocking a user ends every session and refuses logins until unblocked; deleting one ends them too', async () => {
+    const id = await createUser(t, 'blocked', 'blocked-password-1', 'partner', a.id);
+    const c = await loggedIn(portal.url, 'blocked', 'blocked-password-1');
+    await t.redis.del(`${t.prefix}:portal:user-sessions:${id}`);
+    const r = await operator.post(`/api/operator/users/${id}/block`);
+    expect(r.status).toBe(200);
+    expect(r.body.user.blocked).toBe(true);
+    expect((await c.get('/api/stats')).status).toBe(401);
+    expect((await new Client(portal.url).login('blocked', 'blocked-password-1')).status).toBe(403);
+    expect((await new Client(portal.url).login('blocked', 'wrong-password-1')).status).toBe(401);
+    expect((await operator.post(`/api/operator/users/${id}/unblock`)).body.user.blocked).toBe(false);
+    const back = await loggedIn(portal.url, 'blocked', 'blocked-password-1');
+    await t.redis.del(`${t.prefix}:portal:user-sessions:${id}`);
+    expect((await operator.delete(`/api/operator/users/${id}`)).status).toBe(200);
+    expect((await back.get('/api/stats')).status).toBe(401);
+    const audit = await t.pool.query(`SELECT action FROM audit_log WHERE entity = $1 ORDER BY id`, [`user:${id}`]);
+    expect(audit.rows.map((x) => x.action)).toEqual(['user.block', 'user.unblock', 'user.delete']);
+  });
+
+  it('an operator cannot block themselves', async () => {
+    const me = await t.prisma.user.findUniqueOrThrow({ where: { login: 'op' } });
+    expect((await operator.post(`/api/operator/users/${me.id}/block`)).status).toBe(400);
+  });
+
+  it('a session ends at its absolute lifetime however active it is', async () => {
+    await createUser(t, 'aged', 'aged-password-1', 'partner', a.id);
+    const c = await loggedIn(portal.url, 'aged', 'aged-password-1');
+    const key = sessionKey(c);
+    const ttl = await t.redis.ttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(8 * 3600);
+    const session = JSON.parse((await t.redis.get(key))!);
+    // Made 11 h 59 min ago: alive, but renewed only up to the 12 h mark.
+    await t.redis.set(key, JSON.stringify({ ...session, createdAt: new Date(Date.now() - (12 * 60 - 1) * 60_000).toISOString() }), 'KEEPTTL');
+    expect((await c.get('/api/auth/me')).status).toBe(200);
+    expect(await t.redis.ttl(key)).toBeLessThanOrEqual(60);
+    await t.redis.set(key, JSON.stringify({ ...session, createdAt: new Date(Date.now() - 12 * 3600_000 - 1000).toISOString() }), 'KEEPTTL');
+    expect((await c.get('/api/auth/me')).status).toBe(401);
+    expect(await t.redis.exists(key)).toBe(0);
   });
 });
 

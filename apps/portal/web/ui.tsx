@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, post } from './api';
 
 export function Page({ title, subtitle, actions, children }: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }) {
   useEffect(() => {
@@ -118,5 +118,47 @@ export function Secret({ label, value, onClose }: { label: string; value: string
         </button>
       </div>
     </div>
+  );
+}
+
+/**
+ * "New API password": asks for the user's own portal password first (the server checks it again),
+ * then shows the new API password once.
+ */
+export function RotateApiPassword({ partnerId }: { partnerId?: number }) {
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  if (secret) return <Secret label="The new API password (pass)" value={secret} onClose={() => setSecret(null)} />;
+  if (!open)
+    return (
+      <button class="btn" data-testid="rotate-api-password" onClick={() => (setErr(null), setOpen(true))}>
+        New API password
+      </button>
+    );
+  return (
+    <form
+      class="row wrap"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setErr(null);
+        try {
+          setSecret((await post<{ password: string }>('/api/account/api-password', { partnerId, currentPassword: password })).password);
+          setOpen(false);
+          setPassword('');
+        } catch (e2) {
+          setErr(e2);
+        }
+      }}
+    >
+      <span class="muted">The current API password stops working within a second.</span>
+      <input type="password" aria-label="Your portal password" placeholder="your portal password" autocomplete="current-password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} required />
+      <button class="btn primary">Issue new API password</button>
+      <button type="button" class="btn ghost" onClick={() => (setOpen(false), setPassword(''))}>
+        Cancel
+      </button>
+      <ErrorBox error={err} />
+    </form>
   );
 }

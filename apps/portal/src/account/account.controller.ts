@@ -1,16 +1,19 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query, Req } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { PrismaClient } from '@smsgw/db';
 import { rotateApiPassword } from '@smsgw/partners';
-import { CurrentSession, type Session } from '../auth/session';
+import { Reauthentication } from '../auth/reauthentication.service';
+import { CurrentSession, type Session, type SessionRequest } from '../auth/session';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { Changes } from '../infra/changes.service';
 import { PG_POOL, PRISMA, REDIS } from '../infra/tokens';
 import { partnerScope } from '../http/scope';
 import { parseBody } from '../http/validation';
 import { partnerDetails } from './partner-view';
+
+const RotateBody = z.object({ partnerId: z.number().int().positive().optional(), currentPassword: z.string().min(1, 'your portal password is needed').max(200) });
 
 /** The partner's own account: its settings (read-only here) and its API password. */
 @Controller('api/account')
@@ -21,6 +24,7 @@ export class AccountController {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(PORTAL_CONFIG) private readonly config: PortalConfig,
     private readonly changes: Changes,
+    private readonly reauthenticate: Reauthentication,
   ) {}
 
   @Get('settings')
@@ -30,12 +34,17 @@ export class AccountController {
     return details;
   }
 
-  /** A new API password, returned once and stored hashed; running ingress instances switch within a second. */
+  /**
+   * A new API password, returned once and stored hashed; running ingress instances switch within
+   * a second. The user's own portal password is asked again: a borrowed session must not be
+   * enough to take over the partner's API.
+   */
   @Post('api-password')
   @HttpCode(200)
-  async rotate(@CurrentSession() s: Session, @Body() body: unknown) {
-    const { partnerId } = parseBody(z.object({ partnerId: z.number().int().positive().optional() }), body);
+  async rotate(@CurrentSession() s: Session, @Body() body: unknown, @Req() req: SessionRequest) {
+    const { partnerId, currentPassword } = parseBody(RotateBody, body);
     const id = partnerScope(s, partnerId);
+    await this.reauthenticate.check(s, currentPassword, req.ip);
     const p = await this.db.partner.findUnique({ where: { id }, select: { login: true } });
     if (!p) throw new NotFoundException('no such partner');
     return { login: p.login, password: await rotateApiPassword(this.changes.by(s), id) };

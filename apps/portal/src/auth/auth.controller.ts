@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, HttpException, Inject, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, HttpCode, HttpException, Inject, Post, Req, Res, UnauthorizedException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { hashUserPassword, type PrismaClient, userPasswordNeedsRehash, verifyUserPassword } from '@smsgw/db';
@@ -7,6 +7,7 @@ import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { PRISMA } from '../infra/tokens';
 import { parseBody } from '../http/validation';
 import { LoginThrottle } from './login-throttle.service';
+import { Reauthentication } from './reauthentication.service';
 import { CSRF_COOKIE, CurrentSession, Public, type Session, SESSION_COOKIE, type SessionRequest } from './session';
 import { SessionService } from './session.service';
 
@@ -32,6 +33,7 @@ export class AuthController {
     @Inject(PORTAL_CONFIG) private readonly config: PortalConfig,
     private readonly sessions: SessionService,
     private readonly throttle: LoginThrottle,
+    private readonly reauthenticate: Reauthentication,
   ) {}
 
   private setCookies(reply: FastifyReply, id: string, csrf: string): void {
@@ -63,8 +65,10 @@ export class AuthController {
       throw new UnauthorizedException('wrong login or password');
     }
     await this.throttle.succeeded(login);
+    // Said only to whoever knows the password: it tells nothing to a guesser.
+    if (user.blockedAt) throw new ForbiddenException('this account is blocked; ask an operator');
     if (userPasswordNeedsRehash(user.passwordHash)) await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await hashUserPassword(password) } });
-    const { id, session } = await this.sessions.create({ userId: user.id, login: user.login, role: user.role, partnerId: user.partnerId });
+    const { id, session } = await this.sessions.create({ userId: user.id, login: user.login, role: user.role, partnerId: user.partnerId, version: user.sessionVersion });
     this.setCookies(reply, id, session.csrf);
     return userView(session);
   }
@@ -84,22 +88,19 @@ export class AuthController {
     return { ok: true };
   }
 
-  /** Changes the user's own password; every other session of the user ends. */
+  /** Changes the user's own password; every other session of the user ends, this one stays. */
   @Post('password')
   @HttpCode(200)
   async changePassword(@CurrentSession() s: Session, @Body() body: unknown, @Req() req: SessionRequest) {
     const { currentPassword, newPassword } = parseBody(PasswordBody, body);
-    const user = await this.db.user.findUnique({ where: { id: s.userId } });
-    if (!user) throw new UnauthorizedException('log in first');
-    const wait = await this.throttle.retryAfter(user.login, req.ip);
-    if (wait > 0) throw new HttpException({ statusCode: 429, message: 'too many failed attempts; try again later' }, 429);
-    if (!(await verifyUserPassword(currentPassword, user.passwordHash))) {
-      await this.throttle.failed(user.login, req.ip);
-      throw new BadRequestException({ message: 'the current password is wrong', field: 'currentPassword' });
-    }
+    const user = await this.reauthenticate.check(s, currentPassword, req.ip);
     checkNewPassword(newPassword);
-    await this.db.user.update({ where: { id: user.id }, data: { passwordHash: await hashUserPassword(newPassword) } });
+    const updated = await this.db.user.update({
+      where: { id: user.id },
+      data: { passwordHash: await hashUserPassword(newPassword), sessionVersion: { increment: 1 } },
+    });
     await writeAudit({ db: this.db, actor: `portal:${s.login}` }, 'user.change-password', `user:${user.id}`, null, null);
+    if (req.sessionId) await this.sessions.adopt(req.sessionId, updated.sessionVersion);
     await this.sessions.destroyAllOf(user.id, req.sessionId);
     return { ok: true };
   }

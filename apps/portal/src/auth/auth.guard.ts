@@ -1,20 +1,29 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { HealthController, MetricsController } from '@smsgw/common';
 import { SessionService } from './session.service';
 import { CSRF_HEADER, PUBLIC_ROUTE, type Role, ROLES, SESSION_COOKIE, type SessionRequest } from './session';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function sameToken(a: string, b: string): boolean {
+/** The platform's probes, answered without a session like every service's. */
+const PROBES: ReadonlySet<unknown> = new Set([HealthController, MetricsController]);
+
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
- * Every /api route but the public ones: a session (else 401), the route's role (else 403) and,
- * for every state-changing method, the CSRF header matching the session's token (else 403).
+ * Every portal route is private unless its handler or controller is marked @Public() (or it is a
+ * probe): a session (else 401), the route's role (else 403) and, for every state-changing
+ * method, the CSRF header matching the session's token (else 403).
+ *
+ * The decision is made on the route the router matched, never on the text of the URL: the router
+ * decodes percent-escapes and takes absolute-form targets, so a prefix test on `req.url` can be
+ * walked around with another spelling of the same path.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -24,13 +33,12 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (PROBES.has(ctx.getClass())) return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
-    const req = ctx.switchToHttp().getRequest<SessionRequest>();
-    // /health and /metrics are for the platform's probes, like every service's.
-    if (!req.url.startsWith('/api/')) return true;
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<SessionRequest>();
     const id = req.cookies?.[SESSION_COOKIE];
-    const session = id ? await this.sessions.get(id) : null;
+    const session = await this.sessions.authenticate(id);
     if (!session || !id) throw new UnauthorizedException('log in first');
     req.session = session;
     req.sessionId = id;

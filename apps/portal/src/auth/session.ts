@@ -13,6 +13,8 @@ export interface Session {
   /** Double-submit token: the X-CSRF-Token header of every state-changing request must equal it. */
   csrf: string;
   createdAt: string;
+  /** app_user.session_version when the session was made; a higher one in the table ends it. */
+  version: number;
 }
 
 export type SessionRequest = FastifyRequest & { session?: Session; sessionId?: string };
@@ -24,7 +26,7 @@ export const CSRF_HEADER = 'x-csrf-token';
 export const PUBLIC_ROUTE = 'portal:public';
 export const ROLES = 'portal:roles';
 
-/** No session needed (login, health). */
+/** No session needed (login). Every other route needs one: the guard decides by the matched route. */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 /** Only these roles; others get 403. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);

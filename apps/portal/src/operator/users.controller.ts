@@ -21,7 +21,7 @@ const CreateBody = z.object({
 const UpdateBody = z.object({ role: z.enum(['operator', 'partner']).optional(), partnerId: z.number().int().positive().nullable().optional(), resetPassword: z.boolean().optional() });
 
 function view(u: User & { partner?: { login: string } | null }) {
-  return { id: u.id, login: u.login, role: u.role, partnerId: u.partnerId, partnerLogin: u.partner?.login ?? null, createdAt: u.createdAt };
+  return { id: u.id, login: u.login, role: u.role, partnerId: u.partnerId, partnerLogin: u.partner?.login ?? null, blocked: u.blockedAt !== null, createdAt: u.createdAt };
 }
 
 /** A password for a new or reset account, shown once to the operator who passes it on. */
@@ -56,7 +56,10 @@ export class UsersController {
     return { user: view(user), password: b.password ? undefined : password };
   }
 
-  /** Role and partner; `resetPassword: true` sets a generated password (answered once) and ends the user's sessions. */
+  /**
+   * Role and partner; `resetPassword: true` sets a generated password (answered once). A new
+   * password, role or partner ends every session of the user (its session_version moves on).
+   */
   @Patch(':id')
   async update(@CurrentSession() s: Session, @Param('id') id: string, @Body() body: unknown) {
     const b = parseBody(UpdateBody, body);
@@ -66,14 +69,43 @@ export class UsersController {
     const partnerId = role === 'operator' ? null : b.partnerId !== undefined ? b.partnerId : before.partnerId;
     if (role === 'partner' && !partnerId) throw new BadRequestException({ message: 'a partner user needs its partner', field: 'partnerId' });
     const password = b.resetPassword ? generatedPassword() : undefined;
+    const endSessions = password !== undefined || role !== before.role || partnerId !== before.partnerId;
     const after = await this.db.user.update({
       where: { id: before.id },
-      data: { role, partnerId, ...(password ? { passwordHash: await hashUserPassword(password) } : {}) },
+      data: { role, partnerId, ...(password ? { passwordHash: await hashUserPassword(password) } : {}), ...(endSessions ? { sessionVersion: { increment: 1 } } : {}) },
       include: { partner: { select: { login: true } } },
     });
     await writeAudit({ db: this.db, actor: actorOf(s) }, password ? 'user.reset-password' : 'user.update', `user:${after.id}`, view(before), view(after));
-    if (password || role !== before.role || partnerId !== before.partnerId) await this.sessions.destroyAllOf(after.id);
+    if (endSessions) await this.sessions.destroyAllOf(after.id);
     return { user: view(after), password };
+  }
+
+  /** No login and no session until unblocked: every session of the user ends now. */
+  @Post(':id/block')
+  @HttpCode(200)
+  async block(@CurrentSession() s: Session, @Param('id') id: string) {
+    const userId = idParam(id);
+    if (userId === s.userId) throw new BadRequestException('you cannot block yourself');
+    return this.setBlocked(s, userId, true);
+  }
+
+  @Post(':id/unblock')
+  @HttpCode(200)
+  async unblock(@CurrentSession() s: Session, @Param('id') id: string) {
+    return this.setBlocked(s, idParam(id), false);
+  }
+
+  private async setBlocked(s: Session, userId: number, blocked: boolean) {
+    const before = await this.db.user.findUnique({ where: { id: userId }, include: { partner: { select: { login: true } } } });
+    if (!before) throw new NotFoundException('no such user');
+    const after = await this.db.user.update({
+      where: { id: userId },
+      data: blocked ? { blockedAt: before.blockedAt ?? new Date(), sessionVersion: { increment: 1 } } : { blockedAt: null },
+      include: { partner: { select: { login: true } } },
+    });
+    await writeAudit({ db: this.db, actor: actorOf(s) }, blocked ? 'user.block' : 'user.unblock', `user:${userId}`, view(before), view(after));
+    if (blocked) await this.sessions.destroyAllOf(userId);
+    return { user: view(after) };
   }
 
   @Delete(':id')

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, type Me, patch, post, query } from '../api';
 import { num, time } from '../format';
 import { link, navigate } from '../router';
-import { Badge, Card, Empty, ErrorBox, Loading, Page, Secret, useData } from '../ui';
+import { Badge, Card, Empty, ErrorBox, Loading, Page, RotateApiPassword, Secret, useData } from '../ui';
 import { invalidatePartners } from './partner-picker';
 import type { PartnerSettings } from './settings';
 
@@ -235,7 +235,6 @@ export function PartnerEditPage({ id, onOpen }: { id: string; onOpen: (id: numbe
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState('');
   const [err, setErr] = useState<unknown>(null);
-  const [secret, setSecret] = useState<string | null>(null);
   const [number, setNumber] = useState('');
   useEffect(() => void get<SchemaField[]>('/api/operator/partners/settings-schema').then(setSchema), []);
   const initial: Record<string, string> = {};
@@ -265,9 +264,7 @@ export function PartnerEditPage({ id, onOpen }: { id: string; onOpen: (id: numbe
             <button class="btn ghost" onClick={() => (onOpen(data.id), navigate('/'))}>
               Open dashboard
             </button>
-            <button class="btn" onClick={() => action(async () => setSecret((await post<{ password: string }>('/api/account/api-password', { partnerId: data.id })).password), 'New API password issued.')}>
-              New API password
-            </button>
+            <RotateApiPassword partnerId={data.id} />
             {data.status === 'active' ? (
               <button class="btn danger" onClick={() => confirm(`Block ${data.login}? Every request it sends gets 403.`) && action(() => post(`/api/operator/partners/${data.id}/block`), `${data.login} is blocked.`)}>
                 Block
@@ -281,7 +278,6 @@ export function PartnerEditPage({ id, onOpen }: { id: string; onOpen: (id: numbe
         )
       }
     >
-      {secret && <Secret label="New API password" value={secret} onClose={() => setSecret(null)} />}
       {notice && (
         <div class="alert success" role="status" data-testid="notice">
           {notice}
@@ -367,6 +363,7 @@ interface UserRow {
   role: 'operator' | 'partner';
   partnerId: number | null;
   partnerLogin: string | null;
+  blocked: boolean;
   createdAt: string;
 }
 
@@ -437,7 +434,7 @@ export function UsersPage({ me }: { me: Me }) {
                   <tr key={u.id}>
                     <td>{u.login}</td>
                     <td>
-                      <Badge tone={u.role === 'operator' ? 'info' : ''}>{u.role}</Badge>
+                      <Badge tone={u.role === 'operator' ? 'info' : ''}>{u.role}</Badge> {u.blocked && <Badge tone="bad">blocked</Badge>}
                     </td>
                     <td>{u.partnerLogin ?? '—'}</td>
                     <td class="nowrap">{time(u.createdAt)}</td>
@@ -456,6 +453,22 @@ export function UsersPage({ me }: { me: Me }) {
                       >
                         Reset password
                       </button>
+                      {u.login !== me.login && (
+                        <button
+                          class="btn small"
+                          onClick={async () => {
+                            if (!u.blocked && !confirm(`Block ${u.login}? They cannot log in and their sessions end now.`)) return;
+                            try {
+                              await post(`/api/operator/users/${u.id}/${u.blocked ? 'unblock' : 'block'}`);
+                              reload();
+                            } catch (e) {
+                              setErr(e);
+                            }
+                          }}
+                        >
+                          {u.blocked ? 'Unblock' : 'Block'}
+                        </button>
+                      )}
                       {u.login !== me.login && (
                         <button
                           class="btn small danger"

@@ -1,7 +1,6 @@
-import { useState } from 'preact/hooks';
 import { get, type Me, post, query } from '../api';
 import { num, time } from '../format';
-import { Badge, Card, ErrorBox, Loading, Page, Secret, useData } from '../ui';
+import { Badge, Card, ErrorBox, Loading, Page, RotateApiPassword, useData } from '../ui';
 
 export interface PartnerSettings {
   id: number;
@@ -135,31 +134,9 @@ export function SettingsView({ s }: { s: PartnerSettings }) {
 export function SettingsPage({ partnerId, me }: { partnerId: number; me: Me }) {
   const pid = me.role === 'operator' ? partnerId : undefined;
   const { data, error, loading } = useData(() => get<PartnerSettings>(`/api/account/settings${query({ partnerId: pid })}`), [partnerId]);
-  const [secret, setSecret] = useState<string | null>(null);
-  const [err, setErr] = useState<unknown>(null);
   return (
-    <Page
-      title="Settings"
-      subtitle="How the platform is set up for you. To change anything, ask your operator."
-      actions={
-        <button
-          class="btn"
-          data-testid="rotate-api-password"
-          onClick={async () => {
-            if (!confirm('Generate a new API password? The current one stops working within a second.')) return;
-            try {
-              setSecret((await post<{ password: string }>('/api/account/api-password', { partnerId: pid })).password);
-            } catch (e) {
-              setErr(e);
-            }
-          }}
-        >
-          New API password
-        </button>
-      }
-    >
-      <ErrorBox error={err ?? error} />
-      {secret && <Secret label="Your new API password (pass)" value={secret} onClose={() => setSecret(null)} />}
+    <Page title="Settings" subtitle="How the platform is set up for you. To change anything, ask your operator." actions={<RotateApiPassword partnerId={pid} />}>
+      <ErrorBox error={error} />
       {loading && <Loading />}
       {data && <SettingsView s={data} />}
     </Page>
