@@ -107,9 +107,9 @@ async function mountQueueDashboard(app: NestFastifyApplication): Promise<void> {
           return reply.code(403).send({ statusCode: 403, message: 'cross-site request refused (missing or wrong X-XSRF-Token)' });
         }
       });
-      // The board's page brings inline scripts and styles of its own.
+      // The board's page brings inline scripts and styles of its own, and a <base href> for its deep links.
       scope.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {
-        reply.header('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        reply.header('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
       });
       await scope.register(board.registerPlugin());
     },

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { Queue } from 'bullmq';
+import { hashApiPassword } from '@smsgw/db';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { partnerChangedChannel, smscChangedChannel } from '@smsgw/contracts';
@@ -209,6 +211,20 @@ describe('partner user', () => {
     await shot(page, '07-settings');
   });
 
+  it('issues a new API password only after the portal password is given again', async () => {
+    await page.getByTestId('rotate-api-password').click();
+    await page.getByLabel('Your portal password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Issue new API password' }).click();
+    await page.getByText('the current password is wrong').waitFor();
+    await page.getByLabel('Your portal password').fill('shop-user-pass');
+    await page.getByRole('button', { name: 'Issue new API password' }).click();
+    const fresh = await page.getByTestId('secret').innerText();
+    expect((await send({ serviceId: 'shop', pass: partner.password, clientId: '79030000011', message: 'old' })).status).toBe(401);
+    partner.password = fresh;
+    // (No message sent with it: the operator's dashboard below counts the messages.)
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: partner.id } })).apiPasswordHash).toBe(hashApiPassword(fresh, PEPPER));
+  });
+
   it('cannot open the operator console', async () => {
     const res = await page.request.get(`${portal.url}/api/operator/partners`);
     expect(res.status()).toBe(403);
@@ -277,6 +293,27 @@ describe('operator', () => {
     await board.goto(`${portal.url}/operator/queues/`);
     await board.getByText('mt.dispatch').first().waitFor({ timeout: 15_000 });
     await shot(board, '14-bull-board');
+  });
+
+  it("changes a queue from Bull Board's own UI (its CSRF token travels as the board's client sends it)", async () => {
+    const board = await context.newPage();
+    await board.goto(`${portal.url}/operator/queues/queue/callback.mo`);
+    // The queue's actions menu is the last button of its tab bar, once the tabs are drawn.
+    await board.getByText(/^completed$/i).first().waitFor({ timeout: 15_000 });
+    const buttons = board.locator('button');
+    await buttons.nth((await buttons.count()) - 1).click();
+    await board.getByRole('menuitem', { name: 'Pause' }).click();
+    const answer = board.waitForResponse((r) => r.url().endsWith('/api/queues/callback.mo/pause'));
+    await board.getByRole('button', { name: 'Confirm' }).click();
+    const res = await answer;
+    expect(`${res.status()} ${await res.text()}`).toMatch(/^200 /);
+    const q = new Queue('callback.mo', { prefix: t.prefix, connection: { url: REDIS_URL } });
+    try {
+      expect(await q.isPaused()).toBe(true);
+      await q.resume();
+    } finally {
+      await q.close();
+    }
   });
 });
 
