@@ -58,10 +58,13 @@ const metrics = boundMetrics('mo');
 /** Pushes per job before its slot is given back to other partners' work. */
 const MAX_PUSHES_PER_RUN = 100;
 
+/** How long a job waits for its MO row to be committed before it gives up on it. */
+const MISSING_MO_GRACE_MS = 60_000;
+
 /**
- * Incoming messages (PROTOCOL §6). A partner's MO go out strictly in arrival order: a job pushes
- * its partner's oldest waiting MO first, and goes on until its own MO is acknowledged; when a push
- * fails, every MO of that partner waits for that MO's retry.
+ * Incoming messages (PROTOCOL §6). A partner's MO go out strictly in arrival order: the job that
+ * holds the partner's lock pushes its oldest waiting MO, then the next, until none waits; when a
+ * push fails, every MO of that partner waits for that MO's retry.
  */
 @Injectable()
 export class MoService {
@@ -88,7 +91,17 @@ export class MoService {
 
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_MO, job.data);
-    if (await this.finished(data)) return;
+    const state = await this.ownState(data);
+    if (state === 'missing') {
+      // The connector queues the job inside the transaction that stores the MO, so the job can
+      // run before the row is committed: look again soon, less often as the job ages. A job whose
+      // transaction rolled back (the SMSC then sends the MO again, under a new id) gives up.
+      const age = Date.now() - job.timestamp;
+      if (age < MISSING_MO_GRACE_MS) return deferJob(job, token, Date.now() + Math.min(2_000, Math.max(20, age / 4)), 'mo', 'uncommitted');
+      this.logger.warn(`MO ${data.moId} not found ${Math.round(age / 1000)} s after its job was queued: its transaction did not commit`);
+      return;
+    }
+    if (state !== 'waiting') return;
     const partner = await this.partners.get(data.partnerId);
     if (!partner?.moUrl) {
       // Stays unacknowledged: once the partner has an MO URL, the next MO's job pushes it, in order.
@@ -100,53 +113,61 @@ export class MoService {
     const lockToken = randomBytes(9).toString('base64');
     const took = await this.order.take(partner.id, lockToken);
     if (!took.taken) {
-      // Another run is pushing this partner's MO (ours may be among them): look again shortly.
+      // Another run is pushing this partner's MO, and it was told to look once more before it lets
+      // go, so it pushes ours too; this job only checks again later in case that run dies.
       const wait = took.reason === 'down' ? took.retryInMs : Math.min(took.retryInMs, 500) + Math.floor(Math.random() * 500);
       return deferJob(job, token, Date.now() + wait, 'mo', took.reason === 'down' ? 'down' : 'ordered');
     }
     let retryAt: number | null = null;
+    let held = true;
     try {
-      for (let pushes = 0; pushes < MAX_PUSHES_PER_RUN; pushes++) {
+      // The holder pushes the partner's waiting MO oldest first, the next as soon as one is
+      // answered, until none waits (or its share of pushes is used up), whichever job it came with.
+      for (let pushes = 0; ; ) {
         const head = await this.head(partner.id);
-        if (!head) return; // nothing waits, ours included
+        if (!head) {
+          if (await this.order.leave(partner.id, lockToken)) {
+            held = false;
+            break;
+          }
+          continue; // another MO's job knocked meanwhile: its row is committed, look again
+        }
+        if (pushes >= MAX_PUSHES_PER_RUN) break;
         const next = head.next_attempt_at?.getTime() ?? 0;
         if (next > Date.now() + 50) {
           retryAt = next;
           break;
         }
         if (!(await this.order.extend(partner.id, lockToken))) {
+          held = false;
           retryAt = Date.now() + 500;
           break;
         }
+        pushes++;
         const failedUntil = await this.push(partner, head);
         if (failedUntil !== null) {
           await this.order.markDown(partner.id, failedUntil - Date.now());
           retryAt = failedUntil;
           break;
         }
-        if (head.id === data.moId) return;
       }
-      retryAt ??= Date.now() + 100;
     } finally {
-      await this.order.release(partner.id, lockToken).catch(() => undefined);
+      if (held) await this.order.release(partner.id, lockToken).catch(() => undefined);
     }
-    if (await this.finished(data)) return;
-    return deferJob(job, token, retryAt, 'mo', 'ordered');
+    if ((await this.ownState(data)) !== 'waiting') return;
+    return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
   }
 
-  /** Acknowledged or parked: nothing left for this job. */
-  private async finished(data: CallbackMoJob): Promise<boolean> {
+  /** Waiting; done with (acknowledged, parked, or not this partner's); or not in the table (yet). */
+  private async ownState(data: CallbackMoJob): Promise<'waiting' | 'done' | 'missing'> {
     const { rows } = await this.pool.query<MoRow>(OWN_SQL, [data.moId]);
     const own = rows[0];
-    if (!own) {
-      this.logger.warn(`MO ${data.moId} not found`);
-      return true;
-    }
+    if (!own) return 'missing';
     if (own.partner_id !== data.partnerId) {
       this.logger.warn(`MO ${data.moId} belongs to partner ${own.partner_id}, not ${data.partnerId}`);
-      return true;
+      return 'done';
     }
-    return own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered';
+    return own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered' ? 'done' : 'waiting';
   }
 
   private async head(partnerId: number): Promise<MoRow | null> {
