@@ -145,4 +145,38 @@ describe('callback-worker: incoming messages (MO)', () => {
       await server.close();
     }
   });
+
+  it('order per subscriber: each subscriber\'s MO in arrival order, subscribers in parallel up to the partner\'s callback concurrency', async () => {
+    const server = await startPartnerServer(() => ({ status: 200, delayMs: 150 }));
+    try {
+      const partnerId = await t.createPartner({ mo_url: server.url('/mo') });
+      await t.updatePartner(partnerId, `mo_order = 'subscriber', callback_concurrency = 3`);
+      const base = Date.now() - 1000;
+      const subscribers = ['79031110001', '79031110002', '79031110003', '79031110004'];
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        for (const [k, msisdn] of subscribers.entries()) {
+          ids.push(await t.insertMo(partnerId, { text: `${msisdn} #${i}`, msisdn, received_at: new Date(base + i * 10 + k) }));
+        }
+      }
+      const started = Date.now();
+      await t.enqueueMo(partnerId, [...ids].reverse());
+      await waitFor('all acknowledged', async () => {
+        const { rows } = await t.pool.query<{ n: string }>('SELECT count(*) AS n FROM mo_message WHERE partner_id = $1 AND callback_done_at IS NOT NULL', [partnerId]);
+        return rows[0]!.n === String(ids.length);
+      }, 10_000);
+      const took = Date.now() - started;
+      for (const msisdn of subscribers) {
+        const seen = server.received.filter((r) => r.query.get('clientId') === msisdn).map((r) => r.query.get('message'));
+        expect(seen).toEqual([0, 1, 2].map((i) => `${msisdn} #${i}`));
+      }
+      // Never more than the partner's concurrency at once, and more than one: 12 pushes of 150 ms
+      // one at a time would take 1.8 s.
+      expect(server.maxInFlight).toBe(3);
+      expect(took).toBeLessThan(1_500);
+      expect(server.received).toHaveLength(ids.length);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -29,6 +29,12 @@ describe('partner settings, as the CLI types them and as the portal sends them',
     expect(signingSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
+  it('MO order: partner or subscriber, from the CLI and the portal alike', () => {
+    expect(parsePartnerSettings({ moOrder: 'subscriber' })).toEqual({ moOrder: 'subscriber' });
+    expect(parsePartnerSettings({ moOrder: 'partner' }, 'field')).toEqual({ moOrder: 'partner' });
+    expect(() => parsePartnerSettings({ moOrder: 'random' }, 'field')).toThrow(new SettingError('mo-order is partner or subscriber'));
+  });
+
   it('settingText writes JSON values as the CLI would', () => {
     expect(settingText(['a', 'b'])).toBe('a,b');
     expect(settingText({ clientId: 'to' })).toBe('clientId=to');

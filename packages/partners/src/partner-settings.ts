@@ -120,8 +120,17 @@ export const SETTINGS: SettingSpec[] = [
   {
     option: 'callback-concurrency',
     field: 'callbackConcurrency',
-    description: 'delivery report requests in flight to this partner at once, across all callback workers, 1-1000 ("default": the workers\' CALLBACK_PARTNER_CONCURRENCY); MO always go one at a time',
+    description: 'callback requests in flight to this partner at once, across all callback workers, 1-1000 ("default": the workers\' CALLBACK_PARTNER_CONCURRENCY); for delivery reports, and for MO when mo-order is subscriber',
     parse: (v) => (v === 'default' || v === 'none' || v === '' ? null : int(1, 1000)(v)),
+  },
+  {
+    option: 'mo-order',
+    field: 'moOrder',
+    description: 'order of MO pushes: "partner" (every MO in arrival order, one request at a time) or "subscriber" (each subscriber\'s MO in order, different subscribers in parallel up to callback-concurrency)',
+    parse: (v) => {
+      if (v !== 'partner' && v !== 'subscriber') throw new SettingError('mo-order is partner or subscriber');
+      return v;
+    },
   },
   { option: 'signing-secret', field: 'signingSecret', description: 'secret for X-Signature ("generate" for a random one, "none" to clear)', parse: nullable((v) => v) },
   { option: 'test-mode', field: 'testMode', description: 'test mode (true/false)', parse: bool },

@@ -9,11 +9,12 @@ import { CallbackLog, type CallbackRecord, type CallbackState } from '../deliver
 import { boundMetrics } from '../delivery/callback-metrics';
 import { deferJob } from '../delivery/defer';
 import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
+import { PartnerGate } from '../delivery/partner-gate.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
 import { outcomeLabel } from '../dlr/dlr.service';
 import { PG_POOL } from '../infra/tokens';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
-import { MoOrder } from './mo-order.service';
+import { type MoLine, MoOrder } from './mo-order.service';
 import { MoReplyWriter } from './mo-reply.service';
 import { replyLines } from './reply-body';
 
@@ -40,11 +41,15 @@ const MO_COLUMNS = `m.id::text AS id, m.partner_id, m.msisdn, m.service_number, 
 
 const OWN_SQL = `SELECT ${MO_COLUMNS}, '0' AS behind FROM mo_message m LEFT JOIN callback c ON c.mo_id = m.id WHERE m.id = $1`;
 
-/** The partner's oldest MO not yet acknowledged nor parked, and how many wait behind it (mtSent). */
-const HEAD_SQL = `
+/**
+ * The line's oldest MO not yet acknowledged nor parked, and how many wait behind it (mtSent): the
+ * partner's line, or with `AND m.msisdn = $2` its subscriber's.
+ */
+function headSql(perSubscriber: boolean): string {
+  return `
 WITH waiting AS (
   SELECT m.id, m.received_at FROM mo_message m
-  WHERE m.partner_id = $1 AND m.callback_done_at IS NULL
+  WHERE m.partner_id = $1 ${perSubscriber ? 'AND m.msisdn = $2' : ''} AND m.callback_done_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM callback p WHERE p.mo_id = m.id AND p.state = 'parked')
 ), head AS (
   SELECT id, received_at FROM waiting ORDER BY received_at, id LIMIT 1
@@ -52,6 +57,9 @@ WITH waiting AS (
 SELECT ${MO_COLUMNS},
   (SELECT count(*) FROM waiting w WHERE (w.received_at, w.id) > (head.received_at, head.id))::text AS behind
 FROM head JOIN mo_message m ON m.id = head.id LEFT JOIN callback c ON c.mo_id = m.id`;
+}
+const PARTNER_HEAD_SQL = headSql(false);
+const SUBSCRIBER_HEAD_SQL = headSql(true);
 
 const metrics = boundMetrics('mo');
 
@@ -77,6 +85,7 @@ export class MoService {
     private readonly http: HttpSender,
     private readonly log: CallbackLog,
     private readonly replies: MoReplyWriter,
+    private readonly gate: PartnerGate,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
   ) {
@@ -91,7 +100,7 @@ export class MoService {
 
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_MO, job.data);
-    const state = await this.ownState(data);
+    const { state, msisdn } = await this.ownState(data);
     if (state === 'missing') {
       // The connector queues the job inside the transaction that stores the MO, so the job can
       // run before the row is committed: look again soon, less often as the job ages. A job whose
@@ -110,8 +119,9 @@ export class MoService {
       return;
     }
 
+    const line: MoLine = { partnerId: partner.id, msisdn: partner.moOrder === 'subscriber' ? msisdn : null };
     const lockToken = randomBytes(9).toString('base64');
-    const took = await this.order.take(partner.id, lockToken);
+    const took = await this.order.take(line, lockToken);
     if (!took.taken) {
       // Another run is pushing this partner's MO, and it was told to look once more before it lets
       // go, so it pushes ours too; this job only checks again later in case that run dies.
@@ -121,12 +131,12 @@ export class MoService {
     let retryAt: number | null = null;
     let held = true;
     try {
-      // The holder pushes the partner's waiting MO oldest first, the next as soon as one is
-      // answered, until none waits (or its share of pushes is used up), whichever job it came with.
+      // The holder pushes the line's waiting MO oldest first, the next as soon as one is answered,
+      // until none waits (or its share of pushes is used up), whichever job it came with.
       for (let pushes = 0; ; ) {
-        const head = await this.head(partner.id);
+        const head = await this.head(line);
         if (!head) {
-          if (await this.order.leave(partner.id, lockToken)) {
+          if (await this.order.leave(line, lockToken)) {
             held = false;
             break;
           }
@@ -138,13 +148,18 @@ export class MoService {
           retryAt = next;
           break;
         }
-        if (!(await this.order.extend(partner.id, lockToken))) {
+        if (!(await this.order.extend(line, lockToken))) {
           held = false;
           retryAt = Date.now() + 500;
           break;
         }
         pushes++;
-        const failedUntil = await this.push(partner, head);
+        const pushed = await this.pushInLine(partner, line, head);
+        if ('busy' in pushed) {
+          retryAt = Date.now() + pushed.busy;
+          break;
+        }
+        const failedUntil = pushed.failedUntil;
         if (failedUntil !== null) {
           await this.order.markDown(partner.id, failedUntil - Date.now());
           retryAt = failedUntil;
@@ -152,31 +167,53 @@ export class MoService {
         }
       }
     } finally {
-      if (held) await this.order.release(partner.id, lockToken).catch(() => undefined);
+      if (held) await this.order.release(line, lockToken).catch(() => undefined);
     }
-    if ((await this.ownState(data)) !== 'waiting') return;
+    if ((await this.ownState(data)).state !== 'waiting') return;
     return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
   }
 
   /** Waiting; done with (acknowledged, parked, or not this partner's); or not in the table (yet). */
-  private async ownState(data: CallbackMoJob): Promise<'waiting' | 'done' | 'missing'> {
+  private async ownState(data: CallbackMoJob): Promise<{ state: 'waiting' | 'done' | 'missing'; msisdn: string }> {
     const { rows } = await this.pool.query<MoRow>(OWN_SQL, [data.moId]);
     const own = rows[0];
-    if (!own) return 'missing';
+    if (!own) return { state: 'missing', msisdn: '' };
     if (own.partner_id !== data.partnerId) {
       this.logger.warn(`MO ${data.moId} belongs to partner ${own.partner_id}, not ${data.partnerId}`);
-      return 'done';
+      return { state: 'done', msisdn: own.msisdn };
     }
-    return own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered' ? 'done' : 'waiting';
+    const done = own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered';
+    return { state: done ? 'done' : 'waiting', msisdn: own.msisdn };
   }
 
-  private async head(partnerId: number): Promise<MoRow | null> {
-    const { rows } = await this.pool.query<MoRow>(HEAD_SQL, [partnerId]);
+  private async head(line: MoLine): Promise<MoRow | null> {
+    const { rows } = line.msisdn === null ? await this.pool.query<MoRow>(PARTNER_HEAD_SQL, [line.partnerId]) : await this.pool.query<MoRow>(SUBSCRIBER_HEAD_SQL, [line.partnerId, line.msisdn]);
     return rows[0] ?? null;
   }
 
-  /** One push of `mo`. Null when it is done with (acknowledged or parked); else when to retry. */
-  private async push(partner: CallbackPartner, mo: MoRow): Promise<number | null> {
+  /**
+   * One push of the line's head. The partner's line is one request at a time by itself; lines of
+   * subscribers run in parallel, so each of their pushes holds a slot of the partner's callback
+   * concurrency (shared with nothing else: the gate counts MO apart from reports). `busy`: no slot
+   * now, look again in that many ms.
+   */
+  private async pushInLine(partner: CallbackPartner, line: MoLine, mo: MoRow): Promise<{ failedUntil: number | null } | { busy: number }> {
+    if (line.msisdn === null) return { failedUntil: await this.push(partner, mo, 1) };
+    const gate = await this.gate.acquire('mo', partner.id, partner.concurrency);
+    if (!gate.granted) return { busy: gate.retryInMs };
+    let ok = false;
+    const started = Date.now();
+    try {
+      const failedUntil = await this.push(partner, mo, partner.concurrency);
+      ok = failedUntil === null;
+      return { failedUntil };
+    } finally {
+      await this.gate.release(gate.lease, ok, Date.now() - started);
+    }
+  }
+
+  /** One push of `mo` (over up to `connections` to the partner). Null when it is done with (acknowledged or parked); else when to retry. */
+  private async push(partner: CallbackPartner, mo: MoRow, connections: number): Promise<number | null> {
     const target = partner.moUrl!;
     let outcome: HttpOutcome;
     let loggedUrl: string;
@@ -189,7 +226,7 @@ export class MoService {
       loggedUrl = target.redacted + url.slice(target.base.length);
       metrics.inFlight.inc();
       try {
-        outcome = await this.http.send(`mo:${partner.id}`, 1, url, { headers: this.headers(partner, url), readBodyLimit: this.config.CALLBACK_MO_BODY_LIMIT });
+        outcome = await this.http.send(`mo:${partner.id}`, connections, url, { headers: this.headers(partner, url), readBodyLimit: this.config.CALLBACK_MO_BODY_LIMIT });
       } finally {
         metrics.inFlight.dec();
       }

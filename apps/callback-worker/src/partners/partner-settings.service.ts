@@ -26,6 +26,8 @@ export interface CallbackPartner {
   paramNames: Record<string, string>;
   signingSecret: string | null;
   intermediateReports: boolean;
+  /** PROTOCOL §6: all MO of the partner in one line, or one line per subscriber. */
+  moOrder: 'partner' | 'subscriber';
   testMode: boolean;
   testEndsAt: Date | null;
   validityMinutes: number;
@@ -41,13 +43,14 @@ interface PartnerRow {
   signing_secret: string | null;
   intermediate_reports: boolean;
   callback_concurrency: number | null;
+  mo_order: 'partner' | 'subscriber';
   test_mode: boolean;
   test_ends_at: Date | null;
   validity_minutes: number;
 }
 
 const SELECT = `SELECT id, login, status::text AS status, status_url, mo_url, callback_param_names, signing_secret,
-  intermediate_reports, callback_concurrency, test_mode, test_ends_at, validity_minutes FROM partner WHERE id = $1`;
+  intermediate_reports, callback_concurrency, mo_order::text AS mo_order, test_mode, test_ends_at, validity_minutes FROM partner WHERE id = $1`;
 
 /**
  * Partner settings read on first use and kept in memory. A change announced by the admin CLI
@@ -118,6 +121,7 @@ export class PartnerSettings implements OnModuleInit {
       paramNames: this.names(r),
       signingSecret: nonEmpty(r.signing_secret),
       intermediateReports: r.intermediate_reports,
+      moOrder: r.mo_order,
       testMode: r.test_mode,
       testEndsAt: r.test_ends_at,
       validityMinutes: r.validity_minutes,

@@ -38,6 +38,7 @@ const LABELS: Record<string, string> = {
   duplicateMax: 'Duplicates allowed',
   duplicateWindowHours: 'Duplicate window, hours',
   callbackConcurrency: 'Callback concurrency',
+  moOrder: 'MO order (partner or subscriber)',
   signingSecret: 'Signing secret',
   testMode: 'Test mode',
   testQuota: 'Test quota, messages',
@@ -58,7 +59,7 @@ const LABELS: Record<string, string> = {
 const GROUPS: [string, string[]][] = [
   ['General', ['name', 'status', 'allowedIps', 'rateLimit', 'timeZone', 'defaultCountry', 'pollingEnabled']],
   ['Senders', ['senders', 'defaultSender', 'dynamicSignature']],
-  ['Callbacks', ['statusUrl', 'moUrl', 'intermediateReports', 'callbackConcurrency', 'signingSecret', 'callbackParamNames']],
+  ['Callbacks', ['statusUrl', 'moUrl', 'moOrder', 'intermediateReports', 'callbackConcurrency', 'signingSecret', 'callbackParamNames']],
   ['Request', ['requestParamNames', 'validityMinutes', 'postponedEnabled', 'postponedHorizonDays', 'duplicateFilter', 'duplicateMax', 'duplicateWindowHours']],
   ['Test mode', ['testMode', 'testQuota', 'testEndsAt', 'testRealDelivery']],
 ];

@@ -32,6 +32,7 @@ export interface PartnerSettings {
   testEndsAt: string | null;
   testRealDelivery: boolean;
   callbackConcurrency: number | null;
+  moOrder: 'partner' | 'subscriber';
   serviceNumbers: string[];
   testQuotaUsed: number;
   testQuotaLeft: number;
@@ -93,6 +94,8 @@ export function SettingsView({ s }: { s: PartnerSettings }) {
           <dd class="break">{s.statusUrl ?? <span class="muted">none</span>}</dd>
           <dt>MO URL</dt>
           <dd class="break">{s.moUrl ?? <span class="muted">none</span>}</dd>
+          <dt>MO order</dt>
+          <dd>{s.moOrder === 'subscriber' ? "each subscriber's MO in order; subscribers in parallel" : 'all MO in arrival order, one at a time'}</dd>
           <dt>Intermediate reports</dt>
           <dd>{yes(s.intermediateReports)}</dd>
           <dt>Signing secret</dt>
