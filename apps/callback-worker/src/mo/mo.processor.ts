@@ -12,7 +12,7 @@ export class MoProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly worker: QueueWorker;
 
   constructor(
-    service: MoService,
+    private readonly service: MoService,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CALLBACK_CONFIG) config: CallbackConfig,
   ) {
@@ -24,6 +24,7 @@ export class MoProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onModuleDestroy(): Promise<void> {
+    this.service.stop();
     return this.worker.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { parseJob, QUEUES, type CallbackMoJob } from '@smsgw/contracts';
+import { moJobId, parseJob, QUEUES, type CallbackMoJob } from '@smsgw/contracts';
 import { appendCallbackParams, callbackPathAndQuery, formatCallbackDate, moCallbackHash, signCallback, type CallbackParams } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CallbackLog, type CallbackRecord, type CallbackState } from '../delivery/callback-log.service';
@@ -12,7 +12,7 @@ import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
 import { PartnerGate } from '../delivery/partner-gate.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
 import { outcomeLabel } from '../dlr/dlr.service';
-import { PG_POOL } from '../infra/tokens';
+import { CALLBACK_MO_QUEUE, PG_POOL } from '../infra/tokens';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
 import { type MoLine, MoOrder } from './mo-order.service';
 import { MoReplyWriter } from './mo-reply.service';
@@ -63,9 +63,6 @@ const SUBSCRIBER_HEAD_SQL = headSql(true);
 
 const metrics = boundMetrics('mo');
 
-/** Pushes per job before its slot is given back to other partners' work. */
-const MAX_PUSHES_PER_RUN = 100;
-
 /** How long a job waits for its MO row to be committed before it gives up on it. */
 const MISSING_MO_GRACE_MS = 60_000;
 
@@ -78,6 +75,7 @@ const MISSING_MO_GRACE_MS = 60_000;
 export class MoService {
   private readonly logger = new Logger(MoService.name);
   private readonly retry: RetrySettings;
+  private stopping = false;
 
   constructor(
     private readonly partners: PartnerSettings,
@@ -86,6 +84,7 @@ export class MoService {
     private readonly log: CallbackLog,
     private readonly replies: MoReplyWriter,
     private readonly gate: PartnerGate,
+    @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
   ) {
@@ -123,17 +122,22 @@ export class MoService {
     const lockToken = randomBytes(9).toString('base64');
     const took = await this.order.take(line, lockToken);
     if (!took.taken) {
-      // Another run is pushing this partner's MO, and it was told to look once more before it lets
-      // go, so it pushes ours too; this job only checks again later in case that run dies.
-      const wait = took.reason === 'down' ? took.retryInMs : Math.min(took.retryInMs, 500) + Math.floor(Math.random() * 500);
-      return deferJob(job, token, Date.now() + wait, 'mo', took.reason === 'down' ? 'down' : 'ordered');
+      if (took.reason === 'down') return deferJob(job, token, Date.now() + took.retryInMs, 'mo', 'down');
+      // Another run is pushing this line and was told to look once more before it lets go, so it
+      // pushes ours too (or hands the line over to the job of the MO it stops at). This job only
+      // checks again in case that run dies, when the lock's lease would have run out: a long line
+      // of waiting MO costs nothing while its holder works through it.
+      return deferJob(job, token, Date.now() + this.order.leaseMs + Math.floor(Math.random() * 1000), 'mo', 'ordered');
     }
     let retryAt: number | null = null;
     let held = true;
+    /** The MO the holder stopped at while it still waits (no gate slot): its job takes the line over. */
+    let handOver: MoRow | null = null;
     try {
       // The holder pushes the line's waiting MO oldest first, the next as soon as one is answered,
-      // until none waits (or its share of pushes is used up), whichever job it came with.
-      for (let pushes = 0; ; ) {
+      // until none waits, whichever job it came with. (One worker slot per line: other partners'
+      // and other lines' jobs have the rest.)
+      for (;;) {
         const head = await this.head(line);
         if (!head) {
           if (await this.order.leave(line, lockToken)) {
@@ -142,7 +146,12 @@ export class MoService {
           }
           continue; // another MO's job knocked meanwhile: its row is committed, look again
         }
-        if (pushes >= MAX_PUSHES_PER_RUN) break;
+        if (this.stopping) {
+          // Shutting down: the line goes to its next MO's job, on another instance if there is one.
+          retryAt = Date.now();
+          if (head.id !== data.moId) handOver = head;
+          break;
+        }
         const next = head.next_attempt_at?.getTime() ?? 0;
         if (next > Date.now() + 50) {
           retryAt = next;
@@ -153,10 +162,10 @@ export class MoService {
           retryAt = Date.now() + 500;
           break;
         }
-        pushes++;
         const pushed = await this.pushInLine(partner, line, head);
         if ('busy' in pushed) {
           retryAt = Date.now() + pushed.busy;
+          if (head.id !== data.moId) handOver = head;
           break;
         }
         const failedUntil = pushed.failedUntil;
@@ -169,8 +178,25 @@ export class MoService {
     } finally {
       if (held) await this.order.release(line, lockToken).catch(() => undefined);
     }
+    if (handOver) await this.handOver(handOver, retryAt ?? Date.now());
     if ((await this.ownState(data)).state !== 'waiting') return;
     return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
+  }
+
+  /** Holders finish the push in hand and hand their lines over (the worker is closing). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Makes the job of `mo` run at `at`: it waits (deferred) for a line whose holder has to stop
+   * before pushing it. A job that is not delayed right now runs anyway; a lost one is the sweep's.
+   */
+  private async handOver(mo: MoRow, at: number): Promise<void> {
+    const job = await this.moQueue.getJob(moJobId(mo.id)).catch(() => undefined);
+    if (!job) return;
+    const delay = at - Date.now();
+    await (delay > 0 ? job.changeDelay(delay) : job.promote()).catch(() => undefined);
   }
 
   /** Waiting; done with (acknowledged, parked, or not this partner's); or not in the table (yet). */
