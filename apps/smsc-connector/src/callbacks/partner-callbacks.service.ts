@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Batcher } from '@smsgw/common';
-import { dlrJobOptions, enqueue, enqueueBulk, moJobOptions, QUEUES } from '@smsgw/contracts';
+import { dlrJobOptions, enqueueBulk, moJobOptions, QUEUES } from '@smsgw/contracts';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
 
 /**
@@ -34,8 +34,12 @@ export class PartnerCallbacks {
     return this.reports.submit({ messageId, partnerId, status });
   }
 
-  /** A stored MO for the partner's MO URL. */
-  async incomingMessage(moId: string, partnerId: number): Promise<void> {
-    await enqueue(this.moQueue, QUEUES.CALLBACK_MO, { moId, partnerId }, moJobOptions(moId));
+  /** Stored MO for their partners' MO URLs, in one round trip. */
+  async incomingMessages(mo: { moId: string; partnerId: number }[]): Promise<void> {
+    await enqueueBulk(
+      this.moQueue,
+      QUEUES.CALLBACK_MO,
+      mo.map((data) => ({ data, opts: moJobOptions(data.moId) })),
+    );
   }
 }

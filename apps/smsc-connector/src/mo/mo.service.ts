@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { Batcher } from '@smsgw/common';
 import { ConcatAssembler, concatKey, type IncompleteConcat, readMoSegment } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -127,34 +128,59 @@ export class MoService {
   }
 
   /**
-   * Inserts the MO and queues its callback in one transaction: if the callback cannot be queued
-   * nothing is stored, the deliver_sm is answered with a temporary error and the SMSC sends it
-   * again, so a Redis hiccup neither loses the push nor stores the MO twice. (A crash between the
-   * enqueue and the commit leaves a job for an MO id that does not exist; the resend stores it.)
+   * Stores the MO (with those of concurrent deliver_sm, in one transaction: group commit) and
+   * queues their callbacks in the same transaction: if the callbacks cannot be queued nothing is
+   * stored, the deliver_sm are answered with a temporary error and the SMSC sends them again, so a
+   * Redis hiccup neither loses a push nor stores an MO twice. (A crash between the enqueue and the
+   * commit leaves jobs for MO ids that do not exist; the worker drops them after a while, and the
+   * resent MO has its own.)
    */
-  private async store(mo: IncomingMo): Promise<void> {
+  private store(mo: IncomingMo): Promise<void> {
+    return this.writer.submit(mo);
+  }
+
+  private readonly writer = new Batcher<IncomingMo, void>((batch) => this.storeBatch(batch), { maxBatch: 200, maxInFlight: 2, name: 'mo.store' });
+
+  private async storeBatch(batch: IncomingMo[]): Promise<void[]> {
     const db = await this.pool.connect();
     try {
       await db.query('BEGIN');
       const { rows } = await db.query<{ id: string; partner_id: number | null; wants_callback: boolean }>(
-        `WITH owner AS (
-           SELECT s.partner_id, p.mo_url FROM service_number s JOIN partner p ON p.id = s.partner_id WHERE s.number = $2
+        `WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[], $6::int[]) WITH ORDINALITY
+             AS i(msisdn, service_number, text, segments, complete, smsc_connection_id, n)
+         ), owner AS (
+           SELECT s.number, s.partner_id, p.mo_url FROM service_number s JOIN partner p ON p.id = s.partner_id
+           WHERE s.number IN (SELECT DISTINCT service_number FROM input)
+         ), stored AS (
+           INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, complete, smsc_connection_id)
+           SELECT o.partner_id, i.msisdn, i.service_number, i.text, i.segments, i.complete, i.smsc_connection_id
+           FROM input i LEFT JOIN owner o ON o.number = i.service_number ORDER BY i.n
+           RETURNING id, partner_id, service_number
          )
-         INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, complete, smsc_connection_id)
-         VALUES ((SELECT partner_id FROM owner), $1, $2, $3, $4, $5, $6)
-         RETURNING id::text, partner_id, (SELECT mo_url FROM owner) IS NOT NULL AS wants_callback`,
-        // PostgreSQL text cannot hold NUL, which a binary or UCS-2 payload may carry.
-        [mo.msisdn, mo.serviceNumber, mo.text.replace(/\u0000/g, ''), mo.segments, mo.complete, mo.smscConnectionId || null],
+         SELECT s.id::text, s.partner_id, (o.mo_url IS NOT NULL) AS wants_callback
+         FROM stored s LEFT JOIN owner o ON o.number = s.service_number ORDER BY s.id`,
+        [
+          batch.map((m) => m.msisdn),
+          batch.map((m) => m.serviceNumber),
+          // PostgreSQL text cannot hold NUL, which a binary or UCS-2 payload may carry.
+          batch.map((m) => m.text.replace(/\u0000/g, '')),
+          batch.map((m) => m.segments),
+          batch.map((m) => m.complete),
+          batch.map((m) => m.smscConnectionId || null),
+        ],
       );
-      const row = rows[0];
-      if (!row) throw new Error('MO insert returned no row');
-      if (row.partner_id !== null && row.wants_callback) await this.callbacks.incomingMessage(row.id, row.partner_id);
+      if (rows.length !== batch.length) throw new Error(`MO insert stored ${rows.length} of ${batch.length} rows`);
+      const callbacks = rows.filter((r) => r.partner_id !== null && r.wants_callback).map((r) => ({ moId: r.id, partnerId: r.partner_id! }));
+      if (callbacks.length > 0) await this.callbacks.incomingMessages(callbacks);
       await db.query('COMMIT');
-      connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
-      if (row.partner_id === null) {
+      for (const mo of batch) connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
+      for (const [i, row] of rows.entries()) {
+        if (row.partner_id !== null) continue;
         connectorMetrics.moUnowned.inc();
-        this.log.warn(`MO ${row.id} to ${mo.serviceNumber}, a number no partner owns: stored without a partner`);
+        this.log.warn(`MO ${row.id} to ${batch[i]!.serviceNumber}, a number no partner owns: stored without a partner`);
       }
+      return batch.map(() => undefined);
     } catch (e) {
       await db.query('ROLLBACK').catch(() => undefined);
       throw e;
