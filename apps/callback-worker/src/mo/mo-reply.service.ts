@@ -10,6 +10,7 @@ import { moReplies } from '../delivery/callback-metrics';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS } from '../infra/tokens';
 import type { CallbackPartner } from '../partners/partner-settings.service';
 import { MessageIdAllocator } from '@smsgw/db';
+import { Batcher } from '@smsgw/common';
 
 /** The MO being acknowledged. */
 export interface AcknowledgedMo {
@@ -55,8 +56,38 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
     this.ids = new MessageIdAllocator(pool);
   }
 
+  /**
+   * MO answered without a reply, acknowledged together: concurrent pushes share one transaction
+   * (the acknowledgements and their attempt records), so a partner taking hundreds of MO a second
+   * costs a few commits a second, not one per MO.
+   */
+  private readonly plainAcks = new Batcher<{ moId: string; record: CallbackRecord }, void>(
+    async (acks) => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('UPDATE mo_message SET callback_done_at = now() WHERE id = ANY($1::bigint[]) AND callback_done_at IS NULL', [acks.map((a) => a.moId)]);
+        // One row per MO: a statement may not upsert the same callback twice (two pushes of one MO
+        // only meet here if a line's lock was lost mid-push).
+        await this.log.recordWith(client, [...new Map(acks.map((a) => [a.moId, a.record])).values()]);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+      return acks.map(() => undefined);
+    },
+    { maxBatch: 200, maxInFlight: 2, name: 'mo.ack' },
+  );
+
   /** Returns the ids of the reply messages stored, and why lines were not sent, if so. */
   async acknowledge(mo: AcknowledgedMo, partner: CallbackPartner, lines: string[], record: CallbackRecord): Promise<{ replyIds: string[]; refused: string | null }> {
+    if (lines.length === 0) {
+      await this.plainAcks.submit({ moId: mo.id, record });
+      return { replyIds: [], refused: null };
+    }
     const client = await this.pool.connect();
     let replyIds: string[] = [];
     let refused: string | null = null;
