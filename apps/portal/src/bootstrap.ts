@@ -71,7 +71,8 @@ async function mountQueueDashboard(app: NestFastifyApplication, config: PortalCo
   const sessions = app.get(SessionService);
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   fastify.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!req.url.startsWith(base)) return;
+    // The matched route as well as the target: an absolute-form or escaped target reaches it too.
+    if (!req.url.startsWith(base) && !(req.routeOptions?.url ?? '').startsWith(base)) return;
     const id = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[SESSION_COOKIE];
     const session = id ? await sessions.get(id) : null;
     if (!session) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);

@@ -26,8 +26,11 @@ export class AuthGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const req = ctx.switchToHttp().getRequest<SessionRequest>();
-    // /health and /metrics are for the platform's probes, like every service's.
-    if (!req.url.startsWith('/api/')) return true;
+    // /health and /metrics are for the platform's probes, like every service's. Decided by the
+    // matched route, not the request target: `http://host/api/...` (absolute form) and
+    // `/%61pi/...` (escaped) reach /api routes too.
+    const route = req.routeOptions?.url;
+    if (route !== undefined && !route.startsWith('/api/')) return true;
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const id = req.cookies?.[SESSION_COOKIE];
     const session = id ? await this.sessions.get(id) : null;
