@@ -17,9 +17,19 @@ export function staticDir(config: PortalConfig): string {
   return config.PORTAL_STATIC_DIR ?? path.join(__dirname, 'public');
 }
 
+/**
+ * Query parameters as strings: a name given twice keeps its first value (as the partner API does),
+ * so no route finds an array where it reads a string.
+ */
+export function firstValues(query: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(query)) if (!Object.hasOwn(out, k)) out[k] = v;
+  return out;
+}
+
 /** Builds the portal; `main.ts` listens, tests call this with their own config. */
 export async function createPortalApp(config: PortalConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false });
+  const adapter = new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, routerOptions: { querystringParser: firstValues } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   // Nest's adapter carries its own copy of fastify's types; the instance is the same server.
