@@ -27,6 +27,10 @@ export function firstValues(query: string): Record<string, string> {
   return out;
 }
 
+function hasNul(values: unknown): boolean {
+  return values !== null && typeof values === 'object' && Object.values(values).some((v) => typeof v === 'string' && v.includes('\u0000'));
+}
+
 /** Builds the portal; `main.ts` listens, tests call this with their own config. */
 export async function createPortalApp(config: PortalConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, routerOptions: { querystringParser: firstValues } });
@@ -46,6 +50,13 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
       reply.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     }
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
+  });
+
+  // PostgreSQL text and jsonb cannot hold U+0000: such a request is refused here, not by the database (500).
+  fastify.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (hasNul(req.query) || hasNul(req.params) || (req.body !== undefined && JSON.stringify(req.body)?.includes('\\u0000'))) {
+      return reply.code(400).send({ statusCode: 400, message: 'NUL characters are not accepted' });
+    }
   });
 
   await mountQueueDashboard(app, config);
