@@ -412,11 +412,17 @@ const CRLF = '\r\n';
 
 function rawCase(rng, ctx) {
   const target = rng.chance(0.55) ? 'ingress' : 'portal';
-  const valid = validSendValues(rng, ctx);
-  // Each raw case's sends share one partnerMsgId that names the case: a message stored for a
-  // request whose answer never arrived (the connection was closed first) can be told apart.
+  // Each raw case's sends share one partnerMsgId that names the case, first in the query and kept
+  // out of byte mutations: a message stored for a request whose answer never arrived (the
+  // connection was closed first) can be told apart.
   ctx.seq = (ctx.seq ?? 0) + 1;
-  valid.partnerMsgId = `raw-${ctx.seq}`;
+  const marker = `raw-${ctx.seq}`;
+  const { partnerMsgId: _, ...rest } = validSendValues(rng, ctx);
+  const valid = { partnerMsgId: marker, ...rest };
+  const mutate = (s) => {
+    const at = s.indexOf(`${marker}&`);
+    return at < 0 ? mutateBytes(rng, s, true) : s.slice(0, at + marker.length + 1) + mutateBytes(rng, s.slice(at + marker.length + 1), true);
+  };
   const sendPath = `/send?${qs(encPairs(valid))}`;
   const portalPath = portalGet(rng, ctx).path;
   const goodPath = target === 'ingress' ? sendPath : portalPath;
@@ -476,7 +482,7 @@ function rawCase(rng, ctx) {
     }
     case 'bytes in path': {
       const junk = rng.bytes(rng.len(60)).toString('latin1').replace(/[\r\n]/g, '');
-      push(`GET ${rng.chance(0.5) ? `/send?serviceId=${ctx.partner.login}&pass=${ctx.partner.password}&clientId=79036550550&message=${junk}` : `/${junk}`} HTTP/1.1${CRLF}${host}Connection: close${CRLF}${CRLF}`);
+      push(`GET ${rng.chance(0.5) ? `/send?partnerMsgId=${marker}&serviceId=${ctx.partner.login}&pass=${ctx.partner.password}&clientId=79036550550&message=${junk}` : `/${junk}`} HTTP/1.1${CRLF}${host}Connection: close${CRLF}${CRLF}`);
       break;
     }
     case 'disconnect mid-request': {
@@ -519,7 +525,7 @@ function rawCase(rng, ctx) {
     case 'pipelined': {
       let s = '';
       const n = rng.int(2, 20);
-      for (let i = 0; i < n; i++) s += `GET ${i % 3 === 2 ? mutateBytes(rng, goodPath, true) : goodPath} HTTP/1.1${CRLF}${host}${i === n - 1 ? `Connection: close${CRLF}` : ''}${CRLF}`;
+      for (let i = 0; i < n; i++) s += `GET ${i % 3 === 2 ? mutate(goodPath) : goodPath} HTTP/1.1${CRLF}${host}${i === n - 1 ? `Connection: close${CRLF}` : ''}${CRLF}`;
       push(s);
       c.timeoutMs = 5000;
       break;
@@ -547,7 +553,7 @@ function rawCase(rng, ctx) {
     }
     case 'mutated request': {
       const req = target === 'ingress' ? `GET ${sendPath} HTTP/1.1${CRLF}${host}Connection: close${CRLF}${CRLF}` : `POST /api/auth/login HTTP/1.1${CRLF}${host}Content-Type: application/json${CRLF}Content-Length: 41${CRLF}Connection: close${CRLF}${CRLF}{"login":"nobody","password":"wrong-pw"}`;
-      push(mutateBytes(rng, req));
+      push(target === 'ingress' ? mutate(req) : mutateBytes(rng, req));
       c.timeoutMs = 1500;
       break;
     }

@@ -311,7 +311,11 @@ async function runFuzz(options) {
       const request = Buffer.concat(c.chunks.filter(Buffer.isBuffer));
       const cls = answers.length ? String(answers[0].status) : outcome === 'quiet' ? 'closed' : outcome;
       const heads = request.toString('latin1').split('\r\n\r\n').length - 1;
-      if (c.target === 'ingress' && (answers.filter((a) => a.status >= 200).length < heads || outcome === 'timeout' || outcome === 'reset')) lostAnswers.add(`raw-${c.seq}`);
+      // Answers this connection may have lost: fewer answers than requests, no end, or a framework
+      // parse-error answer (fastify writes it at once and closes, ahead of answers still being made
+      // for earlier requests on the connection, e.g. a body longer than its Content-Length).
+      const parseError = answers.some((a) => a.status === 431 || (a.status === 400 && a.body.includes('"Client Error"')));
+      if (c.target === 'ingress' && (answers.filter((a) => a.status >= 200).length < heads || outcome === 'timeout' || outcome === 'reset' || parseError)) lostAnswers.add(`raw-${c.seq}`);
       stats.count(target, c.family, cls);
       for (const a of answers) {
         if (c.target === 'ingress') {
@@ -511,7 +515,7 @@ function formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, hea
     w(`  ${fam.padEnd(36)}${String(n).padStart(7)}   ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, k]) => `${c}:${k}`).join('  ')}`);
   }
   w('');
-  w(`OK answers from /send: ${okIds.size} distinct ids; message rows: ${rows.length}, of which ${unanswered.length} accepted on raw connections that closed before their answer was read (pipelined behind a malformed request)`);
+  w(`OK answers from /send: ${okIds.size} distinct ids; message rows: ${rows.length}, of which ${unanswered.length} accepted on raw connections that closed before their answer was written (the server closed them on a malformed request pipelined behind)`);
   w(`portal sessions renewed after they ended (logout/password fuzz on the spare account): ${relogins}`);
   w(`ingress "unexpected failure" log lines: ${unexpectedLog}`);
   w(`health at the end: ${Object.entries(health).map(([k, v]) => `${k} ${v}`).join(', ')}`);
