@@ -110,6 +110,7 @@ class Stats {
     this.byFamily = new Map(); // `${target} | family` -> Map(class -> n)
     this.unexpected = new Map(); // kind -> { n, examples }
     this.requests = 0;
+    this.time = new Map(); // family -> ms spent waiting for its cases
   }
   count(target, family, cls) {
     for (const [map, key] of [
@@ -381,7 +382,10 @@ async function runFuzz(options) {
         if (filter && !filter(c)) continue;
         issued++;
         stats.requests++;
+        const began = Date.now();
         await runCase(c);
+        const key = `${c.via} ${c.target} ${c.family}${process.env.FUZZ_DEBUG_TIME === "path" && c.path ? ` ${c.method} ${c.path.split("?")[0].replace(/\d+/g, "N")}` : ""}`;
+        stats.time.set(key, (stats.time.get(key) ?? 0) + Date.now() - began);
         if (o.progress && Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
           log(`  … ${issued}/${total} (${Math.round((Date.now() - t0) / 1000)} s)`);
@@ -514,6 +518,7 @@ function formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, hea
     for (const k of m.values()) n += k;
     w(`  ${fam.padEnd(36)}${String(n).padStart(7)}   ${[...m].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, k]) => `${c}:${k}`).join('  ')}`);
   }
+  if (process.env.FUZZ_DEBUG_TIME) for (const [k, v] of [...stats.time].sort((a, b) => b[1] - a[1])) w(`  time ${k}: ${(v / 1000).toFixed(1)} s`);
   w('');
   w(`OK answers from /send: ${okIds.size} distinct ids; message rows: ${rows.length}, of which ${unanswered.length} accepted on raw connections that closed before their answer was written (the server closed them on a malformed request pipelined behind)`);
   w(`portal sessions renewed after they ended (logout/password fuzz on the spare account): ${relogins}`);
