@@ -99,7 +99,7 @@ function validSendValues(rng, ctx) {
     clientId: rng.pick(['79036550550', '+79036550551', '89036550552', '7 903 655-05-53', `7903${rng.int(1000000, 9999999)}`, ctx.blacklisted, '84951234567']),
     message: rng.pick(['Hello', 'Your code is 4711', 'Привет, мир', '😀 emoji', 'x'.repeat(rng.int(1, 400)), 'Line1\nLine2']),
   };
-  if (rng.chance(0.3)) v.partnerMsgId = `m${rng.int(1, 3000)}`;
+  if (rng.chance(0.3)) v.partnerMsgId = rng.chance(0.98) ? `m${rng.int(1, 3000)}` : rng.pick(['m\u0000', '\ud800', 'é'.repeat(50), ' ']);
   if (rng.chance(0.2)) v.output = rng.pick(['xml', 'json', 'text', 'XML']);
   if (rng.chance(0.1)) v.source = rng.pick(['FUZZ', 'OTHER', '']);
   if (rng.chance(0.1)) v.ptag = rng.pick(['tag-1', 'bad tag', 'x'.repeat(51)]);

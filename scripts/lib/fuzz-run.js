@@ -462,9 +462,13 @@ async function runFuzz(options) {
     }
 
     for (const [kind, u] of stats.unexpected) failures.push(`${u.n} × ${kind}`);
+    // What the services logged as errors (their 500s say why there).
+    const errorLines = Object.entries(children).flatMap(([name, s]) =>
+      s.output.join('').split('\n').filter((l) => /"level":(50|60)|error/i.test(l)).slice(-5).map((l) => `${name}: ${truncate(l, 600)}`),
+    );
     const unexpectedLog = ingress.output.join('').split('\n').filter((l) => l.includes('unexpected failure')).length;
 
-    report = formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, extra, missing, health, memory, relogins, unexpectedLog, failures });
+    report = formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, extra, missing, health, memory, relogins, unexpectedLog, failures, errorLines });
     log(report);
   } finally {
     for (const a of Object.values(agents)) a.destroy();
@@ -480,7 +484,7 @@ async function runFuzz(options) {
   return { ok: failures.length === 0, failures, report, sent, okIds: okIds.size, unexpected: stats.unexpected };
 }
 
-function formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, health, memory, relogins, unexpectedLog, failures }) {
+function formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, health, memory, relogins, unexpectedLog, failures, errorLines }) {
   const lines = [];
   const w = (s) => lines.push(s);
   const groups = ['2xx', '3xx', '4xx', '5xx', 'closed', 'reset', 'timeout', 'left mid-request', 'other'];
@@ -534,6 +538,7 @@ function formatReport({ o, stats, sent, runSeconds, okIds, rows, unanswered, hea
     }
     w('');
   }
+  if (failures.length && errorLines.length) w(`last error lines of the services:\n${errorLines.map((l) => `  ${l}`).join('\n')}\n`);
   w(failures.length ? `FAILED (${failures.length}):\n${failures.map((f) => `  - ${f}`).join('\n')}` : 'PASSED: no unexpected 5xx, no answer without a session, both processes healthy, stored rows = OK ids, memory within tolerance');
   return lines.join('\n');
 }
