@@ -9,6 +9,7 @@ const { Pool } = require('pg');
 const Redis = require('ioredis');
 const autocannon = require('autocannon');
 const { preflight } = require('./preflight');
+const { waitForHealth: waitForService, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS || 20);
@@ -22,12 +23,6 @@ const databaseUrl = withDatabase(adminUrl, benchDb);
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const prefix = 'smsgwbench';
 const pepper = 'bench-pepper-0123456789';
-
-function withDatabase(url, db) {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 async function main() {
   const problem = await preflight();
@@ -134,18 +129,8 @@ function run(url, duration, conns, overallRate, okIds = []) {
   });
 }
 
-async function waitForHealth(p) {
-  const until = Date.now() + 20000;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${p}/health`);
-      if (res.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('ingress did not become healthy within 20 s');
+function waitForHealth(p) {
+  return waitForService(`http://127.0.0.1:${p}`, null, null, 'ingress', 20_000);
 }
 
 main().catch((e) => {

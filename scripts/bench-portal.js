@@ -10,10 +10,10 @@
 // BENCH_ROUNDS (20) rounds; the goal is under 300 ms. Needs `npm run build` first.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const { Client, Pool } = require('pg');
 const { preflight } = require('./preflight');
+const { freePort, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -41,25 +41,8 @@ function fail(message) {
   process.exit(1);
 }
 
-function withDatabase(url, db) {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
 const log = (s) => process.stdout.write(`${s}\n`);
 const seconds = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function filled() {
   const c = new Client({ connectionString: databaseUrl });

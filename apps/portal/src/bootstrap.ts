@@ -18,14 +18,35 @@ export function staticDir(config: PortalConfig): string {
   return config.PORTAL_STATIC_DIR ?? path.join(__dirname, 'public');
 }
 
+/**
+ * Query parameters as strings: a name given twice keeps its first value (as the partner API does),
+ * so no route finds an array where it reads a string.
+ */
+export function firstValues(query: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(query)) if (!Object.hasOwn(out, k)) out[k] = v;
+  return out;
+}
+
+function hasNul(values: unknown): boolean {
+  return values !== null && typeof values === 'object' && Object.values(values).some((v) => typeof v === 'string' && v.includes('\u0000'));
+}
+
 /** Builds the portal; `main.ts` listens, tests call this with their own config. */
 export async function createPortalApp(config: PortalConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false });
+  const adapter = new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, routerOptions: { querystringParser: firstValues } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
   // Nest's adapter carries its own copy of fastify's types; the instance is the same server.
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   await fastify.register(fastifyCookie);
+
+  // PostgreSQL text and jsonb cannot hold U+0000: such a request is refused here, not by the database (500).
+  fastify.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (hasNul(req.query) || hasNul(req.params) || (req.body !== undefined && JSON.stringify(req.body)?.includes('\\u0000'))) {
+      return reply.code(400).send({ statusCode: 400, message: 'NUL characters are not accepted' });
+    }
+  });
 
   // Security headers on every answer: the UI is same-origin only and never framed.
   fastify.addHook('onSend', async (_req: FastifyRequest, reply: FastifyReply) => {

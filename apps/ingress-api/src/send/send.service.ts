@@ -125,6 +125,8 @@ export class SendService {
     if (ptag !== null && !PTAG.test(ptag)) throw new ProtocolError(400, `Invalid parameter: ${name('ptag')} must be 1-50 characters of 0-9, A-Z, a-z, -`);
     const partnerMsgId = optional(get('partnerMsgId'));
     if (partnerMsgId !== null && partnerMsgId.length > 50) throw new ProtocolError(400, `Invalid parameter: ${name('partnerMsgId')} is longer than 50 characters`);
+    // PostgreSQL text cannot hold U+0000: storing it would fail (500).
+    if (partnerMsgId !== null && partnerMsgId.includes('\u0000')) throw new ProtocolError(400, `Invalid parameter: ${name('partnerMsgId')} contains a NUL character`);
 
     const flashRaw = optional(get('flash'));
     if (flashRaw !== null && flashRaw !== '0' && flashRaw !== '1') throw new ProtocolError(400, `Invalid parameter: ${name('flash')} must be 0 or 1`);

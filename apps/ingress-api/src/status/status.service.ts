@@ -29,7 +29,11 @@ export class StatusService {
     const ids = ctx.param('transactionId');
     const partnerMsgId = ctx.param('partnerMsgId');
     if (ids) return this.byIds(partner.id, ids, partner.paramName('transactionId'));
-    if (partnerMsgId) return this.byPartnerMsgId(partner.id, partnerMsgId);
+    if (partnerMsgId) {
+      // PostgreSQL text cannot hold U+0000 (the query would fail: 500); no stored id has one.
+      if (partnerMsgId.includes('\u0000')) throw new ProtocolError(400, `Invalid parameter: ${partner.paramName('partnerMsgId')} contains a NUL character`);
+      return this.byPartnerMsgId(partner.id, partnerMsgId);
+    }
     throw new ProtocolError(400, `Missing parameter: ${partner.paramName('transactionId')} or ${partner.paramName('partnerMsgId')}`);
   }
 
