@@ -46,7 +46,8 @@ beforeAll(async () => {
   sub = new Redis(REDIS_URL);
   sub.on('message', (_ch: string, m: string) => published.push(m));
   await sub.subscribe(partnerChangedChannel(t.prefix));
-  portal = await startPortal(t, { PORTAL_LOGIN_MAX_FAILURES: '3', PORTAL_IP_MAX_FAILURES: '12' });
+  // Callback targets as in production: internal addresses refused (no partner server runs here).
+  portal = await startPortal(t, { PORTAL_LOGIN_MAX_FAILURES: '3', PORTAL_IP_MAX_FAILURES: '12', CALLBACK_ALLOW_PRIVATE_TARGETS: 'false' });
   operator = await loggedIn(portal.url, 'op', 'op-password-1');
   userA = await loggedIn(portal.url, 'ua', 'ua-password-1');
   userB = await loggedIn(portal.url, 'ub', 'ub-password-1');
@@ -198,16 +199,33 @@ describe('operator', () => {
     expect(bad.body.field).toBe('requestParamNames');
   });
 
+  it('refuses callback URLs aimed inside the network (CALLBACK_ALLOW_PRIVATE_TARGETS off)', async () => {
+    const metadata = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7, statusUrl: 'http://169.254.169.254/latest' });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body).toMatchObject({ field: 'statusUrl' });
+    expect(metadata.body.message).toMatch(/status URL .* is refused: 169\.254\.169\.254 is a cloud metadata address/);
+    const loopback = await operator.patch(`/api/operator/partners/${b.id}`, { moUrl: 'http://[::ffff:127.0.0.1]:8080/mo' });
+    expect(loopback.status).toBe(400);
+    expect(loopback.body).toMatchObject({ field: 'moUrl' });
+    const created = await operator.post('/api/operator/partners', { login: 'gamma', settings: { statusUrl: 'http://localhost:9000/dlr' } });
+    expect(created.status).toBe(400);
+    expect(created.body).toMatchObject({ field: 'statusUrl' });
+    const stored = await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } });
+    expect(stored).toMatchObject({ rateLimit: 10_000, statusUrl: null, moUrl: null });
+    expect(await t.prisma.partner.findUnique({ where: { login: 'gamma' } })).toBeNull();
+  });
+
   it('a change is stored, audited with before and after, and announced', async () => {
     published.length = 0;
-    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: '25', requestParamNames: 'clientId=to', statusUrl: 'https://beta.example/dlr', testMode: true });
+    // A public address literal: a name would have to resolve (the policy is on here), and tests have no DNS.
+    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: '25', requestParamNames: 'clientId=to', statusUrl: 'https://93.184.216.34/dlr', testMode: true });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ rateLimit: 25, requestParamNames: { clientId: 'to' }, statusUrl: 'https://beta.example/dlr', testMode: true });
+    expect(r.body).toMatchObject({ rateLimit: 25, requestParamNames: { clientId: 'to' }, statusUrl: 'https://93.184.216.34/dlr', testMode: true });
     expect(r.body).not.toHaveProperty('apiPasswordHash');
     const audit = await t.prisma.auditLog.findFirstOrThrow({ where: { entity: `partner:${b.id}` }, orderBy: { id: 'desc' } });
     expect(audit).toMatchObject({ actor: 'portal:op', action: 'partner.update' });
     expect(audit.before).toMatchObject({ rateLimit: 10_000, statusUrl: null });
-    expect(audit.after).toMatchObject({ rateLimit: 25, statusUrl: 'https://beta.example/dlr' });
+    expect(audit.after).toMatchObject({ rateLimit: 25, statusUrl: 'https://93.184.216.34/dlr' });
     expect(json(audit)).not.toContain('apiPasswordHash');
     for (let i = 0; i < 50 && !published.includes(String(b.id)); i++) await sleep(20);
     expect(published).toContain(String(b.id));
