@@ -434,6 +434,41 @@ describe('partner pages', () => {
     expect((await userB.get(`/api/messages/${id}`)).status).toBe(404);
   });
 
+  it("timeline and callbacks: network-level failures are one neutral text, untimed, for the partner; the operator sees the worker's", async () => {
+    const id = '10002';
+    const errors = ['connection refused', 'connect timeout', 'timeout after 10000 ms', 'host not found', 'ECALLBACK_TARGET_REFUSED: 127.0.0.1 is loopback (CALLBACK_ALLOW_PRIVATE_TARGETS is off)'];
+    await t.pool.query(
+      `INSERT INTO callback_attempt (kind, partner_id, message_id, status, attempt, attempted_at, url, http_status, error, duration_ms)
+       SELECT 'dlr'::callback_kind, m.partner_id, m.id, 2, e.n, m.created_at + e.n * interval '1 s', 'http://127.0.0.1:5432/dlr', NULL, e.error, 3 + e.n
+       FROM message m, unnest($2::text[]) WITH ORDINALITY AS e(error, n) WHERE m.id = $1
+       UNION ALL
+       SELECT 'dlr'::callback_kind, partner_id, id, 2, 9, created_at + interval '20 s', 'http://127.0.0.1:5432/dlr', 502, 'timeout after 10000 ms', 10000 FROM message WHERE id = $1`,
+      [id, errors],
+    );
+    await t.pool.query(
+      `INSERT INTO callback (kind, partner_id, message_id, status, state, attempts, due_at, last_attempt_at, next_attempt_at, last_result)
+       VALUES ('dlr', $1, $2, 2, 'pending', 5, now(), now(), now() + interval '1 hour', 'connection refused')`,
+      [a.id, id],
+    );
+    const partnerView = await userA.get(`/api/messages/${id}`);
+    const attempts = partnerView.body.callbackAttempts as { httpStatus: number | null; error: string | null; durationMs: number | null }[];
+    expect(attempts.filter((x) => x.httpStatus === null)).toEqual(errors.map(() => expect.objectContaining({ error: 'could not connect', durationMs: null })));
+    // An HTTP answer is the partner's own server speaking: shown as it is.
+    expect(attempts.find((x) => x.httpStatus === 502)).toMatchObject({ error: 'timeout after 10000 ms', durationMs: 10000 });
+    const failed = (partnerView.body.events as { kind: string; title: string; detail: string }[]).filter((e) => e.kind === 'callback' && !e.title.includes('HTTP'));
+    expect(failed.map((e) => [e.title.replace(/^.*: /, ''), e.detail])).toEqual(errors.map(() => ['could not connect', 'http://127.0.0.1:5432/dlr']));
+    expect(partnerView.body.callbacks[0].lastResult).toBe('could not connect');
+    const partnerList = await userA.get('/api/callbacks');
+    expect(partnerList.body.callbacks.find((c: { messageId: string }) => c.messageId === id).lastResult).toBe('could not connect');
+
+    const operatorView = await operator.get(`/api/messages/${id}?partnerId=${a.id}`);
+    expect(operatorView.body.callbackAttempts.map((x: { error: string }) => x.error)).toEqual([...errors, 'timeout after 10000 ms']);
+    expect(JSON.stringify(operatorView.body.events)).toContain('127.0.0.1 is loopback');
+    const operatorList = await operator.get(`/api/callbacks?partnerId=${a.id}`);
+    expect(operatorList.body.callbacks.find((c: { messageId: string }) => c.messageId === id).lastResult).toBe('connection refused');
+    await t.pool.query('DELETE FROM callback WHERE message_id = $1', [id]);
+  });
+
   it('MO list: own, newest first', async () => {
     await t.pool.query(`INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, received_at) VALUES ($1, '79030000001', '4565', 'hi A', 1, now() - interval '1 minute'), ($1, '79030000002', '4565', 'second', 1, now()), ($2, '79030000003', '4566', 'hi B', 1, now())`, [a.id, b.id]);
     const r = await userA.get(`/api/mo?partnerId=${b.id}`);
