@@ -155,15 +155,20 @@ export function bareHost(hostname: string): string {
  * The addresses to connect to for `hostname` (a name or an IP literal, brackets allowed), every
  * one of them checked. Throws CallbackTargetRefused if the name or any of its addresses is
  * refused: one private address among public ones is still a way in (the connection may pick it),
- * so the whole name is refused. A failed lookup throws the resolver's error.
+ * so the whole name is refused. A failed lookup throws the resolver's error. `classify` is
+ * `refusedAddressReason` but for tests of the plumbing around it.
  */
-export async function resolveCallbackHost(hostname: string, resolve: Resolver = systemResolver): Promise<ResolvedAddress[]> {
+export async function resolveCallbackHost(
+  hostname: string,
+  resolve: Resolver = systemResolver,
+  classify: (address: string) => string | null = refusedAddressReason,
+): Promise<ResolvedAddress[]> {
   const host = bareHost(hostname);
   // Literal exactly when Node's net.connect takes it as one (and skips the lookup); anything else
   // goes through the resolver, which also turns getaddrinfo's odd numeric spellings into addresses.
   const family = isIP(host);
   if (family === 4 || family === 6) {
-    const reason = refusedAddressReason(host);
+    const reason = classify(host);
     if (reason) throw new CallbackTargetRefused(host, host, reason);
     return [{ address: host, family }];
   }
@@ -172,7 +177,7 @@ export async function resolveCallbackHost(hostname: string, resolve: Resolver = 
   const addresses = await resolve(host);
   if (addresses.length === 0) throw Object.assign(new Error(`${host}: no address`), { code: 'ENOTFOUND' });
   for (const a of addresses) {
-    const reason = refusedAddressReason(a.address);
+    const reason = classify(a.address);
     if (reason) throw new CallbackTargetRefused(host, a.address, reason);
   }
   return addresses;

@@ -9,9 +9,13 @@ import { guardedConnector } from './guarded-connector';
 let server: http.Server;
 let port: number;
 let connections = 0;
+const hosts: string[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((_req, res) => res.end('OK'));
+  server = http.createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    res.end('OK');
+  });
   server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -37,8 +41,8 @@ function scripted(...answers: string[][]): Resolver & { calls: string[] } {
   return Object.assign(resolve, { calls });
 }
 
-async function get(url: string, resolve: Resolver): Promise<unknown> {
-  const agent = new Agent({ connect: guardedConnector({ timeout: 2000, resolve }) });
+async function get(url: string, resolve: Resolver, classify?: (address: string) => string | null): Promise<unknown> {
+  const agent = new Agent({ connect: guardedConnector({ timeout: 2000, resolve, classify }) });
   try {
     const res = await request(url, { dispatcher: agent });
     await res.body.dump();
@@ -110,6 +114,37 @@ describe('guarded connector', () => {
     expect(e).toMatchObject({ address: '127.0.0.1' });
     expect(dns.calls).toEqual(['once.partner.example']);
     expect(connections).toBe(0);
+  });
+
+  // The plumbing on the allowed path, with 127.0.0.1 standing in for a public address: the name
+  // reaches the server through the one checked lookup (IPv4 and IPv6 answers, Node's
+  // autoSelectFamily asking for all addresses), and the policy still sees every address.
+  describe('allowed addresses (a local server standing in for a public one)', () => {
+    const onlyLoopbackV4 = (address: string) => (address === '127.0.0.1' ? null : 'not the stand-in');
+
+    it('a name connects to the checked address, with Host kept as the name', async () => {
+      const seen: string[] = [];
+      const dns = scripted(['127.0.0.1']);
+      const e = await get(`http://stand-in.partner.example:${port}/dlr`, dns, (a) => (seen.push(a), onlyLoopbackV4(a)));
+      expect(e).toBe(200);
+      expect(connections).toBe(1);
+      expect(dns.calls).toEqual(['stand-in.partner.example']);
+      // Checked in the lookup, and the connected socket's address once more.
+      expect(seen).toEqual(['127.0.0.1', '127.0.0.1']);
+      expect(hosts[hosts.length - 1]).toBe(`stand-in.partner.example:${port}`);
+    });
+
+    it('an IP literal connects without a lookup', async () => {
+      expect(await get(`http://127.0.0.1:${port}/`, never, onlyLoopbackV4)).toBe(200);
+      expect(never.calls).toEqual([]);
+      expect(connections).toBe(1);
+    });
+
+    it('still refuses the whole name when one of its addresses is refused', async () => {
+      const e = await get(`http://two.partner.example:${port}/`, scripted(['127.0.0.1', '::1']), onlyLoopbackV4);
+      expect(e).toMatchObject({ address: '::1', reason: 'not the stand-in' });
+      expect(connections).toBe(0);
+    });
   });
 
   it('a resolver failure is a connection error, not a refusal', async () => {

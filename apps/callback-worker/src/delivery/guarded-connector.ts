@@ -8,6 +8,11 @@ export interface GuardOptions {
   timeout: number;
   /** Tests give their own; default: getaddrinfo, as Node would use. */
   resolve?: Resolver;
+  /**
+   * Why an address is refused (null: allowed); default `refusedAddressReason`. Tests of the
+   * connection plumbing let a local server stand in for a public one.
+   */
+  classify?: (address: string) => string | null;
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -30,8 +35,9 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  */
 export function guardedConnector(opts: GuardOptions): buildConnector.connector {
   const resolve = opts.resolve ?? systemResolver;
+  const classify = opts.classify ?? refusedAddressReason;
   const lookup = (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    resolveCallbackHost(hostname, resolve).then(
+    resolveCallbackHost(hostname, resolve, classify).then(
       (all) => {
         const wanted = options.family === 4 || options.family === 6 ? all.filter((a) => a.family === options.family) : all;
         if (wanted.length === 0) return callback(Object.assign(new Error(`${hostname}: no IPv${String(options.family)} address`), { code: 'ENOTFOUND' }), []);
@@ -46,7 +52,7 @@ export function guardedConnector(opts: GuardOptions): buildConnector.connector {
   return (options, callback) => {
     const host = bareHost(options.hostname);
     if (isIP(host)) {
-      const reason = refusedAddressReason(host);
+      const reason = classify(host);
       if (reason) {
         // Asynchronously, as a socket's connect error would come.
         queueMicrotask(() => callback(new CallbackTargetRefused(host, host, reason), null));
@@ -56,7 +62,7 @@ export function guardedConnector(opts: GuardOptions): buildConnector.connector {
     connect(options, (err, socket) => {
       if (err || !socket) return callback(err ?? new Error('no socket'), null);
       const remote = socket.remoteAddress;
-      const reason = remote ? refusedAddressReason(remote) : 'an unknown address';
+      const reason = remote ? classify(remote) : 'an unknown address';
       if (reason) {
         socket.destroy();
         return callback(new CallbackTargetRefused(host, remote ?? null, reason), null);
