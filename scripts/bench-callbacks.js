@@ -111,9 +111,10 @@ async function main() {
 
   const extraEnv = Object.fromEntries((process.env.BENCH_WORKER_ENV || '').split(/\s+/).filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=32').split(' ').filter(Boolean);
+  // The sink is on 127.0.0.1: private callback targets allowed (BENCH_WORKER_ENV may say otherwise).
   const worker = spawn(process.execPath, [...nodeArgs, workerMain], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, CALLBACK_HTTP_PORT: String(workerPort), CALLBACK_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extraEnv },
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, CALLBACK_HTTP_PORT: String(workerPort), CALLBACK_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', ...extraEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const workerExit = new Promise((resolve) => worker.on('exit', resolve));

@@ -41,6 +41,14 @@ async function main() {
     }
   }
 
+  // Development: partners' hooks here are local servers. Production leaves this off (see the
+  // operator guide); a value the user set is kept.
+  const env = { ...process.env };
+  if (env.CALLBACK_ALLOW_PRIVATE_TARGETS === undefined) {
+    env.CALLBACK_ALLOW_PRIVATE_TARGETS = 'true';
+    process.stdout.write('CALLBACK_ALLOW_PRIVATE_TARGETS=true (development): callbacks may go to local and private addresses; set it to false for the production policy\n');
+  }
+
   const children = [];
   let stopping = false;
   process.on('SIGINT', () => stop(0));
@@ -54,7 +62,7 @@ async function main() {
       continue;
     }
     if (stopping) break;
-    const child = spawn(process.execPath, [...(NODE_ARGS[name] || []), main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, [...(NODE_ARGS[name] || []), main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream.on('data', (chunk) => {

@@ -353,6 +353,7 @@ async function main() {
     return `GET / 200, POST /api/auth/login 200 (${JSON.parse(body).role ?? body.slice(0, 60)})`;
   });
   await step('partner setup through the admin CLI (status URL -> partner-sink, rate limit 500/s)', () => {
+    // The sink's address is private: docker-compose.test.yml allows private callback targets.
     admin('partner', 'update', 'demo', '--status-url', SINK_URL, '--rate-limit', '500');
     const shown = JSON.parse(admin('partner', 'show', 'demo', '--json'));
     if (shown.statusUrl !== SINK_URL) throw new Error(`statusUrl is ${shown.statusUrl}`);

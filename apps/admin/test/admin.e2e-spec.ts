@@ -45,7 +45,9 @@ function adminWith(env: Record<string, string>, ...args: string[]): Promise<Run>
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER, ...env }, timeout: 30_000 },
+      // CALLBACK_ALLOW_PRIVATE_TARGETS: the partners here have hooks on 127.0.0.1 (or names with no
+      // DNS); the test of the policy turns it off.
+      { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER, CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -199,6 +201,22 @@ describe('partner', () => {
     expect(await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).toEqual(before);
     expect(await prisma.auditLog.count()).toBe(audits);
     expect(await prisma.partner.count()).toBe(1);
+  });
+
+  it('update: status and MO URLs aimed inside the network are refused unless CALLBACK_ALLOW_PRIVATE_TARGETS is on', async () => {
+    const off = { CALLBACK_ALLOW_PRIVATE_TARGETS: 'false' };
+    const before = await prisma.partner.findUniqueOrThrow({ where: { login: 'acme' } });
+    const metadata = await adminWith(off, 'partner', 'update', 'acme', '--status-url', 'http://169.254.169.254/latest');
+    expect({ code: metadata.code, stdout: metadata.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(metadata.stderr).toMatch(/^error: the status URL "http:\/\/169\.254\.169\.254\/latest" is refused: 169\.254\.169\.254 is a cloud metadata address; .*CALLBACK_ALLOW_PRIVATE_TARGETS is off/);
+    const mapped = await adminWith(off, 'partner', 'update', 'acme', '--mo-url', 'http://[::ffff:7f00:1]:8080/mo');
+    expect(mapped.stderr).toMatch(/^error: the MO URL .* is refused: .*loopback/);
+    const unresolved = await adminWith(off, 'partner', 'update', 'acme', '--status-url', 'https://no-such-host.invalid/dlr');
+    expect(unresolved.stderr).toMatch(/^error: the status URL .* is refused: its host could not be resolved .*retry if DNS was down/);
+    const typo = await adminWith({ CALLBACK_ALLOW_PRIVATE_TARGETS: 'sometimes' }, 'partner', 'update', 'acme', '--status-url', 'http://127.0.0.1/dlr');
+    expect(typo.stderr).toBe('error: CALLBACK_ALLOW_PRIVATE_TARGETS: "sometimes" is not a yes/no value (use true or false)\n');
+    const after = await prisma.partner.findUniqueOrThrow({ where: { login: 'acme' } });
+    expect({ statusUrl: after.statusUrl, moUrl: after.moUrl }).toEqual({ statusUrl: before.statusUrl, moUrl: before.moUrl });
   });
 
   it('update: --callback-concurrency takes 1 to 1000, "default" clears it; audited and announced', async () => {
@@ -602,6 +620,7 @@ describe('through a running callback worker', () => {
         CALLBACK_HTTP_PORT: String(port),
         CALLBACK_HTTP_HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', // the sink is on 127.0.0.1
         // Only the CLI's notification can make a changed setting reach the worker within the test.
         PARTNER_RELOAD_SECONDS: '3600',
         CALLBACK_SWEEP_MS: '0',

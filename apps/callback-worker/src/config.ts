@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema, loadConfig } from '@smsgw/common';
+import { parseAllowPrivateTargets } from '@smsgw/sms';
 
 const ms = (def: number) => z.coerce.number().int().min(1).default(def);
 
@@ -30,6 +31,24 @@ export const callbackConfigSchema = baseConfigSchema.extend({
    * time is up stays while its place in line still promises a slot, up to 4 times this.
    */
   CALLBACK_PARTNER_MAX_WAIT_MS: ms(500),
+
+  /**
+   * Callbacks may go to loopback, private, link-local and metadata addresses. Off (the default):
+   * every connection's addresses are checked and internal ones refused (SSRF); development and
+   * tests, whose partners are local servers, turn it on. The CLI and the portal read the same
+   * variable to refuse such URLs when they are saved.
+   */
+  CALLBACK_ALLOW_PRIVATE_TARGETS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      try {
+        return parseAllowPrivateTargets(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
 
   /** Whole request: connect, headers and body (PROTOCOL §5: 10 s). */
   CALLBACK_TIMEOUT_MS: ms(10_000),

@@ -109,6 +109,8 @@ export async function createTestEnv(): Promise<TestEnv> {
     CALLBACK_HTTP_PORT: '0',
     CALLBACK_HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Partners here are servers on 127.0.0.1; the test of the policy turns it off.
+    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
     ...FAST,
     ...overrides,
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema, loadConfig } from '@smsgw/common';
+import { parseAllowPrivateTargets } from '@smsgw/sms';
 
 const bool = z
   .string()
@@ -38,6 +39,21 @@ export const portalConfigSchema = baseConfigSchema.extend({
     .transform((s) => s.split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean)),
   /** Where the built web UI is (default: dist/public beside the compiled server). */
   PORTAL_STATIC_DIR: z.string().optional(),
+  /**
+   * Partners' status and MO URLs may point at loopback and private addresses (development,
+   * tests). Default off: the operator form refuses them, as the CLI and the callback worker do.
+   */
+  CALLBACK_ALLOW_PRIVATE_TARGETS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      try {
+        return parseAllowPrivateTargets(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 export type PortalConfig = z.infer<typeof portalConfigSchema> & { secureCookies: boolean };
 export const PORTAL_CONFIG = Symbol('PORTAL_CONFIG');

@@ -47,7 +47,8 @@ beforeAll(async () => {
   sub = new Redis(REDIS_URL);
   sub.on('message', (_ch: string, m: string) => published.push(m));
   await sub.subscribe(partnerChangedChannel(t.prefix));
-  portal = await startPortal(t, { PORTAL_LOGIN_MAX_FAILURES: '3', PORTAL_IP_MAX_FAILURES: '12' });
+  // Callback targets as in production: internal addresses refused (no partner server runs here).
+  portal = await startPortal(t, { PORTAL_LOGIN_MAX_FAILURES: '3', PORTAL_IP_MAX_FAILURES: '12', CALLBACK_ALLOW_PRIVATE_TARGETS: 'false' });
   operator = await loggedIn(portal.url, 'op', 'op-password-1');
   userA = await loggedIn(portal.url, 'ua', 'ua-password-1');
   userB = await loggedIn(portal.url, 'ub', 'ub-password-1');
@@ -210,16 +211,33 @@ describe('operator', () => {
     expect(bad.body.field).toBe('requestParamNames');
   });
 
+  it('refuses callback URLs aimed inside the network (CALLBACK_ALLOW_PRIVATE_TARGETS off)', async () => {
+    const metadata = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: 7, statusUrl: 'http://169.254.169.254/latest' });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body).toMatchObject({ field: 'statusUrl' });
+    expect(metadata.body.message).toMatch(/status URL .* is refused: 169\.254\.169\.254 is a cloud metadata address/);
+    const loopback = await operator.patch(`/api/operator/partners/${b.id}`, { moUrl: 'http://[::ffff:127.0.0.1]:8080/mo' });
+    expect(loopback.status).toBe(400);
+    expect(loopback.body).toMatchObject({ field: 'moUrl' });
+    const created = await operator.post('/api/operator/partners', { login: 'gamma', settings: { statusUrl: 'http://localhost:9000/dlr' } });
+    expect(created.status).toBe(400);
+    expect(created.body).toMatchObject({ field: 'statusUrl' });
+    const stored = await t.prisma.partner.findUniqueOrThrow({ where: { id: b.id } });
+    expect(stored).toMatchObject({ rateLimit: 10_000, statusUrl: null, moUrl: null });
+    expect(await t.prisma.partner.findUnique({ where: { login: 'gamma' } })).toBeNull();
+  });
+
   it('a change is stored, audited with before and after, and announced', async () => {
     published.length = 0;
-    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: '25', requestParamNames: 'clientId=to', statusUrl: 'https://beta.example/dlr', testMode: true });
+    // A public address literal: a name would have to resolve (the policy is on here), and tests have no DNS.
+    const r = await operator.patch(`/api/operator/partners/${b.id}`, { rateLimit: '25', requestParamNames: 'clientId=to', statusUrl: 'https://93.184.216.34/dlr', testMode: true });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ rateLimit: 25, requestParamNames: { clientId: 'to' }, statusUrl: 'https://beta.example/dlr', testMode: true });
+    expect(r.body).toMatchObject({ rateLimit: 25, requestParamNames: { clientId: 'to' }, statusUrl: 'https://93.184.216.34/dlr', testMode: true });
     expect(r.body).not.toHaveProperty('apiPasswordHash');
     const audit = await t.prisma.auditLog.findFirstOrThrow({ where: { entity: `partner:${b.id}` }, orderBy: { id: 'desc' } });
     expect(audit).toMatchObject({ actor: 'portal:op', action: 'partner.update' });
     expect(audit.before).toMatchObject({ rateLimit: 10_000, statusUrl: null });
-    expect(audit.after).toMatchObject({ rateLimit: 25, statusUrl: 'https://beta.example/dlr' });
+    expect(audit.after).toMatchObject({ rateLimit: 25, statusUrl: 'https://93.184.216.34/dlr' });
     expect(json(audit)).not.toContain('apiPasswordHash');
     for (let i = 0; i < 50 && !published.includes(String(b.id)); i++) await sleep(20);
     expect(published).toContain(String(b.id));
@@ -427,6 +445,41 @@ describe('partner pages', () => {
     expect(r.body.parts).toHaveLength(2);
     // B's user cannot see it, nor its attempts
     expect((await userB.get(`/api/messages/${id}`)).status).toBe(404);
+  });
+
+  it("timeline and callbacks: network-level failures are one neutral text, untimed, for the partner; the operator sees the worker's", async () => {
+    const id = '10002';
+    const errors = ['connection refused', 'connect timeout', 'timeout after 10000 ms', 'host not found', 'ECALLBACK_TARGET_REFUSED: 127.0.0.1 is loopback (CALLBACK_ALLOW_PRIVATE_TARGETS is off)'];
+    await t.pool.query(
+      `INSERT INTO callback_attempt (kind, partner_id, message_id, status, attempt, attempted_at, url, http_status, error, duration_ms)
+       SELECT 'dlr'::callback_kind, m.partner_id, m.id, 2, e.n, m.created_at + e.n * interval '1 s', 'http://127.0.0.1:5432/dlr', NULL, e.error, 3 + e.n
+       FROM message m, unnest($2::text[]) WITH ORDINALITY AS e(error, n) WHERE m.id = $1
+       UNION ALL
+       SELECT 'dlr'::callback_kind, partner_id, id, 2, 9, created_at + interval '20 s', 'http://127.0.0.1:5432/dlr', 502, 'timeout after 10000 ms', 10000 FROM message WHERE id = $1`,
+      [id, errors],
+    );
+    await t.pool.query(
+      `INSERT INTO callback (kind, partner_id, message_id, status, state, attempts, due_at, last_attempt_at, next_attempt_at, last_result)
+       VALUES ('dlr', $1, $2, 2, 'pending', 5, now(), now(), now() + interval '1 hour', 'connection refused')`,
+      [a.id, id],
+    );
+    const partnerView = await userA.get(`/api/messages/${id}`);
+    const attempts = partnerView.body.callbackAttempts as { httpStatus: number | null; error: string | null; durationMs: number | null }[];
+    expect(attempts.filter((x) => x.httpStatus === null)).toEqual(errors.map(() => expect.objectContaining({ error: 'could not connect', durationMs: null })));
+    // An HTTP answer is the partner's own server speaking: shown as it is.
+    expect(attempts.find((x) => x.httpStatus === 502)).toMatchObject({ error: 'timeout after 10000 ms', durationMs: 10000 });
+    const failed = (partnerView.body.events as { kind: string; title: string; detail: string }[]).filter((e) => e.kind === 'callback' && !e.title.includes('HTTP'));
+    expect(failed.map((e) => [e.title.replace(/^.*: /, ''), e.detail])).toEqual(errors.map(() => ['could not connect', 'http://127.0.0.1:5432/dlr']));
+    expect(partnerView.body.callbacks[0].lastResult).toBe('could not connect');
+    const partnerList = await userA.get('/api/callbacks');
+    expect(partnerList.body.callbacks.find((c: { messageId: string }) => c.messageId === id).lastResult).toBe('could not connect');
+
+    const operatorView = await operator.get(`/api/messages/${id}?partnerId=${a.id}`);
+    expect(operatorView.body.callbackAttempts.map((x: { error: string }) => x.error)).toEqual([...errors, 'timeout after 10000 ms']);
+    expect(JSON.stringify(operatorView.body.events)).toContain('127.0.0.1 is loopback');
+    const operatorList = await operator.get(`/api/callbacks?partnerId=${a.id}`);
+    expect(operatorList.body.callbacks.find((c: { messageId: string }) => c.messageId === id).lastResult).toBe('connection refused');
+    await t.pool.query('DELETE FROM callback WHERE message_id = $1', [id]);
   });
 
   it('MO list: own, newest first', async () => {

@@ -79,7 +79,10 @@ beforeAll(async () => {
   await ingress.listen({ port: 0, host: '127.0.0.1' });
   ingressUrl = `http://127.0.0.1:${(ingress.getHttpServer().address() as AddressInfo).port}`;
 
-  worker = await createCallbackWorkerApp(loadCallbackConfig({ ...base, CALLBACK_HTTP_PORT: '0', CALLBACK_HTTP_HOST: '127.0.0.1', CALLBACK_TIMEOUT_MS: '1000' }));
+  // The partner's endpoint is on 127.0.0.1: private callback targets allowed, as in development.
+  worker = await createCallbackWorkerApp(
+    loadCallbackConfig({ ...base, CALLBACK_HTTP_PORT: '0', CALLBACK_HTTP_HOST: '127.0.0.1', CALLBACK_TIMEOUT_MS: '1000', CALLBACK_ALLOW_PRIVATE_TARGETS: 'true' }),
+  );
   await worker.listen({ port: 0, host: '127.0.0.1' });
   endpoint = http.createServer((req, res) => {
     callbacks.push(req.url ?? '');

@@ -136,6 +136,7 @@ export async function startCallbackWorker(t: TestEnv): Promise<CallbackWorker> {
     CALLBACK_LOCK_MS: '3000',
     CALLBACK_STALLED_INTERVAL_MS: '1000',
     CALLBACK_SWEEP_MS: '1000',
+    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', // the partner's endpoint is on 127.0.0.1
   });
   const app = await createCallbackWorkerApp(config);
   await app.listen({ port: 0, host: '127.0.0.1' });

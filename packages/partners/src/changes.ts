@@ -4,6 +4,7 @@
 // lost announcement only delays a change).
 import { ALL_PARTNERS, partnerChangedChannel, smscChangedChannel } from '@smsgw/contracts';
 import { apiPasswordPepper, generateApiPassword, hashApiPassword, type Partner, type Prisma, type PrismaClient, type SmscConnection } from '@smsgw/db';
+import { checkCallbackTargets } from './callback-targets';
 import { checkLogin, checkServiceNumber, SettingError } from './partner-settings';
 
 export type Row = Record<string, unknown>;
@@ -17,6 +18,8 @@ export interface ChangeContext {
   prefix: string;
   /** Publishes on a Redis channel; reports (never throws) when Redis is unreachable. */
   publish(channel: string, payload: string): Promise<void>;
+  /** CALLBACK_ALLOW_PRIVATE_TARGETS as the caller read it; undefined: read from the environment. */
+  allowPrivateCallbackTargets?: boolean;
 }
 
 /** Never shown, never audited. */
@@ -65,6 +68,7 @@ export async function findPartner(db: PrismaClient, id: number): Promise<Partner
  */
 export async function createPartner(ctx: ChangeContext, login: string, settings: Row, password?: string): Promise<{ partner: Partner; password: string }> {
   checkLogin(login);
+  await checkCallbackTargets(settings, { allowPrivate: ctx.allowPrivateCallbackTargets });
   const pass = password ?? generateApiPassword();
   const partner = await ctx.db.partner.create({
     data: { ...(settings as Partial<Prisma.PartnerCreateInput>), login, apiPasswordHash: hashApiPassword(pass, apiPasswordPepper()) },
@@ -77,6 +81,7 @@ export async function createPartner(ctx: ChangeContext, login: string, settings:
 export async function updatePartner(ctx: ChangeContext, id: number, settings: Row): Promise<Partner> {
   if (Object.keys(settings).length === 0) throw new SettingError('nothing to change: give at least one setting');
   const before = await findPartner(ctx.db, id);
+  await checkCallbackTargets(settings, { allowPrivate: ctx.allowPrivateCallbackTargets });
   const after = await ctx.db.partner.update({ where: { id }, data: settings as Prisma.PartnerUpdateInput });
   await partnerAudited(ctx, 'partner.update', before, after);
   return after;

@@ -1,3 +1,4 @@
 export * from './partner-settings';
 export * from './smsc-settings';
 export * from './changes';
+export * from './callback-targets';

@@ -5,3 +5,4 @@ export * from './smpp-segments';
 export * from './receipt';
 export * from './mo';
 export * from './callback';
+export * from './callback-target';

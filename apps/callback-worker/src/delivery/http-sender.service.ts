@@ -1,6 +1,8 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
+import { ALLOW_PRIVATE_TARGETS_ENV, CallbackTargetRefused } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
+import { guardedConnector } from './guarded-connector';
 
 export interface HttpOutcome {
   /** A 2xx answer arrived within the timeout. */
@@ -17,6 +19,8 @@ export interface HttpOutcome {
 }
 
 export interface SendOptions {
+  /** For the operator's log of a refused target. */
+  partnerId?: number;
   headers?: Record<string, string>;
   /** Read a 200's body up to this many bytes; otherwise bodies are discarded. */
   readBodyLimit?: number;
@@ -29,12 +33,19 @@ const DISCARD_LIMIT = 64 * 1024;
  * Sends callback GETs. Each partner has its own keep-alive pools (an undici Agent keeps one Pool
  * per origin), so a slow partner's connections never queue another partner's requests, even on a
  * shared host. Redirects are not followed. One deadline covers connect, headers and body.
+ * Connections go to public addresses only (guarded-connector.ts) unless
+ * CALLBACK_ALLOW_PRIVATE_TARGETS is on.
  */
 @Injectable()
 export class HttpSender implements OnApplicationShutdown {
+  private readonly logger = new Logger(HttpSender.name);
   private readonly agents = new Map<string, { agent: Agent; connections: number }>();
 
-  constructor(@Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig) {}
+  constructor(@Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig) {
+    if (config.CALLBACK_ALLOW_PRIVATE_TARGETS) {
+      this.logger.warn(`${ALLOW_PRIVATE_TARGETS_ENV} is on: callbacks may reach loopback, private and metadata addresses (development and tests only)`);
+    }
+  }
 
   /**
    * `pool` names the keep-alive pool (a partner's DLR and MO pushes have one each, so an MO never
@@ -85,6 +96,14 @@ export class HttpSender implements OnApplicationShutdown {
       } else {
         outcome.ok = false;
         outcome.error = describe(e);
+        const refused = refusal(e);
+        if (refused) {
+          // The operator's full account; what partners see of it is neutral (the portal maps it).
+          this.logger.warn(
+            `callback ${pool}${opts.partnerId !== undefined ? ` of partner ${opts.partnerId}` : ''} not sent: host ${refused.host}` +
+              `${refused.address && refused.address !== refused.host ? `, address ${refused.address}` : ''} is ${refused.reason} (${ALLOW_PRIVATE_TARGETS_ENV} is off)`,
+          );
+        }
       }
     } finally {
       clearTimeout(timer);
@@ -107,7 +126,7 @@ export class HttpSender implements OnApplicationShutdown {
         pipelining: 1,
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 60_000,
-        connect: { timeout: this.config.CALLBACK_TIMEOUT_MS },
+        connect: this.config.CALLBACK_ALLOW_PRIVATE_TARGETS ? { timeout: this.config.CALLBACK_TIMEOUT_MS } : guardedConnector({ timeout: this.config.CALLBACK_TIMEOUT_MS }),
         headersTimeout: this.config.CALLBACK_TIMEOUT_MS,
         bodyTimeout: this.config.CALLBACK_TIMEOUT_MS,
       });
@@ -124,7 +143,17 @@ export class HttpSender implements OnApplicationShutdown {
   }
 }
 
+/** The policy refusal behind a failed request, if that is what it was. */
+function refusal(e: unknown): CallbackTargetRefused | null {
+  if (e instanceof CallbackTargetRefused) return e;
+  const cause = (e as { cause?: unknown }).cause;
+  return cause instanceof CallbackTargetRefused ? cause : null;
+}
+
 function describe(e: unknown): string {
+  const refused = refusal(e);
+  // Stored in callback_attempt for the operator; partner users see a neutral text instead.
+  if (refused) return `refused by policy: ${refused.host}${refused.address && refused.address !== refused.host ? ` (${refused.address})` : ''} is ${refused.reason}`;
   const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = err.code ?? err.cause?.code;
   switch (code) {

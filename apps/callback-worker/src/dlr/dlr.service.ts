@@ -71,7 +71,7 @@ export class DlrService {
     let outcome: HttpOutcome | undefined;
     metrics.inFlight.inc();
     try {
-      outcome = await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { headers: this.headers(partner, url) });
+      outcome = await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { partnerId: partner.id, headers: this.headers(partner, url) });
     } finally {
       metrics.inFlight.dec();
       await this.gate.release(gate.lease, outcome?.ok ?? false, outcome?.durationMs ?? 0);

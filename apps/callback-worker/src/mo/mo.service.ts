@@ -252,7 +252,7 @@ export class MoService {
       loggedUrl = target.redacted + url.slice(target.base.length);
       metrics.inFlight.inc();
       try {
-        outcome = await this.http.send(`mo:${partner.id}`, connections, url, { headers: this.headers(partner, url), readBodyLimit: this.config.CALLBACK_MO_BODY_LIMIT });
+        outcome = await this.http.send(`mo:${partner.id}`, connections, url, { partnerId: partner.id, headers: this.headers(partner, url), readBodyLimit: this.config.CALLBACK_MO_BODY_LIMIT });
       } finally {
         metrics.inFlight.dec();
       }

@@ -9,6 +9,7 @@ import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { parseBody } from '../http/validation';
 import { actorOf, partnerScope } from '../http/scope';
 import { PG_POOL, PRISMA } from '../infra/tokens';
+import { lastResultFor } from './callback-errors';
 
 const ResendBody = z.object({ partnerId: z.number().int().positive().optional(), ids: z.array(z.string().regex(/^[1-9][0-9]{0,18}$/)).max(10_000).optional() });
 
@@ -29,7 +30,7 @@ export class CallbacksController {
   async list(@CurrentSession() s: Session, @Query() q: Record<string, string | undefined>) {
     const partnerId = partnerScope(s, q.partnerId);
     const parked = q.state === 'parked';
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ lastResult: string | null }>(
       `SELECT id::text AS id, kind::text AS kind, message_id::text AS "messageId", status, mo_id::text AS "moId", state::text AS state, attempts,
          last_attempt_at AS "lastAttemptAt", next_attempt_at AS "nextAttemptAt", last_result AS "lastResult", parked_at AS "parkedAt", resends
        FROM callback WHERE partner_id = $1 ${parked ? "AND state = 'parked'" : ''}
@@ -37,7 +38,8 @@ export class CallbacksController {
       [partnerId],
     );
     const { rows: counts } = await this.pool.query<{ state: string; n: number }>(`SELECT state::text AS state, count(*)::int AS n FROM callback WHERE partner_id = $1 GROUP BY state`, [partnerId]);
-    return { callbacks: rows, counts: Object.fromEntries(counts.map((c) => [c.state, c.n])) };
+    // Partner users see network-level failures in neutral words (callback-errors.ts).
+    return { callbacks: rows.map((r) => ({ ...r, lastResult: lastResultFor(s.role, r.lastResult) })), counts: Object.fromEntries(counts.map((c) => [c.state, c.n])) };
   }
 
   /** Re-sends the partner's parked callbacks (all, or the `ids` given) with a fresh retry horizon. */

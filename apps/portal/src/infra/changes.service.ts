@@ -23,6 +23,7 @@ export class Changes {
       db: this.db,
       actor: actorOf(session),
       prefix: this.config.REDIS_PREFIX,
+      allowPrivateCallbackTargets: this.config.CALLBACK_ALLOW_PRIVATE_TARGETS,
       publish: async (channel, payload) => {
         try {
           await this.redis.publish(channel, payload);

@@ -50,6 +50,6 @@ export class MessagesController {
 
   @Get(':id')
   async timeline(@CurrentSession() s: Session, @Param('id') id: string, @Query('partnerId') partnerId?: string) {
-    return this.messages.timeline(partnerScope(s, partnerId), id);
+    return this.messages.timeline(partnerScope(s, partnerId), id, s.role);
   }
 }

@@ -1,5 +1,7 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Pool } from 'pg';
+import type { Role } from '../auth/session';
+import { attemptFor, lastResultFor } from '../callbacks/callback-errors';
 import { PG_POOL } from '../infra/tokens';
 import { instant } from '../http/period';
 
@@ -194,8 +196,11 @@ export class MessagesService {
     }
   }
 
-  /** A message and everything that happened to it, in time order; 404 unless it is the partner's. */
-  async timeline(partnerId: number, id: string) {
+  /**
+   * A message and everything that happened to it, in time order; 404 unless it is the partner's.
+   * `role` is the viewer's: partner users see network-level callback failures in neutral words.
+   */
+  async timeline(partnerId: number, id: string, role: Role) {
     if (!ID.test(id)) throw new NotFoundException('no such message');
     const { rows } = await this.pool.query<
       MessageRow & { releaseAt: Date | null; releasedAt: Date | null; validUntil: Date; priority: number; flash: boolean; smscName: string | null; updatedAt: Date }
@@ -250,14 +255,15 @@ export class MessagesService {
       const title = m.status === 2 ? 'Delivered' : m.status === 5 ? 'Not delivered' : m.status === 8 ? 'Cancelled' : `Status ${m.status}`;
       events.push({ at: m.doneAt, order: Math.max(t(m.doneAt), lastReceipt), kind: 'final', title, detail: m.extStatus ? `unifiedExtStatus ${m.extStatus}` : undefined, ok: m.status === 2 });
     }
-    for (const a of attempts.rows) {
+    const callbackAttempts = attempts.rows.map((a) => attemptFor(role, a));
+    for (const a of callbackAttempts) {
       const result = a.httpStatus !== null ? `HTTP ${a.httpStatus}` : (a.error ?? 'no answer');
       events.push({
         at: a.attemptedAt,
         order: t(a.attemptedAt),
         kind: 'callback',
         title: `Report (status ${a.status ?? '?'}) attempt ${a.attempt}: ${result}`,
-        detail: `${a.url} (${a.durationMs} ms)${a.error && a.httpStatus !== null ? ` — ${a.error}` : ''}`,
+        detail: `${a.url}${a.durationMs !== null ? ` (${a.durationMs} ms)` : ''}${a.error && a.httpStatus !== null ? ` — ${a.error}` : ''}`,
         ok: a.httpStatus !== null && a.httpStatus >= 200 && a.httpStatus < 300,
       });
     }
@@ -266,6 +272,6 @@ export class MessagesService {
     }
     const phase = ['accepted', 'held', 'released', 'submitted', 'segment', 'segment-receipt', 'final', 'callback', 'parked'];
     events.sort((a, b) => a.order - b.order || phase.indexOf(a.kind) - phase.indexOf(b.kind));
-    return { message: m, parts: parts.rows, callbackAttempts: attempts.rows, callbacks: callbacks.rows, events: events.map(({ order: _order, ...e }) => e) };
+    return { message: m, parts: parts.rows, callbackAttempts, callbacks: callbacks.rows.map((c) => ({ ...c, lastResult: lastResultFor(role, c.lastResult) })), events: events.map(({ order: _order, ...e }) => e) };
   }
 }

@@ -7,7 +7,7 @@ import { type MessageRow, StatusBadge } from './messages';
 interface Timeline {
   message: MessageRow & { releaseAt: string | null; validUntil: string; priority: number; flash: boolean; smscName: string | null; encoding: number; submittedAt: string | null };
   parts: { seq: number; smscName: string | null; smscMessageId: string | null; status: number; extStatus: number | null; submittedAt: string | null; doneAt: string | null }[];
-  callbackAttempts: { attempt: number; status: number | null; attemptedAt: string; url: string; httpStatus: number | null; error: string | null; durationMs: number }[];
+  callbackAttempts: { attempt: number; status: number | null; attemptedAt: string; url: string; httpStatus: number | null; error: string | null; durationMs: number | null }[];
   events: { at: string; kind: string; title: string; detail?: string; ok?: boolean }[];
 }
 
