@@ -699,6 +699,8 @@ async function startPlatform() {
 const PG_KEYS = ['postgres backends', 'postgres shared'];
 /** Processes counted as background for Kannel (shared with other users of the machine). */
 const BACKGROUND = new Set(['redis-server', 'postgres shared', 'postgres backends']);
+/** The load generator and the DLR sink: shown, never counted in a system's total. */
+const LOAD = new Set(['wrk', 'sink']);
 
 async function cpuSnapshot(sys) {
   const procs = await sys.processes();
@@ -740,6 +742,7 @@ function runWrk(sys, tag, kind, quota) {
     let done = 0;
     let result = null;
     let lastResponseAt = null;
+    let wrkCpuMs = null;
     wrk.stdout.on('data', (chunk) => {
       out += chunk;
       for (;;) {
@@ -749,7 +752,11 @@ function runWrk(sys, tag, kind, quota) {
         out = out.slice(nl + 1);
         if (line.startsWith('THREAD-DONE')) {
           lastResponseAt = Date.now();
-          if (++done === threads) wrk.kill('SIGINT');
+          if (++done === threads) {
+            // wrk's CPU time, read while it still exists (the load generator's share of the machine).
+            wrkCpuMs = lib.cpuMs(wrk.pid);
+            wrk.kill('SIGINT');
+          }
         } else if (line.startsWith('WRKJSON ')) result = JSON.parse(line.slice(8));
       }
     });
@@ -762,7 +769,7 @@ function runWrk(sys, tag, kind, quota) {
       if (!result) return reject(new Error(`wrk ended without a result (${signal ?? code}): ${err}`));
       // Load end: the last thread's last answer (wrk itself is ended a moment later).
       if (done < threads) result.hitLimit = true;
-      resolve({ ...result, t0, t1: lastResponseAt ?? t1 });
+      resolve({ ...result, t0, t1: lastResponseAt ?? t1, wrkCpuMs });
     });
   });
 }
@@ -832,6 +839,7 @@ async function phase(sys, kind) {
   const cpu = cpuDelta(cpu0, cpu1);
   const perMsg = {};
   for (const [name, ms] of Object.entries(cpu)) perMsg[name] = accepted ? ms / accepted : null;
+  if (w.wrkCpuMs !== null && accepted) perMsg.wrk = w.wrkCpuMs / accepted;
   const r = {
     accepted,
     notAccepted: w.bad,
@@ -871,7 +879,7 @@ const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !==
 function cpuTotal(r, sysKey) {
   let t = 0;
   for (const [name, v] of Object.entries(r.cpuMsPerAccepted)) {
-    if (name === 'sink') continue;
+    if (LOAD.has(name)) continue;
     if (sysKey !== 'C' && BACKGROUND.has(name)) continue;
     t += v ?? 0;
   }
@@ -880,9 +888,10 @@ function cpuTotal(r, sysKey) {
 
 function printPhase(key, kind, r) {
   const cpu = Object.entries(r.cpuMsPerAccepted)
-    .filter(([name]) => name !== 'sink')
+    .filter(([name]) => !LOAD.has(name))
     .map(([name, v]) => `${name} ${fmt(v, 3)}`)
     .join(', ');
+  const load = [...LOAD].filter((n) => n in r.cpuMsPerAccepted).map((n) => `${n} ${fmt(r.cpuMsPerAccepted[n], 3)}`).join(', ');
   say(
     `  ${kind.padEnd(5)} accepted ${r.accepted} (${r.acceptedPerSecond}/s; not accepted ${r.notAccepted}, connection errors ${r.connectionErrors})` +
       `  latency ms p50 ${fmt(r.latencyMs.p50, 1)} p90 ${fmt(r.latencyMs.p90, 1)} p99 ${fmt(r.latencyMs.p99, 1)}\n` +
@@ -891,7 +900,7 @@ function printPhase(key, kind, r) {
       `        exactly one DLR per accepted message: ${r.exactlyOneDlrPerAccepted ? 'yes' : 'NO'}${r.drainTimedOut ? ` (no more reports for ${drainTimeoutS} s)` : ''}` +
       (r.storedMessages !== undefined ? `; stored ${r.storedMessages} ${JSON.stringify(r.storedByStatus)}, stored without DLR ${r.storedWithoutDlr}, DLR without stored ${r.dlrWithoutStored}` : '') +
       (r.note ? `; ${r.note}` : '') +
-      `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}`,
+      `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}`,
   );
 }
 
@@ -917,11 +926,12 @@ function table(results) {
   add('load end → last DLR s', (r) => r.main.loadEndToLastDlrSeconds, 1);
   add('one DLR per accepted', (r) => (r.main.exactlyOneDlrPerAccepted ? 'yes' : 'NO'), 0, false);
   const procNames = [];
-  for (const k of keys) for (const n of Object.keys(results[k].main.cpuMsPerAccepted)) if (n !== 'sink' && !procNames.includes(n)) procNames.push(n);
+  for (const k of keys) for (const n of Object.keys(results[k].main.cpuMsPerAccepted)) if (!LOAD.has(n) && !procNames.includes(n)) procNames.push(n);
   for (const n of procNames) {
     add(`CPU ms/msg ${n}${BACKGROUND.has(n) ? '*' : ''}`, (r, k) => (n in r.main.cpuMsPerAccepted ? r.main.cpuMsPerAccepted[n] : null), 3, false);
   }
   add('CPU ms/msg total', (r, k) => cpuTotal(r.main, k), 3);
+  for (const n of LOAD) add(`CPU ms/msg ${n} (load, not counted)`, (r) => r.main.cpuMsPerAccepted[n] ?? null, 3, false);
   if (fixedN) {
     add(`fixed ${fixedN}: 1st req → last DLR s`, (r) => r.fixed.firstRequestToLastDlrSeconds, 1);
     add(`fixed ${fixedN}: messages/s`, (r) => (r.fixed.firstRequestToLastDlrSeconds ? fixedN / r.fixed.firstRequestToLastDlrSeconds : null));
