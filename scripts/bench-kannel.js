@@ -53,6 +53,8 @@ const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
 const benchDb = 'smsgw_bench_kannel';
 const databaseUrl = lib.withDatabase(adminUrl, benchDb);
 const prefix = 'smsgwbenchkannel';
+/** BENCH_KEEP_DB=1: leave the platform's bench database for a look (its Redis keys go anyway). */
+const keepDb = Boolean(env.BENCH_KEEP_DB);
 
 const PORTS = {
   ingress: portBase,
@@ -115,7 +117,7 @@ function runSink() {
     res.end('OK');
     const tag = p.startsWith('/dlr/') ? p.slice(5) : p;
     let t = tags.get(tag);
-    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
+    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), firstAt: new Map(), dupSample: [], duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
     t.n++;
     t.last = now;
     // Kannel: the id the bench put in the dlr-url; the platform: the partnerMsgId it echoes.
@@ -126,7 +128,10 @@ function runSink() {
     else {
       if (!id.startsWith(run)) t.foreign++;
       const c = t.ids.get(id) || 0;
-      if (c > 0) t.duplicates++;
+      if (c > 0) {
+        t.duplicates++;
+        if (t.dupSample.length < 20) t.dupSample.push({ id, at: now, first: t.firstAt.get(id) });
+      } else t.firstAt.set(id, now);
       t.ids.set(id, c + 1);
     }
   });
@@ -139,7 +144,9 @@ function runSink() {
       process.send({
         type: 'stats',
         seq: m.seq,
-        stats: t ? { n: t.n, unique: t.ids.size, duplicates: t.duplicates, noId: t.noId, foreign: t.foreign, types: t.types, first: t.first, last: t.last } : null,
+        stats: t
+          ? { n: t.n, unique: t.ids.size, duplicates: t.duplicates, dupSample: t.dupSample, noId: t.noId, foreign: t.foreign, types: t.types, first: t.first, last: t.last }
+          : null,
       });
     } else if (m.type === 'ids') {
       process.send({ type: 'ids', seq: m.seq, ids: t ? [...t.ids.keys()] : [] });
@@ -592,7 +599,7 @@ async function startPlatform() {
   pool.on('error', () => {});
   const cleanupDb = async () => {
     await pool.end().catch(() => {});
-    await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch(() => {});
+    if (!keepDb) await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch(() => {});
     await admin.end().catch(() => {});
     await deleteKeys().catch(() => {});
     await redis.quit().catch(() => {});
@@ -677,7 +684,20 @@ async function startPlatform() {
       const stored = new Set(rows.map((r) => r.id));
       const byStatus = {};
       for (const r of rows) byStatus[r.status] = (byStatus[r.status] || 0) + 1;
+      // The callback worker's attempt outcomes and deferrals so far (whole run): a timeout or a
+      // retry explains a repeated report.
+      let callbackWorker = null;
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${PORTS.callback}/metrics`)).text();
+        callbackWorker = {};
+        for (const [, metric, labels, v] of text.matchAll(/^smsgw_callback_(attempts_total|results_total|deferred_total|breaker_opened_total)\{([^}]*)\} (\S+)$/gm)) {
+          if (Number(v) > 0) callbackWorker[`${metric}{${labels}}`] = Number(v);
+        }
+      } catch {
+        // the figures are extra
+      }
       return {
+        callbackWorker,
         storedMessages: rows.length,
         storedByStatus: byStatus,
         storedWithoutDlr: rows.filter((r) => !seen.has(r.id)).length,
@@ -856,6 +876,8 @@ async function phase(sys, kind) {
     dlrWithoutId: st.noId,
     dlrForeignIds: st.foreign,
     dlrTypes: st.types,
+    // Up to 20 ids reported twice: when the first and the repeated report arrived (ms after the load's start).
+    ...(st.duplicates ? { dlrDuplicateSample: st.dupSample.map((d) => ({ id: d.id, firstMs: d.first - w.t0, againMs: d.at - w.t0 })) } : {}),
     dlrPerSecond: st.last ? Math.round(st.unique / ((st.last - w.t0) / 1000)) : null,
     loadEndToLastDlrSeconds: st.last ? Number(((st.last - w.t1) / 1000).toFixed(2)) : null,
     firstRequestToLastDlrSeconds: st.last ? Number(((st.last - w.t0) / 1000).toFixed(2)) : null,
@@ -900,6 +922,8 @@ function printPhase(key, kind, r) {
       `        exactly one DLR per accepted message: ${r.exactlyOneDlrPerAccepted ? 'yes' : 'NO'}${r.drainTimedOut ? ` (no more reports for ${drainTimeoutS} s)` : ''}` +
       (r.storedMessages !== undefined ? `; stored ${r.storedMessages} ${JSON.stringify(r.storedByStatus)}, stored without DLR ${r.storedWithoutDlr}, DLR without stored ${r.dlrWithoutStored}` : '') +
       (r.note ? `; ${r.note}` : '') +
+      (r.dlrDuplicateSample ? `\n        reported twice (ms after the load's start: first, again): ${r.dlrDuplicateSample.map((d) => `${d.id} ${d.firstMs}, ${d.againMs}`).join('; ')}` : '') +
+      (r.callbackWorker ? `\n        callback worker so far: ${Object.entries(r.callbackWorker).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}` : '') +
       `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}`,
   );
 }
@@ -916,6 +940,7 @@ function table(results) {
     const vals = keys.map((k) => get(results[k], k));
     rows.push([label, ...vals.map((v) => fmt(v, digits)), ...rcols.map(([, d]) => (withRatio ? fmt(ratio(get(results.C, 'C'), get(results[d], d)), 2) : ''))]);
   };
+  add('load average at its start', (r) => r.loadAverageAtStart, 1, false);
   add('accepted/s', (r) => r.main.acceptedPerSecond);
   add('latency p50 ms', (r) => r.main.latencyMs.p50, 1);
   add('latency p90 ms', (r) => r.main.latencyMs.p90, 1);
@@ -967,7 +992,8 @@ async function main() {
   );
   const results = {};
   for (const key of systems) {
-    say(`\n== ${key}: ${NAMES[key]}`);
+    const loadAverage = os.loadavg()[0];
+    say(`\n== ${key}: ${NAMES[key]} (load average ${loadAverage.toFixed(1)} at its start)`);
     currentSystem = key === 'C' ? await startPlatform() : await startKannel(key);
     try {
       const r = {};
@@ -977,6 +1003,7 @@ async function main() {
         printPhase(key, kind, r[kind]);
       }
       delete r.warm;
+      r.loadAverageAtStart = Number(loadAverage.toFixed(2));
       results[key] = r;
     } finally {
       const s = currentSystem;
@@ -1006,7 +1033,8 @@ async function main() {
       };
     }
   }
-  for (const r of Object.values(results)) for (const ph of Object.values(r)) ph.cpuMsPerAccepted = Object.fromEntries(Object.entries(ph.cpuMsPerAccepted).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(4))]));
+  const phases = (r) => Object.values(r).filter((ph) => typeof ph === 'object');
+  for (const r of Object.values(results)) for (const ph of phases(r)) ph.cpuMsPerAccepted = Object.fromEntries(Object.entries(ph.cpuMsPerAccepted).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(4))]));
   const json = {
     date: new Date().toISOString(),
     cpus: os.cpus().length,
@@ -1015,7 +1043,7 @@ async function main() {
     ratios,
   };
   say(JSON.stringify(json));
-  const bad = Object.values(results).some((r) => Object.values(r).some((ph) => !ph.exactlyOneDlrPerAccepted || ph.accepted === 0));
+  const bad = Object.values(results).some((r) => phases(r).some((ph) => !ph.exactlyOneDlrPerAccepted || ph.accepted === 0));
   if (bad) process.exitCode = 1;
 }
 
