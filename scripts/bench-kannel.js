@@ -330,7 +330,7 @@ function killLeftovers(pids) {
 // Prerequisites
 // ---------------------------------------------------------------------------------------------
 function which(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || null;
+  return (spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout || '').trim() || null;
 }
 
 async function checkPrerequisites() {
