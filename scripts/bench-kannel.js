@@ -1,0 +1,1075 @@
+// `npm run bench:kannel`: the throughput race with Kannel, side by side in one run on one machine.
+// One after the other, each from a wiped state, with the same wrk load (BENCH_THREADS threads,
+// BENCH_CONNECTIONS keep-alive connections, BENCH_SECONDS seconds; a different destination number
+// and a unique id per request, every message asking for a delivery report to the same local sink):
+//   A  Kannel (bearerbox + smsbox) with `smsc = fake` and Kannel's fakesmsc: Kannel's best case,
+//      no SMPP. The fake SMSC connection itself reports "delivered" (type 1) when it has written
+//      the message to fakesmsc; there is no receipt from an SMSC.
+//   B  Kannel with `smsc = smpp` bound to the project's SMSC simulator.
+//   C  The platform exactly as `npm start` runs it (scripts/start.js: migrate, seed, every
+//      built service with its node options), on a bench database and Redis prefix and bench
+//      ports, bound to the same simulator settings.
+// Per system: a warm-up (not measured), the timed run, then a fixed-N run (BENCH_FIXED requests,
+// timed from the first request to the last delivery report at the sink). The sink is a separate
+// Node process counting reports by the id the request carried. Everything started is stopped at
+// the end, and the temp directory, bench database and Redis keys are removed.
+const { fork, spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const lib = require('./lib/bench');
+
+const root = path.resolve(__dirname, '..');
+const env = process.env;
+
+if (process.argv[2] === '--sink') {
+  runSink();
+  return;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+const int = (name, fallback, min) => lib.intSetting(env, name, fallback, min, fail);
+const seconds = int('BENCH_SECONDS', 20, 1);
+const connections = int('BENCH_CONNECTIONS', 32, 1);
+const threads = int('BENCH_THREADS', 2, 1);
+const warmupSeconds = int('BENCH_WARMUP_SECONDS', 3, 0);
+const fixedN = int('BENCH_FIXED', 20000, 0);
+const drainTimeoutS = int('BENCH_DRAIN_TIMEOUT_S', 300, 1);
+const portBase = int('BENCH_PORT_BASE', 19100, 1024);
+const dlrDelayMs = int('BENCH_DLR_DELAY_MS', 200, 0);
+const smscWindow = int('BENCH_SMSC_WINDOW', 100, 1);
+const deliverWindow = int('BENCH_SMSC_DELIVER_WINDOW', smscWindow, 1);
+const smscTps = int('BENCH_SMSC_TPS', 100000, 1);
+const systems = (env.BENCH_SYSTEMS || 'A,B,C').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+for (const s of systems) if (!['A', 'B', 'C'].includes(s)) fail(`BENCH_SYSTEMS="${env.BENCH_SYSTEMS}": use a comma-separated list of A, B, C`);
+if (connections < threads) fail(`BENCH_CONNECTIONS (${connections}) must be at least BENCH_THREADS (${threads})`);
+const logLevel = env.BENCH_LOG_LEVEL || 'warn';
+const adminUrl = env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+const benchDb = 'smsgw_bench_kannel';
+const databaseUrl = lib.withDatabase(adminUrl, benchDb);
+const prefix = 'smsgwbenchkannel';
+/** BENCH_KEEP_DB=1: leave the platform's bench database for a look (its Redis keys go anyway). */
+const keepDb = Boolean(env.BENCH_KEEP_DB);
+
+const PORTS = {
+  ingress: portBase,
+  connector: portBase + 1,
+  callback: portBase + 2,
+  scheduler: portBase + 3,
+  portal: portBase + 4,
+  simSmpp: portBase + 5,
+  simHttp: portBase + 6,
+  kannelAdmin: portBase + 10,
+  kannelSmsbox: portBase + 11,
+  kannelSendsms: portBase + 12,
+  kannelFake: portBase + 13,
+};
+
+const KANNEL = { bearerbox: '/usr/sbin/bearerbox', smsbox: '/usr/sbin/smsbox', fakesmsc: '/usr/lib/kannel/test/fakesmsc' };
+const INSTALL = 'apt-get update && apt-get install -y kannel kannel-extras wrk';
+const TEXT = 'Your code is 4711. Do not share it with anyone.';
+const NAMES = {
+  A: 'Kannel + fakesmsc',
+  B: 'Kannel + SMPP simulator',
+  C: 'platform (npm start)',
+};
+const PLATFORM_APPS = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+/** The simulator's settings, the same for B and C. */
+const SIM_ENV = {
+  SIM_SMPP_HOST: '127.0.0.1',
+  SIM_SMPP_PORT: String(PORTS.simSmpp),
+  SIM_HTTP_HOST: '127.0.0.1',
+  SIM_HTTP_PORT: String(PORTS.simHttp),
+  SIM_ACCOUNTS: 'smsgw:smsgw,kannel:kannel',
+  SIM_TPS: '0',
+  SIM_WINDOW: String(smscWindow),
+  SIM_DLR_DELAY_MS: String(dlrDelayMs),
+  SIM_DELIVER_WINDOW: String(deliverWindow),
+  SIM_OUTCOMES: 'DELIVRD=1',
+  SIM_RECORD_LIMIT: '1000',
+};
+
+function fail(message) {
+  process.stderr.write(`bench:kannel: ${message}\n`);
+  process.exit(1);
+}
+
+const say = (line) => process.stdout.write(`${line}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// The DLR sink (child process): counts delivery reports per path by the id they carry.
+// ---------------------------------------------------------------------------------------------
+function runSink() {
+  /** tag -> { n, ids: Map<id, count>, duplicates, noId, foreign, types, first, last } */
+  const tags = new Map();
+  const run = process.env.BENCH_RUN_TAG;
+  const server = http.createServer((req, res) => {
+    const now = Date.now();
+    const q = req.url.indexOf('?');
+    const p = q < 0 ? req.url : req.url.slice(0, q);
+    const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('OK');
+    const tag = p.startsWith('/dlr/') ? p.slice(5) : p;
+    let t = tags.get(tag);
+    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), firstAt: new Map(), dupSample: [], duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
+    t.n++;
+    t.last = now;
+    // Kannel: the id the bench put in the dlr-url; the platform: the partnerMsgId it echoes.
+    const id = params.get('id') ?? params.get('partnerMsgId');
+    const type = params.get('t') ?? params.get('status') ?? '?';
+    t.types[type] = (t.types[type] || 0) + 1;
+    if (!id) t.noId++;
+    else {
+      if (!id.startsWith(run)) t.foreign++;
+      const c = t.ids.get(id) || 0;
+      if (c > 0) {
+        t.duplicates++;
+        if (t.dupSample.length < 20) t.dupSample.push({ id, at: now, first: t.firstAt.get(id) });
+      } else t.firstAt.set(id, now);
+      t.ids.set(id, c + 1);
+    }
+  });
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 130_000;
+  server.listen(Number(process.env.BENCH_SINK_PORT || 0), '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  process.on('message', (m) => {
+    const t = tags.get(m.tag);
+    if (m.type === 'stats') {
+      process.send({
+        type: 'stats',
+        seq: m.seq,
+        stats: t
+          ? { n: t.n, unique: t.ids.size, duplicates: t.duplicates, dupSample: t.dupSample, noId: t.noId, foreign: t.foreign, types: t.types, first: t.first, last: t.last }
+          : null,
+      });
+    } else if (m.type === 'ids') {
+      process.send({ type: 'ids', seq: m.seq, ids: t ? [...t.ids.keys()] : [] });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrk script: one unique id and destination per request; accepted answers counted per
+// thread; latency percentiles and counts printed as one JSON line by `done`. A thread sends until
+// its deadline (timed run) or its share of the quota (fixed-N run), then leaves its connections
+// idle, waits for the answers still in flight and says THREAD-DONE; the bench then ends wrk. So
+// every request sent is answered and counted (wrk's own -d would drop the ones in flight).
+// ---------------------------------------------------------------------------------------------
+const WRK_LUA = String.raw`
+-- args: mode (kannel|platform), tag, quota (total, 0 = none), threads, sink port, run tag, login, seconds (0 = none)
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk, bench_timespec *tp);
+]]
+local ts = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local threads = {}
+local created = 0
+
+function setup(thread)
+  thread:set("tid", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+local function enc(s)
+  return (string.gsub(s, "[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+function init(args)
+  mode, tag, run, login = args[1], args[2], args[6], args[7]
+  local total, nthreads = tonumber(args[3]), tonumber(args[4])
+  sink = "http://127.0.0.1:" .. args[5] .. "/dlr/" .. tag
+  quota = 0
+  if total > 0 then
+    quota = math.floor(total / nthreads)
+    if tid < total % nthreads then quota = quota + 1 end
+  end
+  nthreads_ = nthreads
+  local secs = tonumber(args[8])
+  deadline = nil
+  if secs > 0 then deadline = now_ms() + secs * 1000 end
+  finished, closing = false, false
+  text = enc("${TEXT}")
+  issued, answered, ok, queued, bad = 0, 0, 0, 0, 0
+  -- wrk 4.x calls request() once on thread 0 right after init to check the script, and does not
+  -- send that request: it must not count against the quota.
+  checking = (tid == 0)
+end
+
+-- Once the thread sends nothing more (closing) and every request it sent is answered: done.
+function maybe_finish()
+  if finished or answered < issued then return end
+  if closing or (quota > 0 and issued >= quota) or (deadline and now_ms() >= deadline) then
+    finished = true
+    io.write("THREAD-DONE " .. tid .. "\n")
+    io.flush()
+    wrk.thread:stop()
+  end
+end
+
+function request()
+  if checking then
+    checking = false
+    return wrk.format("GET", "/")
+  end
+  if (quota > 0 and issued >= quota) or (deadline and now_ms() >= deadline) then
+    -- An empty request leaves the connection idle: no more messages from this thread. The last
+    -- answer may have come just before the deadline: then this is where the thread ends.
+    closing = true
+    maybe_finish()
+    return ""
+  end
+  issued = issued + 1
+  local n = issued * nthreads_ + tid
+  local id = run .. "." .. tag .. "." .. tid .. "." .. issued
+  local to = "7903" .. string.format("%06d", n % 1000000) .. "1"
+  if mode == "kannel" then
+    local dlr = enc(sink .. "?id=" .. id .. "&t=%d")
+    return wrk.format("GET", "/cgi-bin/sendsms?username=bench&password=bench&from=BENCH&to=" .. to .. "&text=" .. text .. "&dlr-mask=1&dlr-url=" .. dlr)
+  end
+  return wrk.format("GET", "/send?serviceId=" .. login .. "&pass=bench-pass&clientId=" .. to .. "&message=" .. text .. "&partnerMsgId=" .. id)
+end
+
+function response(status, headers, body)
+  answered = answered + 1
+  if mode == "kannel" then
+    -- 202 "0: Accepted for delivery" (stored, queued to the SMSC) or "3: Queued for later delivery"
+    if status == 202 and string.sub(body, 1, 2) == "0:" then ok = ok + 1
+    elseif status == 202 then queued = queued + 1
+    else bad = bad + 1 end
+  else
+    if status == 200 and string.sub(body, 1, 2) == "OK" then ok = ok + 1 else bad = bad + 1 end
+  end
+  maybe_finish()
+end
+
+function done(summary, latency, requests)
+  local s = { issued = 0, answered = 0, ok = 0, queued = 0, bad = 0 }
+  for _, t in ipairs(threads) do
+    for k, _ in pairs(s) do s[k] = s[k] + t:get(k) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"issued":%d,"answered":%d,"ok":%d,"queued":%d,"bad":%d,"requests":%d,"durationUs":%d,' ..
+    '"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d,"connectErrors":%d,"readErrors":%d,"writeErrors":%d,"non2xx3xx":%d,"timeouts":%d}\n',
+    s.issued, s.answered, s.ok, s.queued, s.bad, summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+  io.flush()
+end
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Process bookkeeping: everything started is stopped in reverse order.
+// ---------------------------------------------------------------------------------------------
+/** Children in start order: { name, child, killGroup? } */
+const owned = [];
+let stopping = false;
+let tmpDir = null;
+let sink = null;
+let currentLoad = null;
+
+function startProcess(name, file, args, options = {}) {
+  const child = spawn(file, args, { cwd: options.cwd || root, env: options.env || env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.benchName = name;
+  prefixed(child, name, options.onLine);
+  child.on('error', (e) => process.stderr.write(`bench:kannel: ${name}: ${e.message}\n`));
+  child.on('exit', (code, signal) => {
+    if (!stopping && !child.benchStopping) process.stderr.write(`bench:kannel: ${name} exited during the run (${signal ?? code}); see its lines above\n`);
+  });
+  owned.push(child);
+  return child;
+}
+
+function prefixed(child, name, onLine) {
+  lib.prefixOutput(child, name, process.stdout, onLine);
+}
+
+function alive(child) {
+  return child && child.exitCode === null && child.signalCode === null;
+}
+
+async function stopProcess(child, ms = 15000) {
+  child.benchStopping = true;
+  if (!alive(child)) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Kills pids that were children of a process we started and outlived it (a check by cmdline, so a reused pid is left alone). */
+function killLeftovers(pids) {
+  for (const { pid, argv } of pids) {
+    const now = lib.cmdline(pid);
+    if (now.length && now.join(' ') === argv.join(' ')) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        say(`bench:kannel: killed leftover ${argv.slice(-1)[0]} (pid ${pid})`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prerequisites
+// ---------------------------------------------------------------------------------------------
+function which(cmd) {
+  return (spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout || '').trim() || null;
+}
+
+async function checkPrerequisites() {
+  const missing = [];
+  const needKannel = systems.includes('A') || systems.includes('B');
+  if (needKannel && !fs.existsSync(KANNEL.bearerbox)) missing.push(`${KANNEL.bearerbox} (Debian package kannel)`);
+  if (needKannel && !fs.existsSync(KANNEL.smsbox)) missing.push(`${KANNEL.smsbox} (Debian package kannel)`);
+  if (systems.includes('A') && !fs.existsSync(KANNEL.fakesmsc)) missing.push(`${KANNEL.fakesmsc} (Debian package kannel-extras)`);
+  if (!which('wrk')) missing.push('wrk (Debian package wrk)');
+  if (missing.length) fail(`missing: ${missing.join(', ')}.\nInstall them (Debian/Ubuntu, as root): ${INSTALL}`);
+  const apps = systems.includes('C') ? [...PLATFORM_APPS, 'admin'] : systems.includes('B') ? ['smsc-simulator'] : [];
+  for (const app of apps) {
+    const main = path.join(root, 'apps', app, 'dist', 'main.js');
+    if (!fs.existsSync(main)) fail(`${path.relative(root, main)} does not exist: run npm run build first`);
+  }
+  if (systems.includes('C')) {
+    const { preflight } = require('./preflight');
+    const problem = await preflight();
+    if (problem) fail(problem);
+  }
+  const wanted = Object.entries(PORTS).filter(([k]) => (k.startsWith('kannel') ? systems.some((s) => s !== 'C') : true));
+  for (const [what, port] of wanted) {
+    if (!(await lib.portFree(port))) fail(`port ${port} (${what}) is in use; set BENCH_PORT_BASE to the start of 14 free ports (now ${portBase})`);
+  }
+  // A Kannel installed as a system service may be running; it is not ours, but it takes CPU.
+  const others = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => /(^|\/)(bearerbox|smsbox)$/.test(lib.cmdline(pid)[0] || ''));
+  if (others.length) say(`note: other Kannel processes are running (pids ${others.join(', ')}); they are not this bench's and take CPU. Stop them (service kannel stop) for clean figures.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sink, from the bench's side
+// ---------------------------------------------------------------------------------------------
+let sinkSeq = 0;
+function sinkAsk(type, tag) {
+  return new Promise((resolve) => {
+    const seq = ++sinkSeq;
+    const on = (m) => {
+      if (m.seq === seq) {
+        sink.off('message', on);
+        resolve(m);
+      }
+    };
+    sink.on('message', on);
+    sink.send({ type, tag, seq });
+  });
+}
+const sinkStats = async (tag) => (await sinkAsk('stats', tag)).stats || { n: 0, unique: 0, duplicates: 0, noId: 0, foreign: 0, types: {}, first: null, last: null };
+
+// ---------------------------------------------------------------------------------------------
+// Systems
+// ---------------------------------------------------------------------------------------------
+function kannelConfig(dir, smsc) {
+  const lines = [
+    'group = core',
+    `admin-port = ${PORTS.kannelAdmin}`,
+    'admin-password = bench',
+    'admin-interface = 127.0.0.1',
+    'admin-allow-ip = 127.0.0.1',
+    `smsbox-port = ${PORTS.kannelSmsbox}`,
+    'smsbox-interface = 127.0.0.1',
+    'log-level = 2',
+    'store-type = file',
+    `store-location = ${path.join(dir, 'kannel.store')}`,
+    'dlr-storage = internal',
+    '',
+    'group = smsc',
+    ...smsc,
+    '',
+    'group = smsbox',
+    'bearerbox-host = 127.0.0.1',
+    `bearerbox-port = ${PORTS.kannelSmsbox}`,
+    `sendsms-port = ${PORTS.kannelSendsms}`,
+    'sendsms-interface = 127.0.0.1',
+    'log-level = 2',
+    '',
+    'group = sendsms-user',
+    'username = bench',
+    'password = bench',
+    '',
+  ];
+  const file = path.join(dir, 'kannel.conf');
+  fs.writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+/** Bearerbox's status page: the SMSC line says "online" once the fake client connected or the SMPP bind succeeded. */
+async function waitKannelOnline(ms, check) {
+  const until = Date.now() + ms;
+  let last = '';
+  while (Date.now() < until) {
+    check();
+    try {
+      last = await (await fetch(`http://127.0.0.1:${PORTS.kannelAdmin}/status.txt?password=bench`)).text();
+      const smscs = last.slice(last.indexOf('SMSC connections'));
+      if (/\bonline\b/.test(smscs)) return;
+    } catch {
+      // not up yet
+    }
+    await lib.sleep(200);
+  }
+  throw new Error(`Kannel's SMSC connection did not come online within ${ms / 1000} s; status:\n${last}`);
+}
+
+function liveCheck(procs) {
+  return () => {
+    if (stopping) throw new Error('interrupted');
+    for (const p of procs) if (!alive(p)) throw new Error(`${p.benchName} exited; see its lines above`);
+  };
+}
+
+async function simulatorCounters() {
+  return (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json();
+}
+
+async function waitSimBind(systemId, ms, check) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    check();
+    try {
+      const c = await simulatorCounters();
+      if (Object.values(c.binds || {}).reduce((a, b) => a + b, 0) > 0) return;
+    } catch {
+      // not up yet
+    }
+    await lib.sleep(200);
+  }
+  throw new Error(`${systemId} did not bind to the simulator within ${ms / 1000} s`);
+}
+
+function startSimulator(name) {
+  const child = startProcess(name, process.execPath, [path.join(root, 'apps/smsc-simulator/dist/main.js')], { env: { ...env, ...SIM_ENV, LOG_LEVEL: logLevel } });
+  return child;
+}
+
+async function startKannel(sys) {
+  const dir = fs.mkdtempSync(path.join(tmpDir, `kannel-${sys}-`));
+  const procs = [];
+  let fakeCount = 0;
+  let fakeLastAt = null;
+  if (sys === 'B') {
+    const sim = startSimulator(`${sys} simulator`);
+    procs.push(sim);
+    await lib.waitForHealth('the simulator', PORTS.simHttp, 30000, liveCheck(procs));
+  }
+  const smsc =
+    sys === 'A'
+      ? ['smsc = fake', 'smsc-id = fake', `port = ${PORTS.kannelFake}`, 'connect-allow-ip = 127.0.0.1']
+      : [
+          'smsc = smpp',
+          'smsc-id = sim',
+          'host = 127.0.0.1',
+          `port = ${PORTS.simSmpp}`,
+          'transceiver-mode = true',
+          'smsc-username = kannel',
+          'smsc-password = kannel',
+          // Kannel refuses to start without one; the simulator ignores it.
+          'system-type = ""',
+          `max-pending-submits = ${smscWindow}`,
+        ];
+  const conf = kannelConfig(dir, smsc);
+  // A fresh store does not exist yet: bearerbox says so in three ERROR pairs at start, left out.
+  const bearerbox = startProcess(`${sys} bearerbox`, KANNEL.bearerbox, ['-v', '2', conf], {
+    cwd: dir,
+    onLine: (line) => !/ERROR: (fopen failed: couldn't open `.*kannel\.store|System error 2: No such file or directory)/.test(line),
+  });
+  procs.push(bearerbox);
+  const check = liveCheck(procs);
+  await lib.waitForPort(PORTS.kannelSmsbox, 30000, check);
+  if (sys === 'A') {
+    await lib.waitForPort(PORTS.kannelFake, 30000, check);
+    // fakesmsc prints "Got message N: <...>" (debug level, on stderr) per message it received:
+    // counted here, not printed. -m 0: it sends no MO of its own.
+    const fake = startProcess(`${sys} fakesmsc`, KANNEL.fakesmsc, ['-H', '127.0.0.1', '-r', String(PORTS.kannelFake), '-m', '0', '-i', '0', '1 2 text x'], {
+      cwd: dir,
+      onLine: (line) => {
+        if (line.includes('Got message')) {
+          fakeCount++;
+          fakeLastAt = Date.now();
+          return false;
+        }
+        return !/ (DEBUG|INFO): /.test(line);
+      },
+    });
+    procs.push(fake);
+  }
+  // smsbox logs an ERROR pair for every keep-alive client connection that closes (wrk ending):
+  // left out.
+  const smsbox = startProcess(`${sys} smsbox`, KANNEL.smsbox, ['-v', '2', conf], {
+    cwd: dir,
+    onLine: (line) => !/ERROR: (Error reading from fd \d+:|System error 104: Connection reset by peer)/.test(line),
+  });
+  procs.push(smsbox);
+  await lib.waitForPort(PORTS.kannelSendsms, 30000, check);
+  await waitKannelOnline(30000, check);
+  if (sys === 'B') await waitSimBind('Kannel', 30000, check);
+  const [sim, bb, fake, sb] = sys === 'B' ? [procs[0], procs[1], null, procs[2]] : [null, procs[0], procs[1], procs[2]];
+  return {
+    sys,
+    mode: 'kannel',
+    port: PORTS.kannelSendsms,
+    login: () => 'bench',
+    check,
+    /** Messages the SMSC took, and when the count last grew. */
+    submits: async () => (sys === 'A' ? { n: fakeCount, at: fakeLastAt } : { n: (await simulatorCounters()).submits, at: null }),
+    processes: async () => {
+      const out = { bearerbox: bb.pid, smsbox: sb.pid };
+      if (fake) out.fakesmsc = fake.pid;
+      if (sim) out.simulator = sim.pid;
+      return out;
+    },
+    extraChecks: async () => ({}),
+    stop: async () => {
+      for (const p of [...procs].reverse()) await stopProcess(p);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startPlatform() {
+  const { Pool } = require('pg');
+  const Redis = require('ioredis');
+  const admin = new Pool({ connectionString: lib.withDatabase(adminUrl, 'postgres'), max: 1 });
+  admin.on('error', () => {});
+  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
+  const redis = new Redis(redisUrl);
+  const deleteKeys = async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+  };
+  await deleteKeys();
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || null;
+
+  // What `npm start` runs (scripts/start.js) with the bench's database, Redis prefix and ports.
+  const platformEnv = {
+    ...env,
+    ...SIM_ENV,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: logLevel,
+    INGRESS_PORT: String(PORTS.ingress),
+    CONNECTOR_HTTP_PORT: String(PORTS.connector),
+    CALLBACK_HTTP_PORT: String(PORTS.callback),
+    SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
+    PORTAL_PORT: String(PORTS.portal),
+    CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
+    // The sink is on 127.0.0.1: allow callbacks to private addresses where the worker checks.
+    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
+  };
+  let banner = false;
+  const start = startProcess('C start.js', process.execPath, [path.join(root, 'scripts/start.js')], {
+    env: platformEnv,
+    // start.js's own lines: migrate/seed output and the "how to use it" banner are left out.
+    onLine: (line) => {
+      if (line.startsWith('The platform is starting')) banner = true;
+      if (line.startsWith('[')) return true;
+      return /error|fail|warn/i.test(line) && !banner;
+    },
+  });
+  const check = liveCheck([start]);
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  pool.on('error', () => {});
+  const cleanupDb = async () => {
+    await pool.end().catch(() => {});
+    if (!keepDb) await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch(() => {});
+    await admin.end().catch(() => {});
+    await deleteKeys().catch(() => {});
+    await redis.quit().catch(() => {});
+  };
+  try {
+    for (const [name, port] of [
+      ['smsc-simulator', PORTS.simHttp],
+      ['ingress-api', PORTS.ingress],
+      ['smsc-connector', PORTS.connector],
+      ['callback-worker', PORTS.callback],
+      ['scheduler', PORTS.scheduler],
+      ['portal', PORTS.portal],
+    ]) {
+      await lib.waitForHealth(name, port, 120000, check);
+    }
+    const adminCli = (...args) => {
+      const r = spawnSync(process.execPath, [path.join(root, 'apps/admin/dist/main.js'), ...args], { cwd: root, env: platformEnv, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`admin ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+    };
+    // The seeded connection, raised the way an operator would (the CLI announces it to the connector).
+    adminCli('smsc', 'update', 'simulator', '--tps', String(smscTps), '--window', String(smscWindow));
+    for (const kind of ['warm', 'main', 'fixed']) {
+      adminCli(
+        'partner', 'create', '--login', `bench-${kind}`, '--password', 'bench-pass', '--allowed-ips', '127.0.0.1,::1',
+        '--senders', 'BENCH', '--default-sender', 'BENCH', '--rate-limit', '100000',
+        '--status-url', `http://127.0.0.1:${sinkPort}/dlr/C-${kind}`,
+      );
+    }
+    await waitSimBind('The connector', 30000, check);
+    // The connector applies tps/window in place after the announcement; give it a moment.
+    await lib.sleep(2000);
+  } catch (e) {
+    await stopProcess(start);
+    await cleanupDb();
+    throw e;
+  }
+
+  /** The service processes start.js started: pid -> name by their dist/main.js. */
+  const services = () => {
+    const out = {};
+    for (const pid of lib.childPids(start.pid)) {
+      const argv = lib.cmdline(pid);
+      const app = PLATFORM_APPS.find((a) => argv.some((x) => x.endsWith(path.join('apps', a, 'dist', 'main.js'))));
+      if (app) out[app === 'smsc-simulator' ? 'simulator' : app] = pid;
+    }
+    return out;
+  };
+  const serviceArgv = () => lib.childPids(start.pid).map((pid) => ({ pid, argv: lib.cmdline(pid) }));
+  let lastChildren = serviceArgv();
+  return {
+    sys: 'C',
+    mode: 'platform',
+    port: PORTS.ingress,
+    login: (kind) => `bench-${kind}`,
+    check: () => {
+      check();
+      const s = services();
+      for (const app of PLATFORM_APPS) {
+        const key = app === 'smsc-simulator' ? 'simulator' : app;
+        if (!s[key]) throw new Error(`${app} is not running any more; see its lines above`);
+      }
+    },
+    submits: async () => ({ n: (await simulatorCounters()).submits, at: null }),
+    processes: async () => {
+      lastChildren = serviceArgv();
+      const out = { 'start.js': start.pid, ...services() };
+      // PostgreSQL: the backends serving the bench database, and the server's own processes
+      // (WAL writer, checkpointer, …), which every database on the server shares.
+      const { rows } = await pool.query(`SELECT pid, datname, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()`);
+      out['postgres backends'] = rows.filter((r) => r.datname === benchDb).map((r) => r.pid);
+      out['postgres shared'] = rows.filter((r) => r.datname === null && r.backend_type !== 'client backend').map((r) => r.pid);
+      if (redisPid) out['redis-server'] = redisPid;
+      return out;
+    },
+    /** Which messages exist for a phase's partner, against the ids the sink saw. */
+    extraChecks: async (kind, sinkIds) => {
+      const { rows } = await pool.query(
+        `SELECT m.partner_msg_id AS id, m.status FROM message m JOIN partner p ON p.id = m.partner_id WHERE p.login = $1`,
+        [`bench-${kind}`],
+      );
+      const seen = new Set(sinkIds);
+      const stored = new Set(rows.map((r) => r.id));
+      const byStatus = {};
+      for (const r of rows) byStatus[r.status] = (byStatus[r.status] || 0) + 1;
+      // The callback worker's attempt outcomes and deferrals so far (whole run): a timeout or a
+      // retry explains a repeated report.
+      let callbackWorker = null;
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${PORTS.callback}/metrics`)).text();
+        callbackWorker = {};
+        for (const [, metric, labels, v] of text.matchAll(/^smsgw_callback_(attempts_total|results_total|deferred_total|breaker_opened_total)\{([^}]*)\} (\S+)$/gm)) {
+          if (Number(v) > 0) callbackWorker[`${metric}{${labels}}`] = Number(v);
+        }
+      } catch {
+        // the figures are extra
+      }
+      return {
+        callbackWorker,
+        storedMessages: rows.length,
+        storedByStatus: byStatus,
+        storedWithoutDlr: rows.filter((r) => !seen.has(r.id)).length,
+        dlrWithoutStored: sinkIds.filter((id) => !stored.has(id)).length,
+      };
+    },
+    stop: async () => {
+      lastChildren = serviceArgv().length ? serviceArgv() : lastChildren;
+      await stopProcess(start, 30000);
+      killLeftovers(lastChildren);
+      await cleanupDb();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One load phase against one system
+// ---------------------------------------------------------------------------------------------
+const PG_KEYS = ['postgres backends', 'postgres shared'];
+/** Processes counted as background for Kannel (shared with other users of the machine). */
+const BACKGROUND = new Set(['redis-server', 'postgres shared', 'postgres backends']);
+/** The load generator and the DLR sink: shown, never counted in a system's total. */
+const LOAD = new Set(['wrk', 'sink']);
+
+async function cpuSnapshot(sys) {
+  const procs = await sys.processes();
+  const out = {};
+  for (const [name, pids] of Object.entries(procs)) {
+    const list = Array.isArray(pids) ? pids : [pids];
+    out[name] = {};
+    for (const pid of list) {
+      const v = lib.cpuMs(pid);
+      if (v !== null) out[name][pid] = v;
+    }
+  }
+  out.sink = { [sink.pid]: lib.cpuMs(sink.pid) };
+  return out;
+}
+
+function cpuDelta(before, after) {
+  const out = {};
+  for (const [name, pids] of Object.entries(after)) {
+    let ms = 0;
+    for (const [pid, v] of Object.entries(pids)) ms += v - (before[name]?.[pid] ?? (PG_KEYS.includes(name) ? 0 : v));
+    out[name] = ms;
+  }
+  return out;
+}
+
+function runWrk(sys, tag, kind, quota) {
+  const phaseSeconds = kind === 'warm' ? warmupSeconds : seconds;
+  const args = [
+    '-t', String(threads), '-c', String(connections), '-d', `${quota ? 600 : phaseSeconds + 60}s`, '--timeout', '30s',
+    '-s', path.join(tmpDir, 'load.lua'), `http://127.0.0.1:${sys.port}`,
+    '--', sys.mode, tag, String(quota), String(threads), String(sinkPort), runTag, sys.login(kind), String(quota ? 0 : phaseSeconds),
+  ];
+  return new Promise((resolve, reject) => {
+    const wrk = spawn('wrk', args, { cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    currentLoad = wrk;
+    const t0 = Date.now();
+    let out = '';
+    let done = 0;
+    let result = null;
+    let lastResponseAt = null;
+    let wrkCpuMs = null;
+    wrk.stdout.on('data', (chunk) => {
+      out += chunk;
+      for (;;) {
+        const nl = out.indexOf('\n');
+        if (nl < 0) break;
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (line.startsWith('THREAD-DONE')) {
+          lastResponseAt = Date.now();
+          if (++done === threads) {
+            // wrk's CPU time, read while it still exists (the load generator's share of the machine).
+            wrkCpuMs = lib.cpuMs(wrk.pid);
+            wrk.kill('SIGINT');
+          }
+        } else if (line.startsWith('WRKJSON ')) result = JSON.parse(line.slice(8));
+      }
+    });
+    let err = '';
+    wrk.stderr.on('data', (c) => (err += c));
+    wrk.on('error', reject);
+    wrk.on('exit', (code, signal) => {
+      currentLoad = null;
+      const t1 = Date.now();
+      if (!result) return reject(new Error(`wrk ended without a result (${signal ?? code}): ${err}`));
+      // Load end: the last thread's last answer (wrk itself is ended a moment later).
+      if (done < threads) result.hitLimit = true;
+      resolve({ ...result, t0, t1: lastResponseAt ?? t1, wrkCpuMs });
+    });
+  });
+}
+
+async function phase(sys, kind) {
+  const tag = `${sys.sys}-${kind}`;
+  const quota = kind === 'fixed' ? fixedN : 0;
+  const sub0 = await sys.submits();
+  // The SMSC's count is polled, so its last increase is known to ~100 ms.
+  let subLast = sub0.n;
+  let subLastAt = null;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      try {
+        const s = await sys.submits();
+        if (s.n !== subLast) {
+          subLast = s.n;
+          subLastAt = s.at ?? Date.now();
+        }
+      } catch {
+        // the process check below reports a dead SMSC
+      }
+      await lib.sleep(100);
+    }
+  })();
+  const cpu0 = await cpuSnapshot(sys);
+  let w;
+  try {
+    w = await runWrk(sys, tag, kind, quota);
+  } catch (e) {
+    polling = false;
+    await poller;
+    throw e;
+  }
+  const accepted = w.ok + w.queued;
+  // Wait for the delivery reports: until every accepted message has one, or nothing more arrives
+  // for BENCH_DRAIN_TIMEOUT_S.
+  let st = await sinkStats(tag);
+  let progressAt = Date.now();
+  let lastN = st.n;
+  let lastReport = Date.now();
+  while (st.unique < accepted) {
+    sys.check();
+    if (Date.now() - progressAt > drainTimeoutS * 1000) break;
+    if (Date.now() - lastReport > 10000 && kind !== 'warm') {
+      lastReport = Date.now();
+      say(`  … ${st.unique}/${accepted} delivery reports`);
+    }
+    await lib.sleep(100);
+    st = await sinkStats(tag);
+    if (st.n !== lastN) {
+      lastN = st.n;
+      progressAt = Date.now();
+    }
+  }
+  const timedOut = st.unique < accepted;
+  // A moment for late duplicates (and the SMSC count) before the figures are read.
+  await lib.sleep(1000);
+  st = await sinkStats(tag);
+  const cpu1 = await cpuSnapshot(sys);
+  polling = false;
+  await poller;
+  const submits = subLast - sub0.n;
+  const ids = sys.mode === 'platform' ? (await sinkAsk('ids', tag)).ids : null;
+  const extra = ids ? await sys.extraChecks(kind, ids) : {};
+  const cpu = cpuDelta(cpu0, cpu1);
+  const perMsg = {};
+  for (const [name, ms] of Object.entries(cpu)) perMsg[name] = accepted ? ms / accepted : null;
+  if (w.wrkCpuMs !== null && accepted) perMsg.wrk = w.wrkCpuMs / accepted;
+  const r = {
+    accepted,
+    notAccepted: w.bad,
+    kannelQueued: w.queued,
+    connectionErrors: w.connectErrors + w.readErrors + w.writeErrors + w.timeouts,
+    loadSeconds: Number(((w.t1 - w.t0) / 1000).toFixed(2)),
+    acceptedPerSecond: Math.round(accepted / ((w.t1 - w.t0) / 1000)),
+    latencyMs: { p50: w.p50Us / 1000, p90: w.p90Us / 1000, p99: w.p99Us / 1000, max: w.maxUs / 1000 },
+    smscSubmits: submits,
+    smscSubmitsPerSecond: subLastAt ? Math.round(submits / ((subLastAt - w.t0) / 1000)) : null,
+    dlrs: st.n,
+    dlrUniqueIds: st.unique,
+    dlrDuplicates: st.duplicates,
+    dlrWithoutId: st.noId,
+    dlrForeignIds: st.foreign,
+    dlrTypes: st.types,
+    // Up to 20 ids reported twice: when the first and the repeated report arrived (ms after the load's start).
+    ...(st.duplicates ? { dlrDuplicateSample: st.dupSample.map((d) => ({ id: d.id, firstMs: d.first - w.t0, againMs: d.at - w.t0 })) } : {}),
+    dlrPerSecond: st.last ? Math.round(st.unique / ((st.last - w.t0) / 1000)) : null,
+    loadEndToLastDlrSeconds: st.last ? Number(((st.last - w.t1) / 1000).toFixed(2)) : null,
+    firstRequestToLastDlrSeconds: st.last ? Number(((st.last - w.t0) / 1000).toFixed(2)) : null,
+    exactlyOneDlrPerAccepted: st.unique === accepted && st.n === accepted && st.duplicates === 0 && st.noId === 0 && st.foreign === 0,
+    drainTimedOut: timedOut,
+    cpuMsPerAccepted: perMsg,
+    ...extra,
+  };
+  if (quota && w.issued !== quota) r.note = `wrk sent ${w.issued} requests, not ${quota}`;
+  if (w.hitLimit) r.note = `${r.note ? `${r.note}; ` : ''}wrk ran into its -d limit`;
+  if (w.issued !== w.answered) r.note = `${r.note ? `${r.note}; ` : ''}${w.issued - w.answered} requests sent and not answered`;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : typeof v === 'number' ? v.toFixed(digits) : String(v));
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? Number((a / b).toFixed(2)) : null);
+
+function cpuTotal(r, sysKey) {
+  let t = 0;
+  for (const [name, v] of Object.entries(r.cpuMsPerAccepted)) {
+    if (LOAD.has(name)) continue;
+    if (sysKey !== 'C' && BACKGROUND.has(name)) continue;
+    t += v ?? 0;
+  }
+  return t;
+}
+
+function printPhase(key, kind, r) {
+  const cpu = Object.entries(r.cpuMsPerAccepted)
+    .filter(([name]) => !LOAD.has(name))
+    .map(([name, v]) => `${name} ${fmt(v, 3)}`)
+    .join(', ');
+  const load = [...LOAD].filter((n) => n in r.cpuMsPerAccepted).map((n) => `${n} ${fmt(r.cpuMsPerAccepted[n], 3)}`).join(', ');
+  say(
+    `  ${kind.padEnd(5)} accepted ${r.accepted} (${r.acceptedPerSecond}/s; not accepted ${r.notAccepted}, connection errors ${r.connectionErrors})` +
+      `  latency ms p50 ${fmt(r.latencyMs.p50, 1)} p90 ${fmt(r.latencyMs.p90, 1)} p99 ${fmt(r.latencyMs.p99, 1)}\n` +
+      `        SMSC took ${r.smscSubmits} (${fmt(r.smscSubmitsPerSecond)}/s)  DLRs ${r.dlrs} (${r.dlrUniqueIds} ids, ${r.dlrDuplicates} duplicates, types ${JSON.stringify(r.dlrTypes)}) ` +
+      `${fmt(r.dlrPerSecond)}/s; load end → last DLR ${fmt(r.loadEndToLastDlrSeconds, 2)} s; first request → last DLR ${fmt(r.firstRequestToLastDlrSeconds, 2)} s\n` +
+      `        exactly one DLR per accepted message: ${r.exactlyOneDlrPerAccepted ? 'yes' : 'NO'}${r.drainTimedOut ? ` (no more reports for ${drainTimeoutS} s)` : ''}` +
+      (r.storedMessages !== undefined ? `; stored ${r.storedMessages} ${JSON.stringify(r.storedByStatus)}, stored without DLR ${r.storedWithoutDlr}, DLR without stored ${r.dlrWithoutStored}` : '') +
+      (r.note ? `; ${r.note}` : '') +
+      (r.dlrDuplicateSample ? `\n        reported twice (ms after the load's start: first, again): ${r.dlrDuplicateSample.map((d) => `${d.id} ${d.firstMs}, ${d.againMs}`).join('; ')}` : '') +
+      (r.callbackWorker ? `\n        callback worker so far: ${Object.entries(r.callbackWorker).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}` : '') +
+      `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}`,
+  );
+}
+
+function table(results) {
+  const keys = Object.keys(results);
+  const cols = keys.map((k) => `${k} ${NAMES[k]}`);
+  const hasRatios = keys.includes('C');
+  const rcols = [];
+  if (hasRatios && keys.includes('B')) rcols.push(['C/B', 'B']);
+  if (hasRatios && keys.includes('A')) rcols.push(['C/A', 'A']);
+  const rows = [];
+  const add = (label, get, digits = 0, withRatio = true) => {
+    const vals = keys.map((k) => get(results[k], k));
+    rows.push([label, ...vals.map((v) => fmt(v, digits)), ...rcols.map(([, d]) => (withRatio ? fmt(ratio(get(results.C, 'C'), get(results[d], d)), 2) : ''))]);
+  };
+  add('load average at its start', (r) => r.loadAverageAtStart, 1, false);
+  add('accepted/s', (r) => r.main.acceptedPerSecond);
+  add('latency p50 ms', (r) => r.main.latencyMs.p50, 1);
+  add('latency p90 ms', (r) => r.main.latencyMs.p90, 1);
+  add('latency p99 ms', (r) => r.main.latencyMs.p99, 1);
+  add('accepted in the run', (r) => r.main.accepted);
+  add('SMSC submits/s', (r) => r.main.smscSubmitsPerSecond);
+  add('DLRs/s at the sink', (r) => r.main.dlrPerSecond);
+  add('load end → last DLR s', (r) => r.main.loadEndToLastDlrSeconds, 1);
+  add('one DLR per accepted', (r) => (r.main.exactlyOneDlrPerAccepted ? 'yes' : 'NO'), 0, false);
+  const procNames = [];
+  for (const k of keys) for (const n of Object.keys(results[k].main.cpuMsPerAccepted)) if (!LOAD.has(n) && !procNames.includes(n)) procNames.push(n);
+  for (const n of procNames) {
+    add(`CPU ms/msg ${n}${BACKGROUND.has(n) ? '*' : ''}`, (r, k) => (n in r.main.cpuMsPerAccepted ? r.main.cpuMsPerAccepted[n] : null), 3, false);
+  }
+  add('CPU ms/msg total', (r, k) => cpuTotal(r.main, k), 3);
+  for (const n of LOAD) add(`CPU ms/msg ${n} (load, not counted)`, (r) => r.main.cpuMsPerAccepted[n] ?? null, 3, false);
+  if (fixedN) {
+    add(`fixed ${fixedN}: 1st req → last DLR s`, (r) => r.fixed.firstRequestToLastDlrSeconds, 1);
+    add(`fixed ${fixedN}: messages/s`, (r) => (r.fixed.firstRequestToLastDlrSeconds ? fixedN / r.fixed.firstRequestToLastDlrSeconds : null));
+    add(`fixed ${fixedN}: accepted/s`, (r) => r.fixed.acceptedPerSecond);
+    add(`fixed ${fixedN}: one DLR per accepted`, (r) => (r.fixed.exactlyOneDlrPerAccepted ? 'yes' : 'NO'), 0, false);
+  }
+  const header = ['', ...cols, ...rcols.map(([l]) => l)];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ').trimEnd();
+  say(line(header));
+  for (const r of rows) say(line(r));
+  say('* shared with everything else on the machine; counted in the total only for the platform, which uses them');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+let sinkPort = null;
+const runTag = crypto.randomBytes(3).toString('hex');
+let currentSystem = null;
+
+async function main() {
+  await checkPrerequisites();
+  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-bench-kannel-'));
+  fs.writeFileSync(path.join(tmpDir, 'load.lua'), WRK_LUA);
+  sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...env, BENCH_RUN_TAG: runTag } });
+  sinkPort = (await new Promise((resolve) => sink.once('message', resolve))).port;
+
+  say(
+    `bench:kannel: ${systems.join(', ')}; wrk ${threads} threads, ${connections} keep-alive connections, ${seconds} s (warm-up ${warmupSeconds} s), ` +
+      `then ${fixedN} requests; one DLR each to the sink on 127.0.0.1:${sinkPort}. Simulator: receipts after ${dlrDelayMs} ms, ` +
+      `window ${smscWindow}, deliver_sm window ${deliverWindow}, no TPS limit. ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  const results = {};
+  for (const key of systems) {
+    const loadAverage = os.loadavg()[0];
+    say(`\n== ${key}: ${NAMES[key]} (load average ${loadAverage.toFixed(1)} at its start)`);
+    currentSystem = key === 'C' ? await startPlatform() : await startKannel(key);
+    try {
+      const r = {};
+      for (const kind of ['warm', 'main', ...(fixedN ? ['fixed'] : [])]) {
+        if (kind === 'warm' && warmupSeconds === 0) continue;
+        r[kind] = await phase(currentSystem, kind);
+        printPhase(key, kind, r[kind]);
+      }
+      delete r.warm;
+      r.loadAverageAtStart = Number(loadAverage.toFixed(2));
+      results[key] = r;
+    } finally {
+      const s = currentSystem;
+      currentSystem = null;
+      await s.stop();
+    }
+  }
+
+  say(`\n== Results (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  table(results);
+  const ratios = {};
+  if (results.C) {
+    for (const d of ['B', 'A']) {
+      if (!results[d]) continue;
+      const c = results.C;
+      const o = results[d];
+      ratios[`C/${d}`] = {
+        acceptedPerSecond: ratio(c.main.acceptedPerSecond, o.main.acceptedPerSecond),
+        latencyP50: ratio(c.main.latencyMs.p50, o.main.latencyMs.p50),
+        latencyP90: ratio(c.main.latencyMs.p90, o.main.latencyMs.p90),
+        latencyP99: ratio(c.main.latencyMs.p99, o.main.latencyMs.p99),
+        smscSubmitsPerSecond: ratio(c.main.smscSubmitsPerSecond, o.main.smscSubmitsPerSecond),
+        dlrPerSecond: ratio(c.main.dlrPerSecond, o.main.dlrPerSecond),
+        loadEndToLastDlrSeconds: ratio(c.main.loadEndToLastDlrSeconds, o.main.loadEndToLastDlrSeconds),
+        cpuMsPerAccepted: ratio(cpuTotal(c.main, 'C'), cpuTotal(o.main, d)),
+        fixedFirstRequestToLastDlrSeconds: c.fixed && o.fixed ? ratio(c.fixed.firstRequestToLastDlrSeconds, o.fixed.firstRequestToLastDlrSeconds) : null,
+      };
+    }
+  }
+  const phases = (r) => Object.values(r).filter((ph) => typeof ph === 'object');
+  for (const r of Object.values(results)) for (const ph of phases(r)) ph.cpuMsPerAccepted = Object.fromEntries(Object.entries(ph.cpuMsPerAccepted).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(4))]));
+  const json = {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    settings: { seconds, connections, threads, warmupSeconds, fixedN, dlrDelayMs, smscWindow, deliverWindow, smscTps, logLevel },
+    results,
+    ratios,
+  };
+  say(JSON.stringify(json));
+  const bad = Object.values(results).some((r) => phases(r).some((ph) => !ph.exactlyOneDlrPerAccepted || ph.accepted === 0));
+  if (bad) process.exitCode = 1;
+}
+
+let cleaning = null;
+function cleanup() {
+  cleaning ??= (async () => {
+    stopping = true;
+    if (currentLoad) currentLoad.kill('SIGKILL');
+    if (currentSystem) await currentSystem.stop().catch((e) => process.stderr.write(`bench:kannel: stopping: ${e.message}\n`));
+    for (const p of [...owned].reverse()) await stopProcess(p);
+    if (sink && sink.connected) sink.disconnect();
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    process.stderr.write(`bench:kannel: ${signal}, stopping everything it started\n`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((e) => {
+    if (e.message !== 'interrupted') process.stderr.write(`bench:kannel failed: ${e.stack || e.message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
