@@ -9,7 +9,7 @@ const { Pool } = require('pg');
 const Redis = require('ioredis');
 const autocannon = require('autocannon');
 const { preflight } = require('./preflight');
-const { waitForHealth: waitForService, withDatabase } = require('./lib/services');
+const { waitForService, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS || 20);

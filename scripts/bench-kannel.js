@@ -19,7 +19,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const lib = require('./lib/bench');
+const lib = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;

@@ -14,7 +14,7 @@ const path = require('node:path');
 const { Pool } = require('pg');
 const Redis = require('ioredis');
 const { preflight } = require('./preflight');
-const { cpuMs, intSetting, portFree, prefixOutput, sleep, waitForHealth, withDatabase } = require('./lib/bench');
+const { cpuMs, intSetting, portFree, prefixOutput, sleep, waitForHealth, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;

@@ -50,19 +50,22 @@ function createRng(seed) {
 const BAD_ESCAPES = ['%', '%G1', '%C3%28', '%ED%A0%80', '%F4%90%80%80', '%C0%AF', '%FF', '%%', '%2', '%E2%82', '%00', '%0', '%zz', '%u0041', '%25%', '%F0%9F%98'];
 const ODD_STRINGS = ['', ' ', '0', '-1', '1e309', 'NaN', 'null', 'undefined', 'true', '[]', '{}', '9999999999999999999999', '1.5', '0x10', '+1', '007', '%2B7903', '\u202e', '😀', 'Привет', '<x>', '"\'', '../..', '%0D%0A', 'a%26b%3Dc', '%3B', ',,,', '1,2,3'];
 
+/** encodeURIComponent that takes any string: a lone surrogate (from a mutation) becomes U+FFFD instead of throwing. */
+const enc = (s) => encodeURIComponent(String(s).toWellFormed());
+
 /** Percent-encodes every byte of a Buffer. */
 const pctAll = (buf) => [...buf].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 
 /** One query-string value, already in its on-the-wire form. */
 function wireValue(rng, valid) {
   return rng.weighted([
-    [30, () => (valid !== undefined ? encodeURIComponent(valid) : encodeURIComponent(rng.pick(ODD_STRINGS)))],
-    [10, () => encodeURIComponent(rng.pick(ODD_STRINGS))],
+    [30, () => (valid !== undefined ? enc(valid) : enc(rng.pick(ODD_STRINGS)))],
+    [10, () => enc(rng.pick(ODD_STRINGS))],
     [10, () => pctAll(rng.bytes(rng.len(40)))],
     [8, () => rng.pick(BAD_ESCAPES)],
-    [6, () => `${encodeURIComponent(valid ?? 'x')}${rng.pick(BAD_ESCAPES)}`],
+    [6, () => `${enc(valid ?? 'x')}${rng.pick(BAD_ESCAPES)}`],
     [6, () => rng.bytes(rng.len(30)).toString('latin1').replace(/[^\x21-\xff]/g, '_').replace(/[&#=]/g, '.')],
-    [4, () => encodeURIComponent(String.fromCodePoint(...Array.from({ length: rng.len(30) }, () => rng.int(1, 0x10ffff)).map((c) => (c >= 0xd800 && c <= 0xdfff ? 0x41 : c))))],
+    [4, () => enc(String.fromCodePoint(...Array.from({ length: rng.len(30) }, () => rng.int(1, 0x10ffff)).map((c) => (c >= 0xd800 && c <= 0xdfff ? 0x41 : c))))],
     [3, () => 'a'.repeat(rng.int(10_000, 15_000))],
     [2, () => 'b'.repeat(rng.int(16_000, 17_000))],
     [1, () => 'c'.repeat(rng.pick([100_000, 1_000_000]))],
@@ -113,14 +116,14 @@ function validSendValues(rng, ctx) {
 }
 
 const qs = (pairs) => pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&');
-const encPairs = (obj) => Object.entries(obj).map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]);
+const encPairs = (obj) => Object.entries(obj).map(([k, v]) => [enc(k), enc(v)]);
 
 /** Known parameters with fuzzed values, some missing, some twice, some unknown. */
 function fuzzedPairs(rng, names, valid) {
   const pairs = [];
   for (const name of names) {
     if (rng.chance(0.25)) continue; // missing
-    const value = rng.chance(0.5) ? encodeURIComponent(valid[name] ?? '') : wireValue(rng, valid[name]);
+    const value = rng.chance(0.5) ? enc(valid[name] ?? '') : wireValue(rng, valid[name]);
     pairs.push([rng.chance(0.03) ? wireValue(rng, name).slice(0, 40) : name, value]);
     if (rng.chance(0.1)) pairs.push([name, wireValue(rng, valid[name])]); // duplicated
   }

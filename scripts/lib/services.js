@@ -1,5 +1,6 @@
 // Helpers shared by the bench and fuzz scripts: environment numbers, a fresh migrated database,
-// a Redis prefix, free ports, built services started as child processes, /proc readings.
+// a Redis prefix, free ports, built services started as child processes and their output, waiting
+// for /health, /proc readings (CPU time, memory, child processes).
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -7,15 +8,26 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux we run on. */
+const CLOCK_TICK_MS = 1000 / 100;
+
+/**
+ * A whole-number setting from the environment: `fallback` when unset or empty, otherwise it must
+ * be a whole number of at least `min`; `fail` is called with the message when it is not.
+ */
+function intSetting(env, name, fallback, min, fail) {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < min) fail(`${name}="${v}" must be a whole number of at least ${min}`);
+  return Number(v);
+}
+
 /** A whole number from the environment (or `fallback`); exits with a one-line message otherwise. */
 function intEnv(name, fallback, min = 0, tool = path.basename(process.argv[1] || 'script', '.js')) {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  if (!/^\d+$/.test(v) || Number(v) < min) {
-    process.stderr.write(`${tool}: ${name}="${v}" must be a whole number of at least ${min}\n`);
+  return intSetting(process.env, name, fallback, min, (message) => {
+    process.stderr.write(`${tool}: ${message}\n`);
     process.exit(1);
-  }
-  return Number(v);
+  });
 }
 
 function withDatabase(url, db) {
@@ -54,7 +66,8 @@ async function clearRedisPrefix(redis, prefix) {
   } while (cursor !== '0');
 }
 
-async function waitForHealth(url, child, output, what, timeoutMs = 30_000) {
+/** Resolves when `${url}/health` answers 200; rejects when `child` exits or after `timeoutMs`, with its last output. */
+async function waitForService(url, child, output, what, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (child && child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}: ${output ? output.join('').slice(-2000) : ''}`);
@@ -88,7 +101,7 @@ async function startService({ name, main, env, port, nodeArgs = [], inheritOutpu
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, child, output, name);
+  await waitForService(url, child, output, name);
   return {
     name,
     url,
@@ -114,15 +127,133 @@ function rssKb(pid) {
   }
 }
 
-/** User + system CPU seconds a process has used (Linux /proc; null elsewhere). */
-function cpuSeconds(pid) {
+/** CPU time (user + system, ms) a process has used so far, or null when it is gone (Linux). */
+function cpuMs(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces and parentheses: the fields start after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return (Number(f[11]) + Number(f[12])) * CLOCK_TICK_MS;
   } catch {
     return null;
   }
 }
 
-module.exports = { root, intEnv, withDatabase, freePort, freshDatabase, clearRedisPrefix, waitForHealth, startService, rssKb, cpuSeconds };
+/** User + system CPU seconds a process has used (Linux /proc; null elsewhere). */
+function cpuSeconds(pid) {
+  const ms = cpuMs(pid);
+  return ms === null ? null : ms / 1000;
+}
+
+
+/** The pids of a process's children (Linux: /proc/<pid>/task/<tid>/children). */
+function childPids(pid) {
+  const out = [];
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** A process's command line as a list of arguments, or [] when it is gone. */
+function cmdline(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Writes every line a child prints to `out` (default stdout) prefixed by `[name] `. */
+function prefixOutput(child, name, out = process.stdout, onLine = null) {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    let buffered = '';
+    stream.on('data', (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) {
+        if (onLine && onLine(line, stream === child.stderr) === false) continue;
+        out.write(`[${name}] ${line}\n`);
+      }
+    });
+  }
+}
+
+function portFree(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+/** Resolves when a TCP connect to host:port succeeds; rejects after `ms` or when `check()` throws. */
+async function waitForPort(port, ms, check = () => {}, host = '127.0.0.1') {
+  const until = Date.now() + ms;
+  for (;;) {
+    check();
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port} after ${ms / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/** Resolves when GET http://127.0.0.1:<port>/health answers 200; rejects after `ms` or when `check()` throws. */
+async function waitForHealth(name, port, ms = 30000, check = () => {}) {
+  const until = Date.now() + ms;
+  let last = 'no answer';
+  while (Date.now() < until) {
+    check();
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (e) {
+      last = e.cause?.code || e.message;
+    }
+    await sleep(200);
+  }
+  throw new Error(`${name} did not become healthy on port ${port} within ${ms / 1000} s (last: ${last})`);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+module.exports = {
+  root,
+  CLOCK_TICK_MS,
+  intSetting,
+  intEnv,
+  withDatabase,
+  freePort,
+  portFree,
+  freshDatabase,
+  clearRedisPrefix,
+  waitForPort,
+  waitForHealth,
+  waitForService,
+  startService,
+  prefixOutput,
+  rssKb,
+  cpuMs,
+  cpuSeconds,
+  childPids,
+  cmdline,
+  sleep,
+};
