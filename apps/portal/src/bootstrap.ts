@@ -28,8 +28,14 @@ export function firstValues(query: string): Record<string, string> {
   return out;
 }
 
-function hasNul(values: unknown): boolean {
-  return values !== null && typeof values === 'object' && Object.values(values).some((v) => typeof v === 'string' && v.includes('\u0000'));
+/**
+ * A string PostgreSQL cannot store as text: a NUL, or a lone UTF-16 surrogate (JSON may spell one
+ * as \udXXX; it is no character). Looks through objects and arrays, however nested.
+ */
+export function hasUnstorableText(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (value === null || typeof value !== 'object' || depth > 32) return false;
+  return Object.entries(value).some(([k, v]) => hasUnstorableText(k, depth + 1) || hasUnstorableText(v, depth + 1));
 }
 
 /** Builds the portal; `main.ts` listens, tests call this with their own config. */
@@ -41,10 +47,11 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   await fastify.register(fastifyCookie);
 
-  // PostgreSQL text and jsonb cannot hold U+0000: such a request is refused here, not by the database (500).
+  // PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate: such a request is refused
+  // here, not by the database (500).
   fastify.addHook('preValidation', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (hasNul(req.query) || hasNul(req.params) || (req.body !== undefined && JSON.stringify(req.body)?.includes('\\u0000'))) {
-      return reply.code(400).send({ statusCode: 400, message: 'NUL characters are not accepted' });
+    if (hasUnstorableText(req.query) || hasUnstorableText(req.params) || hasUnstorableText(req.body)) {
+      return reply.code(400).send({ statusCode: 400, message: 'NUL characters and lone surrogates (invalid Unicode) are not accepted' });
     }
   });
 

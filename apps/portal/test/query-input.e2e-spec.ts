@@ -44,3 +44,22 @@ test('NUL in a JSON body: 400', async () => {
   expect((await anon.post('/api/auth/login', { login: 'op\u0000', password: 'x' })).status).toBe(400);
   expect((await operator.post('/api/operator/users', { login: 'u1', role: 'operator', password: 'a-password\u0000x' })).status).toBe(400);
 });
+
+// Found by `npm run test:fuzz` (seed 444041254): a lone surrogate in a JSON string, and a user moved
+// to a partner that does not exist, reached PostgreSQL (500).
+test('a lone surrogate anywhere in a JSON body: 400, nothing stored', async () => {
+  const before = await t.prisma.partner.findUniqueOrThrow({ where: { id: pid } });
+  // JSON.stringify keeps a lone surrogate as the escape \udef8.
+  const r = await operator.patch(`/api/operator/partners/${pid}`, { rateLimit: 87, senders: 'AB\udef8CD' });
+  expect(r.status).toBe(400);
+  expect((await operator.patch(`/api/operator/partners/${pid}`, { requestParamNames: { ['\ud800x']: 'to' } })).status).toBe(400);
+  expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: pid } })).rateLimit).toBe(before.rateLimit);
+});
+
+test('moving a user to a partner that does not exist: 400 naming partnerId', async () => {
+  const id = await createUser(t, 'mover', 'mover-password-1', 'operator');
+  const r = await operator.patch(`/api/operator/users/${id}`, { role: 'partner', partnerId: 740888934 });
+  expect(r.status).toBe(400);
+  expect(r.body.field).toBe('partnerId');
+  expect((await t.prisma.user.findUniqueOrThrow({ where: { id } })).role).toBe('operator');
+});

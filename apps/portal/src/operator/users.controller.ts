@@ -68,6 +68,9 @@ export class UsersController {
     const role = b.role ?? before.role;
     const partnerId = role === 'operator' ? null : b.partnerId !== undefined ? b.partnerId : before.partnerId;
     if (role === 'partner' && !partnerId) throw new BadRequestException({ message: 'a partner user needs its partner', field: 'partnerId' });
+    if (partnerId && partnerId !== before.partnerId && !(await this.db.partner.findUnique({ where: { id: partnerId } }))) {
+      throw new BadRequestException({ message: 'no such partner', field: 'partnerId' });
+    }
     const password = b.resetPassword ? generatedPassword() : undefined;
     const endSessions = password !== undefined || role !== before.role || partnerId !== before.partnerId;
     const after = await this.db.user.update({
