@@ -6,7 +6,7 @@
 //   FUZZ_REQUESTS   requests after the warm-up (default 100000)
 //   FUZZ_SECONDS    time cap of the run (default 900); the run stops sending when it is reached
 //   FUZZ_CONCURRENCY requests in flight (default 48)
-//   FUZZ_SETTLE_SECONDS wait before the memory reading after the run (default 5)
+//   FUZZ_SETTLE_SECONDS idle time after the run whose lowest RSS is compared (default 20)
 //   FUZZ_RSS_TOLERANCE_MB allowed RSS growth of each service over the run (default 100)
 // What it sends and checks: docs/operator-guide.md, section 12, "Fuzz".
 const fs = require('node:fs');
@@ -27,7 +27,7 @@ async function main() {
     requests: intEnv('FUZZ_REQUESTS', 100_000, 1, 'test:fuzz'),
     seconds: intEnv('FUZZ_SECONDS', 900, 1, 'test:fuzz'),
     concurrency: intEnv('FUZZ_CONCURRENCY', 48, 1, 'test:fuzz'),
-    settleSeconds: intEnv('FUZZ_SETTLE_SECONDS', 5, 0, 'test:fuzz'),
+    settleSeconds: intEnv('FUZZ_SETTLE_SECONDS', 20, 1, 'test:fuzz'),
     rssToleranceMb: intEnv('FUZZ_RSS_TOLERANCE_MB', 100, 1, 'test:fuzz'),
     database: 'smsgw_fuzz',
     redisPrefix: 'smsgwfuzz',

@@ -225,7 +225,7 @@ function rawRequest(port, c) {
  *   redisPrefix, keepDatabase, log }
  */
 async function runFuzz(options) {
-  const o = { requests: 100_000, seconds: 900, seed: 1, concurrency: 48, settleSeconds: 5, rssToleranceMb: 100, warmup: 600, keepDatabase: true, log: (s) => process.stdout.write(`${s}\n`), ...options };
+  const o = { requests: 100_000, seconds: 900, seed: 1, concurrency: 48, settleSeconds: 20, rssToleranceMb: 100, warmup: 600, keepDatabase: true, log: (s) => process.stdout.write(`${s}\n`), ...options };
   const log = o.log;
   const serverUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -418,8 +418,17 @@ async function runFuzz(options) {
     runSeconds = (Date.now() - started) / 1000;
     clearInterval(sampler);
     for (const a of Object.values(agents)) a.destroy();
-    await sleep(o.settleSeconds * 1000);
-    for (const [name, s] of Object.entries(children)) (rss.after[name] = rssKb(s.child.pid)), (cpu.after[name] = cpuSeconds(s.child.pid));
+    // Idle, V8's memory reducer collects and shrinks the heap over several seconds: the lowest RSS
+    // of the settle period is the level the process goes back to.
+    for (const name of Object.keys(children)) rss.after[name] = Infinity;
+    for (let waited = 0; waited < o.settleSeconds * 1000; waited += 1000) {
+      await sleep(1000);
+      for (const [name, s] of Object.entries(children)) rss.after[name] = Math.min(rss.after[name], rssKb(s.child.pid) ?? Infinity);
+    }
+    for (const [name, s] of Object.entries(children)) {
+      if (!Number.isFinite(rss.after[name])) rss.after[name] = rssKb(s.child.pid);
+      cpu.after[name] = cpuSeconds(s.child.pid);
+    }
     void warmStats;
 
     // Alive and healthy.
@@ -456,7 +465,7 @@ async function runFuzz(options) {
       const b = rss.before[name];
       const a = rss.after[name];
       const grew = a != null && b != null ? (a - b) / 1024 : null;
-      memory.push(`${name.padEnd(12)} RSS after warm-up ${(b / 1024).toFixed(0)} MiB, peak ${(rss.peak[name] / 1024).toFixed(0)} MiB, after ${o.settleSeconds} s settle ${(a / 1024).toFixed(0)} MiB (${grew >= 0 ? '+' : ''}${grew?.toFixed(0)} MiB; tolerance +${o.rssToleranceMb} MiB); CPU ${(cpu.after[name] - cpu.before[name]).toFixed(1)} s`);
+      memory.push(`${name.padEnd(12)} RSS after warm-up ${(b / 1024).toFixed(0)} MiB, peak ${(rss.peak[name] / 1024).toFixed(0)} MiB, lowest in ${o.settleSeconds} s settle ${(a / 1024).toFixed(0)} MiB (${grew >= 0 ? '+' : ''}${grew?.toFixed(0)} MiB; tolerance +${o.rssToleranceMb} MiB); CPU ${(cpu.after[name] - cpu.before[name]).toFixed(1)} s`);
       if (grew === null) failures.push(`${name}: no RSS reading`);
       else if (grew > o.rssToleranceMb) failures.push(`${name}: RSS grew ${grew.toFixed(0)} MiB over the run (tolerance ${o.rssToleranceMb} MiB)`);
     }
