@@ -65,6 +65,7 @@ export function registerSmscCommands(program: Command): void {
     .description('SMSC connections: the operator SMSCs the connector binds to over SMPP 3.4');
 
   addSettingOptions(smsc.command('create').description('add an SMSC connection; running connectors bind to it within a second'), true).action(async (opts: Row) => {
+    smscSettingsFrom({ ...opts, password: undefined }); // the other values first: no prompt for a command that fails anyway
     opts.password = await readPassword(opts, { required: true, label: 'SMSC password' });
     await withDb(async (db) => {
       const created = await createSmscConnection(changeContext(db), smscSettingsFrom(opts));
@@ -73,6 +74,7 @@ export function registerSmscCommands(program: Command): void {
   });
 
   addSettingOptions(smsc.command('update <name>').description('change settings of an SMSC connection; running connectors rebind to it'), false).action(async (name: string, opts: Row) => {
+    smscSettingsFrom({ ...opts, password: undefined });
     opts.password = await readPassword(opts, { required: false, label: 'SMSC password' });
     await withDb(async (db) => {
       const before = await findConnection(db, name);
