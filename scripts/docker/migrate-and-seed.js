@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The compose file's one-shot `migrate` service (image smsgw/admin): applies the migrations, then,
-// unless SEED_DEMO=false, seeds the demo data and fits it to the compose network. The apps start
+// when SEED_DEMO is true (its default unless NODE_ENV=production), seeds the demo data and fits
+// it to the compose network. NODE_ENV=production with SEED_DEMO=true is refused: the demo
+// accounts' passwords are published, and the production services would refuse to start with them. The apps start
 // only after this exits 0 (depends_on: service_completed_successfully), so that migrations run
 // once per `up`, never in every container.
 //
@@ -71,10 +73,21 @@ function networkOf(cidr) {
   return `${parts.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}/${bits}`;
 }
 
+const production = process.env.NODE_ENV === 'production';
+const seedDemo = flag('SEED_DEMO', !production);
+if (production && seedDemo) {
+  // Before migrating: a refused start changes nothing.
+  console.error(
+    'migrate-and-seed: SEED_DEMO=true and NODE_ENV=production: production refuses the demo accounts and their published passwords; ' +
+      'unset SEED_DEMO (or set it to false), or use NODE_ENV=development for a trial',
+  );
+  process.exit(1);
+}
+
 run('migrate', ['--experimental-wasm-modules', '--no-warnings', path.join(db, 'scripts', 'migrate.mjs')]);
 
-if (!flag('SEED_DEMO', true)) {
-  console.log('SEED_DEMO=false: no demo data seeded');
+if (!seedDemo) {
+  console.log(`SEED_DEMO=${process.env.SEED_DEMO?.trim() || `false (the default with NODE_ENV=production)`}: no demo data seeded`);
   process.exit(0);
 }
 run('seed', [path.join(db, 'dist', 'seed.js')]);

@@ -14,9 +14,12 @@ import {
   SettingError,
   updatePartner,
 } from '@smsgw/partners';
+import { SEEDED_API_PASSWORDS } from '@smsgw/db';
 import { changeContext, printRow, withDb, type Db, type Row } from './cli';
 import { registerCallbackCommands } from './callback';
 import { registerSmscCommands } from './smsc';
+import { registerUserCommands } from './user';
+import { addPasswordStdinOption, readPassword } from './password-input';
 
 // Validation, audit log and change announcements live in @smsgw/partners (the portal makes the
 // same changes); this file parses options and prints.
@@ -36,6 +39,14 @@ async function findPartner(db: Db, login: string) {
   return p;
 }
 
+/** A signing secret typed as an argument is as visible as a password there (ps, shell history). */
+function warnOnSecretArgument(opts: Row): void {
+  const v = opts.signingSecret;
+  if (typeof v === 'string' && !['generate', 'none', ''].includes(v)) {
+    process.stderr.write('warning: --signing-secret puts the secret on the command line, where other users of this machine can see it (ps) and shell history keeps it; prefer --signing-secret generate\n');
+  }
+}
+
 function printPassword(login: string, password: string): void {
   process.stdout.write(`\nAPI password for ${login} (shown once, stored hashed):\n  ${password}\n`);
 }
@@ -44,25 +55,33 @@ const program = new Command('admin').description('Operator command line of the S
 const partner = program.command('partner').description('partners: the businesses that send SMS');
 
 addSettingOptions(
-  partner
-    .command('create')
-    .description('create a partner; prints its generated API password once')
-    .requiredOption('--login <login>', 'serviceId the partner sends')
-    .option('--password <password>', 'use this API password instead of a generated one (demo and migrations only)')
-    .option('--json', 'print as JSON'),
-).action(async (opts: Row) =>
-  withDb(async (db) => {
+  addPasswordStdinOption(
+    partner
+      .command('create')
+      .description('create a partner; prints its generated API password once')
+      .requiredOption('--login <login>', 'serviceId the partner sends')
+      .option('--password <password>', 'use this API password instead of a generated one (demo and migrations only; prefer --password-stdin)'),
+  ).option('--json', 'print as JSON'),
+).action(async (opts: Row) => {
+  // Not required: without one, a random password is generated and printed once.
+  const chosen = await readPassword(opts, { required: false, label: 'API password' });
+  warnOnSecretArgument(opts);
+  if (chosen !== undefined && process.env.NODE_ENV === 'production' && SEEDED_API_PASSWORDS.includes(chosen)) {
+    throw new SettingError('that is the seeded demo API password, which production refuses: choose another or leave it out to have one generated');
+  }
+  await withDb(async (db) => {
     const login = checkLogin(String(opts.login));
-    const { partner: created, password } = await createPartner(changeContext(db), login, parsePartnerSettings(opts), opts.password as string | undefined);
+    const { partner: created, password } = await createPartner(changeContext(db), login, parsePartnerSettings(opts), chosen);
     print(created as unknown as Row, Boolean(opts.json));
-    if (!opts.password) printPassword(login, password);
-  }),
-);
+    if (chosen === undefined) printPassword(login, password);
+  });
+});
 
 addSettingOptions(
   partner.command('update <login>').description('change settings of a partner; takes effect on running services within a second').option('--json', 'print as JSON'),
 ).action(async (login: string, opts: Row) =>
   withDb(async (db) => {
+    warnOnSecretArgument(opts);
     const before = await findPartner(db, login);
     const data = parsePartnerSettings(opts);
     if (Object.keys(data).length === 0) throw new SettingError('nothing to change: give at least one setting option (see --help)');
@@ -165,6 +184,7 @@ program
   .action(async () => withDb(async (db) => reloadAllPartners(changeContext(db))));
 
 registerSmscCommands(program);
+registerUserCommands(program);
 registerCallbackCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

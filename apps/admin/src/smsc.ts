@@ -13,6 +13,7 @@ import {
   updateSmscConnection,
 } from '@smsgw/partners';
 import { changeContext, printRow, withDb, type Db, type Row } from './cli';
+import { addPasswordStdinOption, readPassword } from './password-input';
 
 function print(c: SmscConnection, json: boolean): void {
   const view = publicView(c);
@@ -31,10 +32,11 @@ async function findConnection(db: Db, name: string): Promise<SmscConnection> {
 function addSettingOptions(cmd: Command, creating: boolean): Command {
   for (const s of SMSC_SETTINGS) {
     const o = new Option(`--${s.option} <value>`, s.description);
-    if (creating && s.required) o.makeOptionMandatory();
+    // The password is required too, but may come from --password-stdin or a prompt instead.
+    if (creating && s.required && s.option !== 'password') o.makeOptionMandatory();
     cmd.addOption(o);
   }
-  return cmd.option('--json', 'print as JSON');
+  return addPasswordStdinOption(cmd).option('--json', 'print as JSON');
 }
 
 function table(rows: SmscConnection[]): string {
@@ -62,22 +64,26 @@ export function registerSmscCommands(program: Command): void {
     .command('smsc')
     .description('SMSC connections: the operator SMSCs the connector binds to over SMPP 3.4');
 
-  addSettingOptions(smsc.command('create').description('add an SMSC connection; running connectors bind to it within a second'), true).action(async (opts: Row) =>
-    withDb(async (db) => {
+  addSettingOptions(smsc.command('create').description('add an SMSC connection; running connectors bind to it within a second'), true).action(async (opts: Row) => {
+    smscSettingsFrom({ ...opts, password: undefined }); // the other values first: no prompt for a command that fails anyway
+    opts.password = await readPassword(opts, { required: true, label: 'SMSC password' });
+    await withDb(async (db) => {
       const created = await createSmscConnection(changeContext(db), smscSettingsFrom(opts));
       print(created, Boolean(opts.json));
-    }),
-  );
+    });
+  });
 
-  addSettingOptions(smsc.command('update <name>').description('change settings of an SMSC connection; running connectors rebind to it'), false).action(async (name: string, opts: Row) =>
-    withDb(async (db) => {
+  addSettingOptions(smsc.command('update <name>').description('change settings of an SMSC connection; running connectors rebind to it'), false).action(async (name: string, opts: Row) => {
+    smscSettingsFrom({ ...opts, password: undefined });
+    opts.password = await readPassword(opts, { required: false, label: 'SMSC password' });
+    await withDb(async (db) => {
       const before = await findConnection(db, name);
       const data = smscSettingsFrom(opts);
       if (Object.keys(data).length === 0) throw new SettingError('nothing to change: give at least one setting option (see --help)');
       const after = await updateSmscConnection(changeContext(db), before, data);
       print(after, Boolean(opts.json));
-    }),
-  );
+    });
+  });
 
   for (const [command, enabled] of [['enable', true], ['disable', false]] as const) {
     smsc

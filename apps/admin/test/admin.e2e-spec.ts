@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { createPrismaClient, hashApiPassword, type PrismaClient } from '@smsgw/db';
+import { createPrismaClient, hashApiPassword, type PrismaClient, verifyUserPassword } from '@smsgw/db';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 
 jest.setTimeout(60_000);
@@ -41,8 +41,13 @@ function admin(...args: string[]): Promise<Run> {
 }
 
 function adminWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  return adminIn(undefined, env, ...args);
+}
+
+/** With `input` piped to the CLI's standard input (then closed), as `printf … | npm run admin -- …`. */
+function adminIn(input: string | undefined, env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [CLI, ...args],
       // CALLBACK_ALLOW_PRIVATE_TARGETS: the partners here have hooks on 127.0.0.1 (or names with no
@@ -50,7 +55,16 @@ function adminWith(env: Record<string, string>, ...args: string[]): Promise<Run>
       { env: { ...process.env, DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX: PREFIX, API_PASSWORD_PEPPER: PEPPER, CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
+    if (input !== undefined) child.stdin!.end(input);
   });
+}
+
+/** A command that must succeed, given `input` on standard input. */
+async function okIn(input: string, ...args: string[]): Promise<string> {
+  const r = await adminIn(input, {}, ...args);
+  if (r.code !== 0) throw new Error(`admin ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  expect(r.stderr).toBe('');
+  return r.stdout;
 }
 
 /** Runs a command that must succeed; shows its output if it does not. */
@@ -313,10 +327,11 @@ describe('smsc', () => {
   const SECRET = 'Xq7#pw9';
   let id: number;
 
-  const create = ['smsc', 'create', '--name', 'mts', '--host', 'smsc.example.net', '--port', '2775', '--system-id', 'smsgw01', '--password', SECRET];
+  // The password comes on standard input (--password-stdin), as operators are told to give it.
+  const create = ['smsc', 'create', '--name', 'mts', '--host', 'smsc.example.net', '--port', '2775', '--system-id', 'smsgw01', '--password-stdin'];
 
   it('create: stores the password as given, never prints it, audits without it, announces the id', async () => {
-    const out = await ok(...create, '--routes', '7910,+7911', '--tps', '200', '--window', '20', '--priority', '3');
+    const out = await okIn(`${SECRET}\n`, ...create, '--routes', '7910,+7911', '--tps', '200', '--window', '20', '--priority', '3');
     const row = await prisma.smscConnection.findUniqueOrThrow({ where: { name: 'mts' } });
     id = row.id;
     expect(row).toMatchObject({
@@ -358,25 +373,33 @@ describe('smsc', () => {
       [['smsc', 'create', '--name', 'no spaces', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p'], /^error: --name: "no spaces" is not a connection name/],
       [['smsc', 'create', '--name', 'x', '--port', '2775', '--system-id', 's', '--password', 'p'], "error: required option '--host <value>' not specified"],
       [['smsc', 'create', '--name', 'x', '--host', 'h', '--system-id', 's', '--password', 'p'], "error: required option '--port <value>' not specified"],
-      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's'], "error: required option '--password <value>' not specified"],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's'], 'error: SMSC password needed: pipe it in with --password-stdin, or run the command in a terminal to be prompted'],
+      [['smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password', 'p', '--password-stdin'], 'error: give --password-stdin or --password, not both'],
       [create, 'error: an SMSC connection named "mts" exists already'],
     ];
     for (const [args, message] of bad) {
-      const r = await admin(...args);
+      const r = await adminIn('p\n', {}, ...args);
       expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: '' });
-      expect(r.stderr.split('\n')[0]).toMatch(message instanceof RegExp ? message : new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+      // After the --password warning, where the command gave one.
+      const error = r.stderr.split('\n').find((line) => !line.startsWith('warning: --password '));
+      expect(error).toMatch(message instanceof RegExp ? message : new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
     }
+    // No input at all is a mistake, not an empty password.
+    const empty = await adminIn('', {}, 'smsc', 'create', '--name', 'x', '--host', 'h', '--port', '2775', '--system-id', 's', '--password-stdin');
+    expect({ code: empty.code, stderr: empty.stderr }).toEqual({ code: 1, stderr: 'error: --password-stdin: nothing on standard input (expected SMSC password on one line)\n' });
     expect(await prisma.smscConnection.count()).toBe(1);
     expect(await prisma.auditLog.count()).toBe(audits);
 
-    const out = await ok('smsc', 'create', '--name', 'v6', '--host', '[2001:db8::5]', '--port', '2776', '--system-id', 'gw', '--password', '', '--json');
+    // An empty line is an empty password (an SMSC may have none).
+    const out = await okIn('\n', 'smsc', 'create', '--name', 'v6', '--host', '[2001:db8::5]', '--port', '2776', '--system-id', 'gw', '--password-stdin', '--json');
     expect(JSON.parse(out)).toMatchObject({ name: 'v6', host: '2001:db8::5', password: '(empty)', bindMode: 'transceiver', tps: 100, window: 50, routes: [], priority: 0, enabled: true });
     const v6 = await prisma.smscConnection.findUniqueOrThrow({ where: { name: 'v6' } });
     await expectPublished(SMSC_CHANNEL, String(v6.id));
   });
 
   it('update: changes settings (the password too), audits before/after without the password, announces', async () => {
-    const out = await ok('smsc', 'update', 'mts', '--tps', '300', '--routes', '7,8', '--bind-mode', 'transmitter_receiver', '--system-type', 'VMA', '--password', 'n3wpass');
+    // Only the first line is read; a Windows line ending is dropped with it.
+    const out = await okIn('n3wpass\r\nignored\n', 'smsc', 'update', 'mts', '--tps', '300', '--routes', '7,8', '--bind-mode', 'transmitter_receiver', '--system-type', 'VMA', '--password-stdin');
     expect(out).toMatch(/^tps\s+300$/m);
     expect(out).toMatch(/^password\s+\(set\)$/m);
     expect(out).not.toContain('n3wpass');
@@ -406,6 +429,18 @@ describe('smsc', () => {
     expect(await fails('smsc', 'update', 'mts', '--name', 'v6')).toBe('error: an SMSC connection named "v6" exists already');
     expect(await fails('smsc', 'update', 'nope', '--tps', '5')).toBe('error: no SMSC connection named "nope" (see: npm run admin -- smsc list)');
     expect(await prisma.auditLog.count()).toBe(audits);
+  });
+
+  it('--password VALUE still works, with a warning on stderr that arguments are visible to other users', async () => {
+    const r = await admin('smsc', 'update', 'mts', '--password', 'n3wpass');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'warning: --password puts the password on the command line, where other users of this machine can see it (ps) and shell history keeps it; ' +
+        'use --password-stdin (or leave both out to be prompted)\n',
+    );
+    expect(r.stdout).not.toContain('n3wpass');
+    expect((await prisma.smscConnection.findUniqueOrThrow({ where: { id } })).password).toBe('n3wpass');
+    await expectPublished(SMSC_CHANNEL, String(id));
   });
 
   it('list and show: one line each, never the password', async () => {
@@ -459,6 +494,58 @@ describe('smsc', () => {
     const all = str(await prisma.auditLog.findMany({ where: { entity: { startsWith: 'smsc:' } } }));
     expect(all).not.toContain(SECRET);
     expect(all).not.toContain('n3wpass');
+  });
+});
+
+describe('passwords from standard input', () => {
+  it('partner create --password-stdin: the chosen API password is stored (hashed) and not printed', async () => {
+    const chosen = 'chosen-api-password-0123';
+    const out = await okIn(`${chosen}\n`, 'partner', 'create', '--login', 'chosen', '--password-stdin');
+    expect(out).not.toContain(chosen);
+    expect(out).not.toContain('API password for');
+    expect((await prisma.partner.findUniqueOrThrow({ where: { login: 'chosen' } })).apiPasswordHash).toBe(hashApiPassword(chosen, PEPPER));
+  });
+
+  it('user set-password: from standard input; audited without the password; ends the user\'s portal sessions', async () => {
+    const user = await prisma.user.create({ data: { login: 'op1', role: 'operator', passwordHash: 'scrypt$not-a-real-hash' } });
+    const redis = new Redis(REDIS_URL);
+    const session = `${PREFIX}:portal:session:abc`;
+    await redis.set(session, '{}');
+    await redis.sadd(`${PREFIX}:portal:user-sessions:${user.id}`, session);
+
+    expect(await okIn('a-long-new-password\n', 'user', 'set-password', 'op1', '--password-stdin')).toBe('op1: password changed; open portal sessions ended\n');
+    const row = await prisma.user.findUniqueOrThrow({ where: { id: user.id } });
+    await expect(verifyUserPassword('a-long-new-password', row.passwordHash)).resolves.toBe(true);
+    expect(await redis.exists(session, `${PREFIX}:portal:user-sessions:${user.id}`)).toBe(0);
+    await redis.quit();
+    const a = await lastAudit(`user:${user.id}`);
+    expect(a).toMatchObject({ action: 'user.reset-password', after: { login: 'op1', role: 'operator' } });
+    expect(str(a)).not.toContain('a-long-new-password');
+
+    for (const [input, args, message] of [
+      ['short\n', ['op1', '--password-stdin'], 'error: the new password needs at least 10 characters'],
+      ['a-long-new-password\n', ['nobody', '--password-stdin'], 'error: no portal user with login "nobody"'],
+      [undefined, ['op1'], 'error: new portal password for op1 needed: pipe it in with --password-stdin, or run the command in a terminal to be prompted'],
+    ] as const) {
+      const r = await adminIn(input, {}, 'user', 'set-password', ...args);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 1, stdout: '', stderr: `${message}\n` });
+    }
+  });
+
+  it('NODE_ENV=production: the development pepper and the seeded passwords are refused', async () => {
+    const prod = { NODE_ENV: 'production' };
+    let r = await adminWith({ ...prod, API_PASSWORD_PEPPER: 'dev-pepper-change-me' }, 'partner', 'create', '--login', 'prod1');
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^error: API_PASSWORD_PEPPER is the development default \(dev-pepper-change-me\) and NODE_ENV=production: set it to a long random secret of your own/);
+    r = await adminIn('demo-pass\n', prod, 'partner', 'create', '--login', 'prod1', '--password-stdin');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: 'error: that is the seeded demo API password, which production refuses: choose another or leave it out to have one generated\n' });
+    r = await adminIn('operator-pass\n', prod, 'user', 'set-password', 'op1', '--password-stdin');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: 'error: that is a seeded development password, which production refuses: choose another\n' });
+    expect(await prisma.partner.findUnique({ where: { login: 'prod1' } })).toBeNull();
+    // With a pepper of its own, production works as usual.
+    const out = await adminWith({ ...prod, API_PASSWORD_PEPPER: 'a-production-pepper' }, 'partner', 'create', '--login', 'prod1');
+    expect(out.code).toBe(0);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { login: 'prod1' } })).apiPasswordHash).toBe(hashApiPassword(passwordFrom(out.stdout, 'prod1'), 'a-production-pepper'));
   });
 });
 

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsController, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from './config';
 import { DlrModule } from './dlr/dlr.module';
 import { InfraModule } from './infra/infra.module';
@@ -17,8 +17,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('callback-worker', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, DlrModule, MoModule, ParkingModule],
-      controllers: [HealthController, MetricsController],
+      imports: [configModule, loggerModule('callback-worker', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, DlrModule, MoModule, ParkingModule, MetricsModule.forRoot(config)],
+      controllers: [HealthController],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsController, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
 import { CancelModule } from './cancel/cancel.module';
 import { INGRESS_CONFIG, type IngressConfig } from './config';
 import { InfraModule } from './infra/infra.module';
@@ -17,8 +17,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, ['send', 'status', 'cancel']), InfraModule, SendModule, StatusModule, CancelModule],
-      controllers: [HealthController, MetricsController],
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, ['send', 'status', 'cancel']), InfraModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
+      controllers: [HealthController],
     };
   }
 }

@@ -1,9 +1,12 @@
 import { ConfigError } from '@smsgw/common';
+import { refuseDevelopmentSecrets } from '@smsgw/db';
 import { createIngressApp } from './bootstrap';
 import { loadIngressConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadIngressConfig();
+  // NODE_ENV=production: no development pepper, no seeded password (one line and exit 1 if so).
+  await refuseDevelopmentSecrets({ nodeEnv: config.NODE_ENV, pepper: config.API_PASSWORD_PEPPER, databaseUrl: config.DATABASE_URL, partners: true });
   const app = await createIngressApp(config);
   await app.listen({ port: config.INGRESS_PORT, host: config.INGRESS_HOST });
   app.getHttpAdapter().getInstance().log?.info?.(`ingress-api listening on ${config.INGRESS_HOST}:${config.INGRESS_PORT}`);

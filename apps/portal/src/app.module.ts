@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, loggerModule, MetricsController } from '@smsgw/common';
+import { HealthController, loggerModule, MetricsModule } from '@smsgw/common';
 import { AccountModule } from './account/account.module';
 import { AuthModule } from './auth/auth.module';
 import { CallbacksModule } from './callbacks/callbacks.module';
@@ -21,8 +21,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('portal', config.LOG_LEVEL), InfraModule, AuthModule, StatsModule, MessagesModule, MoModule, CallbacksModule, AccountModule, OperatorModule],
-      controllers: [HealthController, MetricsController],
+      imports: [configModule, loggerModule('portal', config.LOG_LEVEL), InfraModule, AuthModule, StatsModule, MessagesModule, MoModule, CallbacksModule, AccountModule, OperatorModule, MetricsModule.forRoot(config)],
+      controllers: [HealthController],
     };
   }
 }

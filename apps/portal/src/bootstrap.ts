@@ -28,12 +28,14 @@ export function firstValues(query: string): Record<string, string> {
   return out;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * A string PostgreSQL cannot store as text: a NUL, or a lone UTF-16 surrogate (JSON may spell one
  * as \udXXX; it is no character). Looks through objects and arrays, however nested.
  */
 export function hasUnstorableText(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value);
   if (value === null || typeof value !== 'object' || depth > 32) return false;
   return Object.entries(value).some(([k, v]) => hasUnstorableText(k, depth + 1) || hasUnstorableText(v, depth + 1));
 }

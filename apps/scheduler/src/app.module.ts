@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsController, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
 import { CLOCK, type Clock } from './clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from './config';
 import { InfraModule } from './infra/infra.module';
@@ -21,8 +21,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule],
-      controllers: [HealthController, MetricsController],
+      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, MetricsModule.forRoot(config)],
+      controllers: [HealthController],
     };
   }
 }

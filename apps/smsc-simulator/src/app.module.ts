@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HEALTH_CHECKS, HealthController, type HealthCheck, MetricsController, loggerModule } from '@smsgw/common';
+import { HEALTH_CHECKS, HealthController, type HealthCheck, MetricsModule, loggerModule } from '@smsgw/common';
 import { SIMULATOR_CONFIG, type SimulatorConfig } from './config';
 import { ControlController } from './control/control.controller';
 import { SimulatorControl } from './control/simulator-control';
@@ -18,8 +18,8 @@ export class AppModule {
   static forRoot(config: SimulatorConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [loggerModule('smsc-simulator', config.logLevel)],
-      controllers: [ControlController, HealthController, MetricsController],
+      imports: [loggerModule('smsc-simulator', config.logLevel), MetricsModule.forRoot({ METRICS_PORT: config.metricsPort, METRICS_HOST: config.metricsHost })],
+      controllers: [ControlController, HealthController],
       providers: [
         { provide: SIMULATOR_CONFIG, useValue: config },
         SettingsStore,

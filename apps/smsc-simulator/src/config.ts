@@ -62,6 +62,9 @@ export interface SimulatorConfig {
   /** deliver_sm a session may have unanswered at once. */
   deliverWindow: number;
   logLevel: LogLevel;
+  /** METRICS_PORT: /metrics only there when set (see MetricsModule in @smsgw/common). */
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -109,6 +112,8 @@ export function loadSimulatorConfig(env: NodeJS.ProcessEnv = process.env): Simul
     receiptMaxAttempts: e.SIM_RECEIPT_MAX_ATTEMPTS,
     deliverWindow: e.SIM_DELIVER_WINDOW,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
   };
 }
 

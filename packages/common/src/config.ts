@@ -8,6 +8,13 @@ export const baseConfigSchema = z.object({
   /** Prefix of every Redis key and BullMQ queue of this deployment (tests use their own). */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.{}-]+$/).default('smsgw'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * When set, /metrics is served only on this port (see MetricsModule) and the service's own port
+   * answers it with 404. Unset: /metrics on the service's own port.
+   */
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  /** Address of the METRICS_PORT listener: loopback unless a scraper elsewhere must reach it. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

@@ -1,9 +1,11 @@
 import {
   apiPasswordPepper,
   DEV_API_PASSWORD_PEPPER,
+  DevelopmentSecretError,
   generateApiPassword,
   hashApiPassword,
   hashUserPassword,
+  refuseDevelopmentPepper,
   userPasswordNeedsRehash,
   verifyApiPassword,
   verifyUserPassword,
@@ -50,6 +52,20 @@ describe('API passwords', () => {
       if (saved === undefined) delete process.env.API_PASSWORD_PEPPER;
       else process.env.API_PASSWORD_PEPPER = saved;
     }
+  });
+});
+
+describe('the development pepper in production', () => {
+  it('is refused when NODE_ENV=production, given or defaulted; anything else passes', () => {
+    const prod = { NODE_ENV: 'production' };
+    expect(() => apiPasswordPepper(prod)).toThrow(DevelopmentSecretError);
+    expect(() => apiPasswordPepper({ ...prod, API_PASSWORD_PEPPER: DEV_API_PASSWORD_PEPPER })).toThrow(/^API_PASSWORD_PEPPER is the development default \(dev-pepper-change-me\) and NODE_ENV=production: set it/);
+    expect(() => refuseDevelopmentPepper(undefined, prod)).toThrow(/^API_PASSWORD_PEPPER is not set and NODE_ENV=production/);
+    expect(apiPasswordPepper({ ...prod, API_PASSWORD_PEPPER: 'a-secret-of-our-own' })).toBe('a-secret-of-our-own');
+    // Development (NODE_ENV unset or anything but production) keeps the default.
+    expect(apiPasswordPepper({})).toBe(DEV_API_PASSWORD_PEPPER);
+    expect(apiPasswordPepper({ NODE_ENV: 'development' })).toBe(DEV_API_PASSWORD_PEPPER);
+    expect(apiPasswordPepper({ NODE_ENV: 'test' })).toBe(DEV_API_PASSWORD_PEPPER);
   });
 });
 

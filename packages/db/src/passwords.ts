@@ -3,12 +3,30 @@ import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, typ
 /** Development default only: every deployment must set API_PASSWORD_PEPPER to its own secret. */
 export const DEV_API_PASSWORD_PEPPER = 'dev-pepper-change-me';
 
+/** A development default met in production (NODE_ENV=production); the message says what to do. */
+export class DevelopmentSecretError extends Error {}
+
+/**
+ * Production refuses the development pepper, set or defaulted: with it, anyone who reads the
+ * source can test guessed passwords against a stolen database offline.
+ */
+export function refuseDevelopmentPepper(pepper: string | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.NODE_ENV !== 'production' || (pepper && pepper !== DEV_API_PASSWORD_PEPPER)) return;
+  throw new DevelopmentSecretError(
+    `API_PASSWORD_PEPPER is ${pepper ? `the development default (${DEV_API_PASSWORD_PEPPER})` : 'not set'} and NODE_ENV=production: ` +
+      'set it to a long random secret of your own (e.g. openssl rand -base64 32), the same for every service and the CLI',
+  );
+}
+
 /**
  * The key of the API password hash, from API_PASSWORD_PEPPER. Production must set it (and keep
- * it: changing it invalidates every stored API password hash); the default is for development.
+ * it: changing it invalidates every stored API password hash); the default is for development,
+ * and production refuses it.
  */
-export function apiPasswordPepper(): string {
-  return process.env.API_PASSWORD_PEPPER || DEV_API_PASSWORD_PEPPER;
+export function apiPasswordPepper(env: NodeJS.ProcessEnv = process.env): string {
+  const pepper = env.API_PASSWORD_PEPPER || DEV_API_PASSWORD_PEPPER;
+  refuseDevelopmentPepper(pepper, env);
+  return pepper;
 }
 
 /**

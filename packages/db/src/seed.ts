@@ -119,7 +119,22 @@ export async function seedPortalUsers(prisma: PrismaClient, demoPartnerId: numbe
   return { created };
 }
 
+/**
+ * The seed is for development and trying the platform out: its accounts have passwords printed
+ * in the README, which production services refuse to start with. So in production it refuses to
+ * create them at all rather than leave a deployment that cannot start (or, before that check,
+ * one anyone could log in to).
+ */
+export function refuseSeedInProduction(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.NODE_ENV !== 'production') return;
+  throw new Error(
+    `NODE_ENV=production: the seed creates demo accounts with published passwords (${DEMO_PARTNER_PASSWORD}, ${DEMO_OPERATOR_PASSWORD}, ` +
+      `${DEMO_PARTNER_USER_PASSWORD}), which production refuses; create partners and users with npm run admin instead (or seed with NODE_ENV=development for a trial)`,
+  );
+}
+
 async function main(): Promise<void> {
+  refuseSeedInProduction();
   const port = simulatorSmppPort();
   const prisma = createPrismaClient(databaseUrl());
   try {

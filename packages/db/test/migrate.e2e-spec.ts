@@ -144,6 +144,19 @@ describe('db:migrate on a new database', () => {
       expect(partner.apiPasswordHash).toBe(hashApiPassword(DEMO_PARTNER_PASSWORD, 'test-pepper'));
       expect(await prisma.partner.count()).toBe(1);
     });
+
+    it('npm run db:seed (dist/seed.js) refuses NODE_ENV=production with one line, and creates nothing', async () => {
+      const seed = path.resolve(__dirname, '..', 'dist', 'seed.js');
+      const users = await prisma.user.count();
+      const result = spawnSync(process.execPath, [seed], { env: { ...process.env, DATABASE_URL: url, NODE_ENV: 'production', API_PASSWORD_PEPPER: 'a-production-pepper' }, encoding: 'utf8', timeout: 30_000 });
+      expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 1, stdout: '' });
+      expect(result.stderr.trim().split('\n')).toEqual([
+        'db:seed: NODE_ENV=production: the seed creates demo accounts with published passwords (demo-pass, operator-pass, demo-portal-pass), ' +
+          'which production refuses; create partners and users with npm run admin instead (or seed with NODE_ENV=development for a trial)',
+      ]);
+      expect(await prisma.user.count()).toBe(users);
+      expect(await prisma.smscConnection.count()).toBe(0);
+    });
   });
 });
 
