@@ -1,14 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { HealthController, MetricsController } from '@smsgw/common';
+import { HealthController, MetricsController, MetricsElsewhereController } from '@smsgw/common';
 import { SessionService } from './session.service';
 import { CSRF_HEADER, PUBLIC_ROUTE, type Role, ROLES, SESSION_COOKIE, type SessionRequest } from './session';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** The platform's probes, answered without a session like every service's. */
-const PROBES: ReadonlySet<unknown> = new Set([HealthController, MetricsController]);
+/** The platform's probes, answered without a session like every service's (/metrics: 404 when METRICS_PORT moves it). */
+const PROBES: ReadonlySet<unknown> = new Set([HealthController, MetricsController, MetricsElsewhereController]);
 
 export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
