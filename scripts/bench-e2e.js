@@ -7,12 +7,12 @@
 // and lost messages. Needs `npm run build` first, the connector included.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const { Pool } = require('pg');
 const Redis = require('ioredis');
 const autocannon = require('autocannon');
 const { preflight } = require('./preflight');
+const { cpuMs, intSetting, portFree, prefixOutput, sleep, waitForHealth: waitForService, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -48,21 +48,12 @@ const APPS = {
 };
 
 function int(name, fallback, min) {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  if (!/^\d+$/.test(v) || Number(v) < min) fail(`${name}="${v}" must be a whole number of at least ${min}`);
-  return Number(v);
+  return intSetting(env, name, fallback, min, fail);
 }
 
 function fail(message) {
   process.stderr.write(`bench:e2e: ${message}\n`);
   process.exit(1);
-}
-
-function withDatabase(url, db) {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /** Children, in start order; stopped in reverse. */
@@ -270,24 +261,14 @@ async function main() {
  */
 async function cpuSnapshot(pool) {
   const out = {};
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
-  const read = (pid) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) * tick;
-    } catch {
-      return null;
-    }
-  };
   for (const child of children) {
-    const v = read(child.pid);
+    const v = cpuMs(child.pid);
     if (v !== null) out[child.name] = v;
   }
   const { rows } = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [benchDb]);
   out.postgres = {};
   for (const { pid } of rows) {
-    const v = read(pid);
+    const v = cpuMs(pid);
     if (v !== null) out.postgres[pid] = v;
   }
   return out;
@@ -333,15 +314,7 @@ function start(name, childEnv) {
   const flags = env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : [];
   const child = spawn(process.execPath, [...flags, APPS[name]], { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.name = name;
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream.on('data', (chunk) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop();
-      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
-    });
-  }
+  prefixOutput(child, name);
   child.on('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`bench:e2e: ${name} exited during the run (${signal ?? code}); see its lines above\n`);
   });
@@ -366,22 +339,12 @@ function alive(name) {
   return child && child.exitCode === null && child.signalCode === null;
 }
 
-async function waitForHealth(name, port, ms = 30000) {
-  const until = Date.now() + ms;
-  let last = 'no answer';
-  while (Date.now() < until) {
+/** The service's /health answers 200; fails at once when it exits or the bench is stopped. */
+function waitForHealth(name, port, ms = 30000) {
+  return waitForService(name, port, ms, () => {
     if (stopping) throw new Error('interrupted');
     if (!alive(name)) throw new Error(`${name} exited before it became healthy; see its lines above`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.ok) return;
-      last = `${res.status} ${await res.text()}`;
-    } catch (e) {
-      last = e.cause?.code || e.message;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${name} did not become healthy on port ${port} within ${ms / 1000} s (last: ${last})`);
+  });
 }
 
 /** The simulator counts bound sessions: the connector has bound when one is there. */
@@ -438,18 +401,6 @@ function send(okIds) {
 async function deleteKeys(redis) {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length) await redis.del(...keys);
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

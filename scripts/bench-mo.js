@@ -7,14 +7,14 @@
 //   - a paced phase: BENCH_MO_PACED_SECONDS at half the burst's rate (below saturation): latency.
 // Latency is from the MO's arrival at the connector (mo_message.received_at) to the push's arrival
 // at the partner; the largest gap is the longest time between two pushes while MO were waiting.
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { Pool } = require('pg');
 const Redis = require('ioredis');
 const { preflight } = require('./preflight');
-const { cpuMs, intSetting, portFree, prefixOutput, sleep, waitForHealth, withDatabase } = require('./lib/services');
+const { clearRedisPrefix, cpuMs, freshDatabase, intSetting, portFree, prefixOutput, sleep, waitForHealth, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -199,16 +199,11 @@ async function main() {
     if (!(await portFree(port))) fail(`port ${port} is in use; set ${variable} to a free one`);
   }
 
+  await freshDatabase(adminUrl, benchDb);
   const admin = new Pool({ connectionString: withDatabase(adminUrl, 'postgres'), max: 1 });
   admin.on('error', () => {});
-  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
-  const mig = spawnSync('npm', ['run', '--silent', 'db:migrate'], { cwd: root, env: { ...env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });
-  if (mig.status !== 0) fail(`migration failed: ${mig.stderr || mig.stdout}`);
   const redis = new Redis(redisUrl);
-  const deleteKeys = async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
-  };
+  const deleteKeys = () => clearRedisPrefix(redis, prefix);
   await deleteKeys();
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   pool.on('error', () => {});

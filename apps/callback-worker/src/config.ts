@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@smsgw/common';
+import { baseConfigSchema, loadConfig, parsedSetting } from '@smsgw/common';
 import { parseAllowPrivateTargets } from '@smsgw/sms';
 
 const ms = (def: number) => z.coerce.number().int().min(1).default(def);
@@ -38,17 +38,7 @@ export const callbackConfigSchema = baseConfigSchema.extend({
    * tests, whose partners are local servers, turn it on. The CLI and the portal read the same
    * variable to refuse such URLs when they are saved.
    */
-  CALLBACK_ALLOW_PRIVATE_TARGETS: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      try {
-        return parseAllowPrivateTargets(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    }),
+  CALLBACK_ALLOW_PRIVATE_TARGETS: parsedSetting(parseAllowPrivateTargets),
 
   /** Whole request: connect, headers and body (PROTOCOL §5: 10 s). */
   CALLBACK_TIMEOUT_MS: ms(10_000),

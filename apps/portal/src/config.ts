@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigSchema, loadConfig } from '@smsgw/common';
+import { baseConfigSchema, loadConfig, parsedSetting } from '@smsgw/common';
 import { parseAllowPrivateTargets } from '@smsgw/sms';
 
 const bool = z
@@ -43,17 +43,7 @@ export const portalConfigSchema = baseConfigSchema.extend({
    * Partners' status and MO URLs may point at loopback and private addresses (development,
    * tests). Default off: the operator form refuses them, as the CLI and the callback worker do.
    */
-  CALLBACK_ALLOW_PRIVATE_TARGETS: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      try {
-        return parseAllowPrivateTargets(s);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    }),
+  CALLBACK_ALLOW_PRIVATE_TARGETS: parsedSetting(parseAllowPrivateTargets),
 });
 export type PortalConfig = z.infer<typeof portalConfigSchema> & { secureCookies: boolean };
 export const PORTAL_CONFIG = Symbol('PORTAL_CONFIG');

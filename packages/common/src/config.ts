@@ -33,6 +33,24 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 
 export class ConfigError extends Error {}
 
+/**
+ * A variable read by a parser of its own that throws on a bad value: unset stays `undefined` for
+ * the parser to default, and its error message becomes the configuration error of the variable.
+ */
+export function parsedSetting<T>(parse: (value: string | undefined) => T) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      try {
+        return parse(s);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
 /** Comma-separated list in an environment variable. */
 export const csv = z
   .string()

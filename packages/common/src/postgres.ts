@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 
 /**
  * An idle PostgreSQL connection that breaks (server restart, failover, a dropped database)
@@ -20,4 +20,23 @@ export function createServicePool(databaseUrl: string, max: number, applicationN
     new Pool({ connectionString: databaseUrl, max, application_name: applicationName, connectionTimeoutMillis: 5000 }),
     (m) => new Logger('PostgreSQL').error(m),
   );
+}
+
+/**
+ * Runs `work` in one transaction on a connection of `pool`: committed when it returns, rolled back
+ * when it throws (the error goes on to the caller), the connection given back either way.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
 }

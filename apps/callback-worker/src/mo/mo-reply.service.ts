@@ -10,7 +10,7 @@ import { moReplies } from '../delivery/callback-metrics';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS } from '../infra/tokens';
 import type { CallbackPartner } from '../partners/partner-settings.service';
 import { MessageIdAllocator } from '@smsgw/db';
-import { Batcher } from '@smsgw/common';
+import { Batcher, inTransaction } from '@smsgw/common';
 
 /** The MO being acknowledged. */
 export interface AcknowledgedMo {
@@ -63,20 +63,12 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
    */
   private readonly plainAcks = new Batcher<{ moId: string; record: CallbackRecord }, void>(
     async (acks) => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(this.pool, async (client) => {
         await client.query('UPDATE mo_message SET callback_done_at = now() WHERE id = ANY($1::bigint[]) AND callback_done_at IS NULL', [acks.map((a) => a.moId)]);
         // One row per MO: a statement may not upsert the same callback twice (two pushes of one MO
         // only meet here if a line's lock was lost mid-push).
         await this.log.recordWith(client, [...new Map(acks.map((a) => [a.moId, a.record])).values()]);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
+      });
       return acks.map(() => undefined);
     },
     { maxBatch: 200, maxInFlight: 2, name: 'mo.ack' },
@@ -88,25 +80,17 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
       await this.plainAcks.submit({ moId: mo.id, record });
       return { replyIds: [], refused: null };
     }
-    const client = await this.pool.connect();
     let replyIds: string[] = [];
     let refused: string | null = null;
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       const ack = await client.query('UPDATE mo_message SET callback_done_at = now() WHERE id = $1 AND callback_done_at IS NULL', [mo.id]);
-      if (ack.rowCount === 1 && lines.length > 0) {
+      if (ack.rowCount === 1) {
         refused = await this.refusal(client, partner, mo.msisdn);
         if (refused === null) replyIds = await this.insert(client, mo, partner, lines);
       }
       if (refused && record.attempt) record.attempt.error = `reply not sent: ${refused}`;
       await this.log.recordWith(client, [record]);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
     if (replyIds.length > 0) {
       moReplies.inc(replyIds.length);
       this.enqueue(replyIds, partner);

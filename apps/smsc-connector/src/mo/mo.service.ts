@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { Batcher } from '@smsgw/common';
+import { Batcher, inTransaction } from '@smsgw/common';
 import { ConcatAssembler, concatKey, type IncompleteConcat, readMoSegment } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -142,9 +142,7 @@ export class MoService {
   private readonly writer = new Batcher<IncomingMo, void>((batch) => this.storeBatch(batch), { maxBatch: 200, maxInFlight: 2, name: 'mo.store' });
 
   private async storeBatch(batch: IncomingMo[]): Promise<void[]> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
+    const rows = await inTransaction(this.pool, async (db) => {
       const { rows } = await db.query<{ id: string; partner_id: number | null; wants_callback: boolean }>(
         `WITH input AS (
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[], $6::int[]) WITH ORDINALITY
@@ -173,19 +171,14 @@ export class MoService {
       if (rows.length !== batch.length) throw new Error(`MO insert stored ${rows.length} of ${batch.length} rows`);
       const callbacks = rows.filter((r) => r.partner_id !== null && r.wants_callback).map((r) => ({ moId: r.id, partnerId: r.partner_id! }));
       if (callbacks.length > 0) await this.callbacks.incomingMessages(callbacks);
-      await db.query('COMMIT');
-      for (const mo of batch) connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
-      for (const [i, row] of rows.entries()) {
-        if (row.partner_id !== null) continue;
-        connectorMetrics.moUnowned.inc();
-        this.log.warn(`MO ${row.id} to ${batch[i]!.serviceNumber}, a number no partner owns: stored without a partner`);
-      }
-      return batch.map(() => undefined);
-    } catch (e) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      db.release();
+      return rows;
+    });
+    for (const mo of batch) connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
+    for (const [i, row] of rows.entries()) {
+      if (row.partner_id !== null) continue;
+      connectorMetrics.moUnowned.inc();
+      this.log.warn(`MO ${row.id} to ${batch[i]!.serviceNumber}, a number no partner owns: stored without a partner`);
     }
+    return batch.map(() => undefined);
   }
 }
