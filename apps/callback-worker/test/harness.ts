@@ -5,7 +5,10 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { dlrJobId, moJobId, partnerChangedChannel, QUEUES } from '@smsgw/contracts';
+import { dlrJobId, moJobId, partnerChangedChannel, QUEUES, smscChangedChannel } from '@smsgw/contracts';
+import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
+import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
+import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { createCallbackWorkerApp } from '../src/bootstrap';
 import { loadCallbackConfig, type CallbackConfig } from '../src/config';
@@ -346,4 +349,40 @@ export async function callbackOf(pool: Pool, where: { messageId?: string; moId?:
     [where.messageId ?? where.moId],
   );
   return rows[0];
+}
+
+/**
+ * The real SMS path in front of the worker: an SMSC simulator, and the SMPP connector bound to it
+ * through an smsc_connection row, on the test's database and Redis prefix. `serviceNumber` is
+ * given to `partnerId`, so MO injected to it are that partner's.
+ */
+export async function startSmscPath(
+  t: TestEnv,
+  partnerId: number,
+  serviceNumber: string,
+  connectorEnv: Record<string, string> = {},
+): Promise<{ sim: RunningSimulator; connector: RunningConnector }> {
+  const sim = await startSimulator({ smppHost: '127.0.0.1', httpHost: '127.0.0.1', accounts: [{ systemId: 'smsgw', password: 'smsgw' }], dlrDelayMs: 30 });
+  await t.pool.query('INSERT INTO service_number (number, partner_id) VALUES ($1, $2)', [serviceNumber, partnerId]);
+  const { rows } = await t.pool.query<{ id: number }>(
+    `INSERT INTO smsc_connection (name, host, port, system_id, password, bind_mode, tps, "window") VALUES ('sim', '127.0.0.1', $1, 'smsgw', 'smsgw', 'transceiver', 1000, 50) RETURNING id`,
+    [sim.smppPort],
+  );
+  const connector = await startConnector(
+    loadConnectorConfig({
+      DATABASE_URL: t.db.url,
+      REDIS_URL,
+      REDIS_PREFIX: t.prefix,
+      CONNECTOR_HTTP_PORT: '0',
+      CONNECTOR_HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      CONNECTOR_RECONNECT_BASE_MS: '100',
+      CONNECTOR_RECONNECT_MAX_MS: '400',
+      CONNECTOR_SHUTDOWN_TIMEOUT_MS: '3000',
+      ...connectorEnv,
+    }),
+  );
+  await t.redis.publish(smscChangedChannel(t.prefix), String(rows[0]!.id));
+  await waitFor('the connector bound to the simulator', () => sim.control.getCounters().binds.transceiver === 1, 30_000);
+  return { sim, connector };
 }

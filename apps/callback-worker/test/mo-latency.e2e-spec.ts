@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { smscChangedChannel } from '@smsgw/contracts';
-import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
-import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
-import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
-import { createTestEnv, REDIS_URL, sleep, startPartnerServer, waitFor, type PartnerServer, type TestEnv, type Worker } from './harness';
+import type { RunningConnector } from '@smsgw/smsc-connector/dist/connector';
+import type { RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
+import { createTestEnv, sleep, startPartnerServer, startSmscPath, waitFor, type PartnerServer, type TestEnv, type Worker } from './harness';
 
 // MO that arrive right after one another reach the partner at once, every time. Through the real
 // SMSC simulator and SMPP connector: two or three MO for one partner (one of them concatenated, in
@@ -26,29 +24,9 @@ describe.each([1, 2])('MO in quick succession with %i callback worker(s)', (work
 
   beforeAll(async () => {
     t = await createTestEnv();
-    sim = await startSimulator({ smppHost: '127.0.0.1', httpHost: '127.0.0.1', accounts: [{ systemId: 'smsgw', password: 'smsgw' }], dlrDelayMs: 30 });
     partner = await startPartnerServer(() => ({ status: 200, body: '' }));
     const partnerId = await t.createPartner({ mo_url: partner.url('/mo'), login: `mo_quick_${randomBytes(2).toString('hex')}` });
-    await t.pool.query('INSERT INTO service_number (number, partner_id) VALUES ($1, $2)', [SERVICE_NUMBER, partnerId]);
-    const { rows } = await t.pool.query<{ id: number }>(
-      `INSERT INTO smsc_connection (name, host, port, system_id, password, bind_mode, tps, "window") VALUES ('sim', '127.0.0.1', $1, 'smsgw', 'smsgw', 'transceiver', 1000, 50) RETURNING id`,
-      [sim.smppPort],
-    );
-    connector = await startConnector(
-      loadConnectorConfig({
-        DATABASE_URL: t.db.url,
-        REDIS_URL,
-        REDIS_PREFIX: t.prefix,
-        CONNECTOR_HTTP_PORT: '0',
-        CONNECTOR_HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        CONNECTOR_RECONNECT_BASE_MS: '100',
-        CONNECTOR_RECONNECT_MAX_MS: '400',
-        CONNECTOR_SHUTDOWN_TIMEOUT_MS: '3000',
-      }),
-    );
-    await t.redis.publish(smscChangedChannel(t.prefix), String(rows[0]!.id));
-    await waitFor('the connector bound to the simulator', () => sim.control.getCounters().binds.transceiver === 1, 30_000);
+    ({ sim, connector } = await startSmscPath(t, partnerId, SERVICE_NUMBER));
     // The sweep that re-queues MO whose job vanished stays far away: only the normal path counts.
     for (let i = 0; i < workerCount; i++) workers.push(await t.startWorker({ CALLBACK_SWEEP_MS: '600000' }));
   });

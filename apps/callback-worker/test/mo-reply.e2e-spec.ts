@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { smscChangedChannel } from '@smsgw/contracts';
-import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
-import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
-import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
-import { attemptsOf, createTestEnv, REDIS_URL, startPartnerServer, waitFor, type PartnerServer, type TestEnv } from './harness';
+import type { RunningConnector } from '@smsgw/smsc-connector/dist/connector';
+import type { RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
+import { attemptsOf, createTestEnv, startPartnerServer, startSmscPath, waitFor, type PartnerServer, type TestEnv } from './harness';
 
 // PROTOCOL §6 end to end: a subscriber's SMS reaches the SMSC simulator's MO injection, the SMPP
 // connector stores it and queues `callback.mo`, this worker pushes it to the partner, the partner
@@ -26,34 +24,15 @@ describe('callback-worker: an MO reply reaches the SMSC', () => {
 
   beforeAll(async () => {
     t = await createTestEnv();
-    sim = await startSimulator({ smppHost: '127.0.0.1', httpHost: '127.0.0.1', accounts: [{ systemId: 'smsgw', password: 'smsgw' }], dlrDelayMs: 30 });
     partner = await startPartnerServer((r) =>
       r.path === '/mo' ? { status: 200, body: 'Thanks!\r\nВаш код: 4711\r\n', contentType: 'text/plain; charset=utf-8' } : { status: 200, body: 'OK' },
     );
     partnerId = await t.createPartner({ mo_url: partner.url('/mo'), status_url: partner.url('/dlr'), login: `reply_${randomBytes(2).toString('hex')}` });
-    await t.pool.query('INSERT INTO service_number (number, partner_id) VALUES ($1, $2)', [SERVICE_NUMBER, partnerId]);
-    const { rows } = await t.pool.query<{ id: number }>(
-      `INSERT INTO smsc_connection (name, host, port, system_id, password, bind_mode, tps, "window") VALUES ('sim', '127.0.0.1', $1, 'smsgw', 'smsgw', 'transceiver', 1000, 50) RETURNING id`,
-      [sim.smppPort],
-    );
-    connector = await startConnector(
-      loadConnectorConfig({
-        DATABASE_URL: t.db.url,
-        REDIS_URL,
-        REDIS_PREFIX: t.prefix,
-        CONNECTOR_HTTP_PORT: '0',
-        CONNECTOR_HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        CONNECTOR_RETRY_BASE_MS: '100',
-        CONNECTOR_RETRY_MAX_MS: '800',
-        CONNECTOR_RECONNECT_BASE_MS: '100',
-        CONNECTOR_RECONNECT_MAX_MS: '400',
-        CONNECTOR_SUBMIT_TIMEOUT_MS: '2000',
-        CONNECTOR_SHUTDOWN_TIMEOUT_MS: '3000',
-      }),
-    );
-    await t.redis.publish(smscChangedChannel(t.prefix), String(rows[0]!.id));
-    await waitFor('the connector bound to the simulator', () => sim.control.getCounters().binds.transceiver === 1, 30_000);
+    ({ sim, connector } = await startSmscPath(t, partnerId, SERVICE_NUMBER, {
+      CONNECTOR_RETRY_BASE_MS: '100',
+      CONNECTOR_RETRY_MAX_MS: '800',
+      CONNECTOR_SUBMIT_TIMEOUT_MS: '2000',
+    }));
     await t.startWorker();
   });
 
