@@ -17,7 +17,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, ['send', 'status', 'cancel']), InfraModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), InfraModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
     };
   }

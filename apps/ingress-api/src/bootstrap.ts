@@ -1,9 +1,11 @@
 import { NestFactory } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { IngressConfig } from './config';
 import { parseUrlEncoded } from './http/params';
+import { SendRoute } from './send/send.route';
 
 /** Builds the ingress application; `main.ts` listens, tests call this with their own config. */
 export async function createIngressApp(config: IngressConfig): Promise<NestFastifyApplication> {
@@ -26,6 +28,9 @@ export async function createIngressApp(config: IngressConfig): Promise<NestFasti
       // latin1 keeps every byte as one char; Params re-reads percent-decoded bytes as UTF-8.
       done(null, parseUrlEncoded(body.toString('latin1')));
     });
+  // /send is registered on Fastify directly (see SendRoute), before Nest adds its own routes.
+  // The adapter carries its own copy of Fastify's types; the instance is the same Fastify.
+  app.get(SendRoute).register(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
   app.enableShutdownHooks();
   return app;
 }

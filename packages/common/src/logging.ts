@@ -16,11 +16,13 @@ export const REDACTED_PATHS = [
 
 /**
  * `hotPaths` skip the per-request logging middleware (pino-http and its async context): on
- * paths that serve thousands of requests a second it costs more than it gives.
+ * paths that serve thousands of requests a second it costs more than it gives. `'all'` runs it
+ * on no route at all: a service whose routes are all hot or trivial (the ingress) then also saves
+ * matching every request's path against the exclusions.
  */
-export function loggerModule(app: string, level: string, hotPaths: string[] = []): DynamicModule {
+export function loggerModule(app: string, level: string, hotPaths: string[] | 'all' = []): DynamicModule {
   return LoggerModule.forRoot({
-    ...(hotPaths.length > 0 ? { exclude: hotPaths.map((path) => ({ method: RequestMethod.ALL, path })) } : {}),
+    ...(hotPaths === 'all' ? { forRoutes: [] } : hotPaths.length > 0 ? { exclude: hotPaths.map((path) => ({ method: RequestMethod.ALL, path })) } : {}),
     pinoHttp: {
       name: app,
       level,

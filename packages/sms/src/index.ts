@@ -6,3 +6,4 @@ export * from './receipt';
 export * from './mo';
 export * from './callback';
 export * from './callback-target';
+export * from './coalesce-writes';

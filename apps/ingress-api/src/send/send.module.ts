@@ -2,12 +2,11 @@ import { Module } from '@nestjs/common';
 import { HttpModule } from '../http/http.module';
 import { LimitsService } from './limits.service';
 import { MessageWriter } from './message-writer.service';
-import { SendController } from './send.controller';
+import { SendRoute } from './send.route';
 import { SendService } from './send.service';
 
 @Module({
   imports: [HttpModule],
-  controllers: [SendController],
-  providers: [SendService, LimitsService, MessageWriter],
+  providers: [SendService, LimitsService, MessageWriter, SendRoute],
 })
 export class SendModule {}

@@ -84,8 +84,9 @@ export class MessageStore {
   }
 
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
-    const { rows } = await this.pool.query<DispatchRow>(
-      `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
+    const { rows } = await this.pool.query<DispatchRow>({
+      name: 'connector.loadForDispatch',
+      text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
               m.valid_until, m.smsc_connection_id,
               (m.test AND NOT p.test_real_delivery) AS simulated,
               p.status_url IS NOT NULL AS wants_dlr,
@@ -93,8 +94,8 @@ export class MessageStore {
               ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND smsc_message_id IS NOT NULL)::int[] AS handed_over
        FROM message m JOIN partner p ON p.id = m.partner_id
        WHERE m.id = ANY($1::bigint[])`,
-      [ids],
-    );
+      values: [ids],
+    });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => {
       const r = byId.get(id);
@@ -115,13 +116,14 @@ export class MessageStore {
     const first = new Map<string, number>();
     claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
     const unique = [...first.keys()];
-    const { rows } = await this.pool.query<{ id: string }>(
-      `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'connector.claim',
+      text: `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
        FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
        WHERE m.id = v.id AND m.status = $4
        RETURNING m.id::text`,
-      [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
-    );
+      values: [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
+    });
     const won = new Set(rows.map((r) => r.id));
     return claims.map((c, i) => won.has(c.id) && first.get(c.id) === i);
   }
@@ -144,13 +146,14 @@ export class MessageStore {
   }
 
   private async recordMany(parts: PartRecord[]): Promise<void[]> {
-    await this.pool.query(
-      `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
+    await this.pool.query({
+      name: 'connector.recordParts',
+      text: `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
        SELECT v.message_id, v.seq, v.conn, v.smsc_id, now()
        FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[]) AS v(message_id, seq, conn, smsc_id)
        ON CONFLICT (message_id, seq) DO NOTHING`,
-      [parts.map((p) => p.messageId), parts.map((p) => p.seq), parts.map((p) => p.smscConnectionId), parts.map((p) => p.smscMessageId)],
-    );
+      values: [parts.map((p) => p.messageId), parts.map((p) => p.seq), parts.map((p) => p.smscConnectionId), parts.map((p) => p.smscMessageId)],
+    });
     return parts.map(() => undefined);
   }
 

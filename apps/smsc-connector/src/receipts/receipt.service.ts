@@ -155,8 +155,9 @@ export class ReceiptService {
     if (keys.length === 0) return { found, settled };
     const outcomes = batch.map((r) => toPartOutcome(r.mapped, r.receipt.doneAt ?? null));
     // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
-    const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>(
-      `WITH matched AS (
+    const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>({
+      name: 'connector.settleSingleSegments',
+      text: `WITH matched AS (
          SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq
          FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
          JOIN message_part mp ON mp.smsc_connection_id = v.conn AND mp.smsc_message_id = v.smsc_id
@@ -183,7 +184,7 @@ export class ReceiptService {
        SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
               p.status_url IS NOT NULL AS wants_dlr
        FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner p ON p.id = msg.partner_id`,
-      [
+      values: [
         keys,
         conns,
         ids,
@@ -193,7 +194,7 @@ export class ReceiptService {
         outcomes.map((o) => o.doneAt),
         MessageStatus.SUBMITTED,
       ],
-    );
+    });
     for (const r of rows) {
       found[r.k] = { message_id: r.message_id, seq: r.seq };
       if (r.settled) settled[r.k] = { messageId: r.message_id, partnerId: r.partner_id!, wantsDlr: r.wants_dlr === true, status: outcomes[r.k]!.status };
@@ -219,13 +220,14 @@ export class ReceiptService {
         ids.push(c);
       }
     });
-    const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>(
-      `SELECT u.id::text, v.k, u.stat, u.err
+    const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>({
+      name: 'connector.parkedReceipts',
+      text: `SELECT u.id::text, v.k, u.stat, u.err
        FROM unnest($1::int[], $2::int[], $3::text[]) AS v(k, conn, smsc_id)
        JOIN unmatched_receipt u ON u.smsc_connection_id = v.conn AND u.smsc_message_id = v.smsc_id
        ORDER BY u.id`,
-      [keys, conns, ids],
-    );
+      values: [keys, conns, ids],
+    });
     if (rows.length > 0) {
       const updates: PartUpdate[] = [];
       for (const r of rows) {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { connect, PDU, type Session } from 'smpp';
+import { coalesceWrites } from '@smsgw/sms';
 
 export type BindCommand = 'bind_transceiver' | 'bind_transmitter' | 'bind_receiver';
 
@@ -88,6 +89,7 @@ export class SmppSession {
       raw.once('connect', () => {
         clearTimeout(connectTimer);
         raw.socket.setNoDelay(true);
+        coalesceWrites(raw.socket);
         void s
           .request(options.bind, {
             system_id: options.systemId,

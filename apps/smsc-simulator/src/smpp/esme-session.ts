@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { PDU } from 'smpp';
+import { coalesceWrites } from '@smsgw/sms';
 import type { BindMode } from './bind';
 import { PduFrameReader } from './pdu-reader';
 
@@ -44,6 +45,7 @@ export class EsmeSession {
   ) {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
+    coalesceWrites(socket);
     socket.on('data', (chunk: Buffer) => {
       let frames: Buffer[];
       try {
