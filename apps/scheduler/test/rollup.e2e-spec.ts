@@ -69,6 +69,34 @@ describe('scheduler: statistics rollup', () => {
     expect((await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM message_stat_delta')).rows[0]!.n).toBe(0);
   });
 
+  it('logs a batched status change as one row per bucket, and watches a report for every message in it', async () => {
+    const p = await t.createPartner({ status_url: 'http://partner.example/dlr' });
+    const ids = await t.store(p, 300, { createdAt: new Date('2027-08-01T10:00:00Z'), sender: 'BATCH' });
+    await a.rollup.foldAll(new Date());
+    await t.pool.query('UPDATE message SET status = 0 WHERE id = ANY($1::bigint[])', [ids]);
+    await t.pool.query('UPDATE message SET status = 2 WHERE id = ANY($1::bigint[]) AND status = 0', [ids.slice(0, 200)]);
+    await t.pool.query('UPDATE message SET status = 5, ext_status = 1 WHERE id = ANY($1::bigint[]) AND status = 0', [ids.slice(200)]);
+    const log = await t.pool.query<{ old_status: number; new_status: number; messages: number; ids: number }>(
+      `SELECT old_status, new_status, messages, cardinality(message_ids) AS ids FROM message_stat_delta WHERE partner_id = $1 ORDER BY new_status`,
+      [p],
+    );
+    expect(log.rows).toEqual([
+      { old_status: 1, new_status: 0, messages: 300, ids: 300 },
+      { old_status: 0, new_status: 2, messages: 200, ids: 200 },
+      { old_status: 0, new_status: 5, messages: 100, ids: 100 },
+    ]);
+    await a.rollup.foldAll(new Date());
+    const watched = await t.pool.query<{ status: number; n: number }>(
+      'SELECT status, count(*)::int AS n FROM dlr_watch WHERE partner_id = $1 GROUP BY status ORDER BY status',
+      [p],
+    );
+    // Final statuses only: the partner has no intermediate reports.
+    expect(watched.rows).toEqual([
+      { status: 2, n: 200 },
+      { status: 5, n: 100 },
+    ]);
+  });
+
   it('gives the days of any time zone as sums of UTC hours', async () => {
     const p = await t.createPartner();
     // 23:30 and 00:30 in Moscow (UTC+3): one day in UTC, two days in Moscow.

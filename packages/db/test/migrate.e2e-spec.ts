@@ -92,7 +92,7 @@ describe('db:migrate on a new database', () => {
     const { rows: triggers } = await sql.query<{ tgname: string }>(
       `SELECT tgname FROM pg_trigger WHERE tgrelid = 'message'::regclass AND NOT tgisinternal ORDER BY tgname`,
     );
-    expect(triggers.map((t) => t.tgname)).toEqual(['message_stat_insert', 'message_stat_status_change']);
+    expect(triggers.map((t) => t.tgname)).toEqual(['message_stat_insert', 'message_stat_update']);
   });
 
   it('records the migrations as prisma migrate deploy does (name, sha256 checksum, finished)', async () => {

@@ -15,7 +15,7 @@ const FOLD_SQL = `
 WITH batch AS (
   DELETE FROM message_stat_delta
   WHERE ctid = ANY(ARRAY(SELECT ctid FROM message_stat_delta LIMIT $1 FOR UPDATE SKIP LOCKED))
-  RETURNING partner_id, hour, sender, test, old_status, new_status, messages, segments, message_id, at
+  RETURNING partner_id, hour, sender, test, old_status, new_status, messages, segments, message_id, message_ids, at
 ), changes AS (
   SELECT partner_id, hour, sender, test, new_status AS status, messages, segments FROM batch
   UNION ALL
@@ -31,9 +31,11 @@ WITH batch AS (
   RETURNING 1
 ), watched AS (
   INSERT INTO dlr_watch (message_id, status, partner_id, check_at)
-  SELECT DISTINCT b.message_id, b.new_status, b.partner_id, $3::timestamptz
+  SELECT DISTINCT w.message_id, b.new_status, b.partner_id, $3::timestamptz
   FROM batch b JOIN partner p ON p.id = b.partner_id
-  WHERE b.message_id IS NOT NULL AND p.status_url IS NOT NULL
+  -- message_ids: one row per statement and bucket; message_id: rows logged per change before that.
+  CROSS JOIN LATERAL unnest(coalesce(b.message_ids, ARRAY[b.message_id])) AS w(message_id)
+  WHERE w.message_id IS NOT NULL AND p.status_url IS NOT NULL
     AND (b.new_status IN (${MessageStatus.DELIVERED}, ${MessageStatus.UNDELIVERED})
          OR (b.new_status = ${MessageStatus.SUBMITTED} AND p.intermediate_reports))
   ON CONFLICT DO NOTHING
@@ -54,8 +56,9 @@ export interface FoldResult {
 /**
  * Statistics rollup: message_stat holds, per partner, hour of acceptance (UTC), sender, test
  * flag and status, how many messages (and segments) are in that status now. Triggers on
- * `message` append to message_stat_delta: one row per INSERT statement and bucket (an ingress
- * batch of 500 messages costs one small row), one row per status change. This task folds the log
+ * `message` append to message_stat_delta: one row per INSERT or UPDATE statement and bucket (an
+ * ingress batch of 500 messages, or a connector batch of 500 status changes, costs one small row,
+ * the latter with the ids of its messages). This task folds the log
  * into message_stat and deletes what it folded, every SCHEDULER_ROLLUP_INTERVAL_MS and at once
  * again while the log is longer than a batch. Cost follows the traffic, never the table size;
  * there is no scan of `message`.
