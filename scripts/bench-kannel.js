@@ -9,8 +9,11 @@
 //   C  The platform exactly as `npm start` runs it (scripts/start.js: migrate, seed, every
 //      built service with its node options), on a bench database and Redis prefix and bench
 //      ports, bound to the same simulator settings.
-// Per system: a warm-up (not measured), the timed run, then a fixed-N run (BENCH_FIXED requests,
-// timed from the first request to the last delivery report at the sink). The sink is a separate
+// Per system: a warm-up (not measured), the timed run, a paced run at BENCH_PACED_PERCENT (80) % of
+// the timed run's accepted/s for BENCH_PACED_SECONDS (15; wrk's delay() spaces each thread's
+// requests), then a fixed-N run (BENCH_FIXED requests, timed from the first request to the last
+// delivery report at the sink). At the end: the table, the platform / Kannel ratios, and each
+// target of the race with its verdict. The sink is a separate
 // Node process counting reports by the id the request carried. Everything started is stopped at
 // the end, and the temp directory, bench database and Redis keys are removed.
 const { fork, spawn, spawnSync } = require('node:child_process');
@@ -38,6 +41,9 @@ const connections = int('BENCH_CONNECTIONS', 32, 1);
 const threads = int('BENCH_THREADS', 2, 1);
 const warmupSeconds = int('BENCH_WARMUP_SECONDS', 3, 0);
 const fixedN = int('BENCH_FIXED', 20000, 0);
+/** The paced run: BENCH_PACED_PERCENT of the timed run's accepted/s, for BENCH_PACED_SECONDS (0: no paced run). */
+const pacedSeconds = int('BENCH_PACED_SECONDS', 15, 0);
+const pacedPercent = int('BENCH_PACED_PERCENT', 80, 1);
 const drainTimeoutS = int('BENCH_DRAIN_TIMEOUT_S', 300, 1);
 const portBase = int('BENCH_PORT_BASE', 19100, 1024);
 const dlrDelayMs = int('BENCH_DLR_DELAY_MS', 200, 0);
@@ -163,7 +169,8 @@ function runSink() {
 // every request sent is answered and counted (wrk's own -d would drop the ones in flight).
 // ---------------------------------------------------------------------------------------------
 const WRK_LUA = String.raw`
--- args: mode (kannel|platform), tag, quota (total, 0 = none), threads, sink port, run tag, login, seconds (0 = none)
+-- args: mode (kannel|platform), tag, quota (total, 0 = none), threads, sink port, run tag, login, seconds (0 = none),
+--       paced rate of this thread (requests/s, 0 = as fast as the answers come)
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -198,6 +205,10 @@ function init(args)
   end
   nthreads_ = nthreads
   local secs = tonumber(args[8])
+  local paced = tonumber(args[9] or "0")
+  interval = nil
+  if paced > 0 then interval = 1000 / paced end
+  slot = now_ms()
   deadline = nil
   if secs > 0 then deadline = now_ms() + secs * 1000 end
   finished, closing = false, false
@@ -217,6 +228,15 @@ function maybe_finish()
     io.flush()
     wrk.thread:stop()
   end
+end
+
+-- Paced run: every request of the thread takes the next free slot of its schedule (interval ms
+-- apart), whichever connection sends it; a late answer does not make the next ones burst.
+function delay()
+  if not interval then return 0 end
+  local now = now_ms()
+  slot = math.max(slot + interval, now)
+  return math.floor(slot - now)
 end
 
 function request()
@@ -621,7 +641,7 @@ async function startPlatform() {
     };
     // The seeded connection, raised the way an operator would (the CLI announces it to the connector).
     adminCli('smsc', 'update', 'simulator', '--tps', String(smscTps), '--window', String(smscWindow));
-    for (const kind of ['warm', 'main', 'fixed']) {
+    for (const kind of ['warm', 'main', 'paced', 'fixed']) {
       adminCli(
         'partner', 'create', '--login', `bench-${kind}`, '--password', 'bench-pass', '--allowed-ips', '127.0.0.1,::1',
         '--senders', 'BENCH', '--default-sender', 'BENCH', '--rate-limit', '100000',
@@ -721,6 +741,8 @@ const PG_KEYS = ['postgres backends', 'postgres shared'];
 const BACKGROUND = new Set(['redis-server', 'postgres shared', 'postgres backends']);
 /** The load generator and the DLR sink: shown, never counted in a system's total. */
 const LOAD = new Set(['wrk', 'sink']);
+/** The SMSC's processes: part of neither gateway. */
+const SMSC = new Set(['simulator', 'fakesmsc']);
 
 async function cpuSnapshot(sys) {
   const procs = await sys.processes();
@@ -747,12 +769,13 @@ function cpuDelta(before, after) {
   return out;
 }
 
-function runWrk(sys, tag, kind, quota) {
-  const phaseSeconds = kind === 'warm' ? warmupSeconds : seconds;
+function runWrk(sys, tag, kind, quota, pacedRate = 0) {
+  const phaseSeconds = kind === 'warm' ? warmupSeconds : kind === 'paced' ? pacedSeconds : seconds;
   const args = [
     '-t', String(threads), '-c', String(connections), '-d', `${quota ? 600 : phaseSeconds + 60}s`, '--timeout', '30s',
     '-s', path.join(tmpDir, 'load.lua'), `http://127.0.0.1:${sys.port}`,
     '--', sys.mode, tag, String(quota), String(threads), String(sinkPort), runTag, sys.login(kind), String(quota ? 0 : phaseSeconds),
+    String(pacedRate ? pacedRate / threads : 0),
   ];
   return new Promise((resolve, reject) => {
     const wrk = spawn('wrk', args, { cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -794,7 +817,7 @@ function runWrk(sys, tag, kind, quota) {
   });
 }
 
-async function phase(sys, kind) {
+async function phase(sys, kind, pacedRate = 0) {
   const tag = `${sys.sys}-${kind}`;
   const quota = kind === 'fixed' ? fixedN : 0;
   const sub0 = await sys.submits();
@@ -819,7 +842,7 @@ async function phase(sys, kind) {
   const cpu0 = await cpuSnapshot(sys);
   let w;
   try {
-    w = await runWrk(sys, tag, kind, quota);
+    w = await runWrk(sys, tag, kind, quota, pacedRate);
   } catch (e) {
     polling = false;
     await poller;
@@ -881,6 +904,7 @@ async function phase(sys, kind) {
     dlrPerSecond: st.last ? Math.round(st.unique / ((st.last - w.t0) / 1000)) : null,
     loadEndToLastDlrSeconds: st.last ? Number(((st.last - w.t1) / 1000).toFixed(2)) : null,
     firstRequestToLastDlrSeconds: st.last ? Number(((st.last - w.t0) / 1000).toFixed(2)) : null,
+    ...(pacedRate ? { pacedRate } : {}),
     exactlyOneDlrPerAccepted: st.unique === accepted && st.n === accepted && st.duplicates === 0 && st.noId === 0 && st.foreign === 0,
     drainTimedOut: timedOut,
     cpuMsPerAccepted: perMsg,
@@ -906,6 +930,46 @@ function cpuTotal(r, sysKey) {
     t += v ?? 0;
   }
   return t;
+}
+
+/**
+ * The gateway's own CPU: for the platform its processes plus PostgreSQL and Redis, for Kannel
+ * bearerbox and smsbox; never the SMSC (simulator, fakesmsc) or the load.
+ */
+function gatewayCpu(r, sysKey) {
+  let t = 0;
+  for (const [name, v] of Object.entries(r.cpuMsPerAccepted)) {
+    if (LOAD.has(name) || SMSC.has(name)) continue;
+    if (sysKey !== 'C' && BACKGROUND.has(name)) continue;
+    t += v ?? 0;
+  }
+  return t;
+}
+
+/** The targets of the race (issue: the whole pipeline, side by side), each with its verdict. */
+function targets(results) {
+  const c = results.C;
+  if (!c) return [];
+  const out = [];
+  const check = (what, value, limit, ok) => out.push({ target: what, value, limit, met: value === null || limit === null ? null : ok });
+  const fixedC = c.fixed?.firstRequestToLastDlrSeconds ?? null;
+  if (results.B) {
+    const fixedB = results.B.fixed?.firstRequestToLastDlrSeconds ?? null;
+    check('fixed N, first request → last DLR: at least 1.5x faster than Kannel over SMPP (s)', fixedC, fixedB === null ? null : Number((fixedB / 1.5).toFixed(2)), fixedC !== null && fixedB !== null && fixedC <= fixedB / 1.5);
+    check('accepted/s under the sustained load: at least Kannel over SMPP', c.main.acceptedPerSecond, results.B.main.acceptedPerSecond, c.main.acceptedPerSecond >= results.B.main.acceptedPerSecond);
+  }
+  if (results.A) {
+    const fixedA = results.A.fixed?.firstRequestToLastDlrSeconds ?? null;
+    check('fixed N, first request → last DLR: at least as fast as Kannel with its fake SMSC (s)', fixedC, fixedA, fixedC !== null && fixedA !== null && fixedC <= fixedA);
+  }
+  check('DLRs keep up: load end → last DLR (s)', c.main.loadEndToLastDlrSeconds, 2, c.main.loadEndToLastDlrSeconds !== null && c.main.loadEndToLastDlrSeconds <= 2);
+  const cpu = Number(gatewayCpu(c.main, 'C').toFixed(3));
+  check('CPU per message, platform processes + PostgreSQL + Redis (ms)', cpu, 0.5, cpu <= 0.5);
+  if (c.paced) check(`p99 of /send at ${pacedPercent} % of the peak rate (ms)`, c.paced.latencyMs.p99, 30, c.paced.latencyMs.p99 <= 30);
+  const phasesC = Object.values(c).filter((ph) => typeof ph === 'object');
+  const clean = phasesC.every((ph) => ph.exactlyOneDlrPerAccepted);
+  out.push({ target: 'nothing lost, no duplicate DLRs (every phase)', value: clean ? 'yes' : 'NO', limit: 'yes', met: clean });
+  return out;
 }
 
 function printPhase(key, kind, r) {
@@ -956,7 +1020,14 @@ function table(results) {
     add(`CPU ms/msg ${n}${BACKGROUND.has(n) ? '*' : ''}`, (r, k) => (n in r.main.cpuMsPerAccepted ? r.main.cpuMsPerAccepted[n] : null), 3, false);
   }
   add('CPU ms/msg total', (r, k) => cpuTotal(r.main, k), 3);
+  add('CPU ms/msg gateway only (no SMSC)', (r, k) => gatewayCpu(r.main, k), 3);
   for (const n of LOAD) add(`CPU ms/msg ${n} (load, not counted)`, (r) => r.main.cpuMsPerAccepted[n] ?? null, 3, false);
+  if (pacedSeconds) {
+    add(`paced (${pacedPercent} % of accepted/s): rate`, (r) => r.paced?.acceptedPerSecond ?? null, 0, false);
+    add(`paced: latency p50 ms`, (r) => r.paced?.latencyMs.p50 ?? null, 1);
+    add(`paced: latency p99 ms`, (r) => r.paced?.latencyMs.p99 ?? null, 1);
+    add(`paced: one DLR per accepted`, (r) => (r.paced ? (r.paced.exactlyOneDlrPerAccepted ? 'yes' : 'NO') : null), 0, false);
+  }
   if (fixedN) {
     add(`fixed ${fixedN}: 1st req → last DLR s`, (r) => r.fixed.firstRequestToLastDlrSeconds, 1);
     add(`fixed ${fixedN}: messages/s`, (r) => (r.fixed.firstRequestToLastDlrSeconds ? fixedN / r.fixed.firstRequestToLastDlrSeconds : null));
@@ -997,9 +1068,10 @@ async function main() {
     currentSystem = key === 'C' ? await startPlatform() : await startKannel(key);
     try {
       const r = {};
-      for (const kind of ['warm', 'main', ...(fixedN ? ['fixed'] : [])]) {
+      for (const kind of ['warm', 'main', ...(pacedSeconds ? ['paced'] : []), ...(fixedN ? ['fixed'] : [])]) {
         if (kind === 'warm' && warmupSeconds === 0) continue;
-        r[kind] = await phase(currentSystem, kind);
+        const rate = kind === 'paced' ? Math.max(1, Math.round((r.main.acceptedPerSecond * pacedPercent) / 100)) : 0;
+        r[kind] = await phase(currentSystem, kind, rate);
         printPhase(key, kind, r[kind]);
       }
       delete r.warm;
@@ -1033,14 +1105,20 @@ async function main() {
       };
     }
   }
+  const verdicts = targets(results);
+  if (verdicts.length) {
+    say('\n== Targets');
+    for (const v of verdicts) say(`  ${v.met === null ? '?   ' : v.met ? 'met ' : 'NOT '} ${v.target}: ${fmt(v.value, 2)} (target ${fmt(v.limit, 2)})`);
+  }
   const phases = (r) => Object.values(r).filter((ph) => typeof ph === 'object');
   for (const r of Object.values(results)) for (const ph of phases(r)) ph.cpuMsPerAccepted = Object.fromEntries(Object.entries(ph.cpuMsPerAccepted).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(4))]));
   const json = {
     date: new Date().toISOString(),
     cpus: os.cpus().length,
-    settings: { seconds, connections, threads, warmupSeconds, fixedN, dlrDelayMs, smscWindow, deliverWindow, smscTps, logLevel },
+    settings: { seconds, connections, threads, warmupSeconds, fixedN, pacedSeconds, pacedPercent, dlrDelayMs, smscWindow, deliverWindow, smscTps, logLevel },
     results,
     ratios,
+    targets: verdicts,
   };
   say(JSON.stringify(json));
   const bad = Object.values(results).some((r) => phases(r).some((ph) => !ph.exactlyOneDlrPerAccepted || ph.accepted === 0));
