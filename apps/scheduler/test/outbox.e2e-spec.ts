@@ -124,7 +124,9 @@ describe('scheduler: outbox sweep', () => {
     expect(await t.hasJob(QUEUES.CALLBACK_DLR, dlrJobId(d!, 2))).toBe(true);
     expect(await t.hasJob(QUEUES.CALLBACK_DLR, dlrJobId(b!, 2))).toBe(false);
     expect(await t.hasJob(QUEUES.CALLBACK_DLR, dlrJobId(e!, 2))).toBe(false);
-    const { rows: watched } = await t.pool.query<{ message_id: string; status: number }>('SELECT message_id::text, status FROM dlr_watch ORDER BY message_id, status');
+    const { rows: watched } = await t.pool.query<{ message_id: string; status: number }>(
+      'SELECT m.id::text AS message_id, w.status FROM dlr_watch w, unnest(w.message_ids) AS m(id) ORDER BY m.id, w.status',
+    );
     expect(watched).toEqual([
       { message_id: a, status: 2 },
       { message_id: c, status: 5 },

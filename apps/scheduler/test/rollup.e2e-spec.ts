@@ -86,14 +86,14 @@ describe('scheduler: statistics rollup', () => {
       { old_status: 0, new_status: 5, messages: 100, ids: 100 },
     ]);
     await a.rollup.foldAll(new Date());
-    const watched = await t.pool.query<{ status: number; n: number }>(
-      'SELECT status, count(*)::int AS n FROM dlr_watch WHERE partner_id = $1 GROUP BY status ORDER BY status',
+    const watched = await t.pool.query<{ status: number; n: number; rows: number }>(
+      'SELECT status, sum(cardinality(message_ids))::int AS n, count(*)::int AS "rows" FROM dlr_watch WHERE partner_id = $1 GROUP BY status ORDER BY status',
       [p],
     );
-    // Final statuses only: the partner has no intermediate reports.
+    // Final statuses only (the partner has no intermediate reports), one watch row each.
     expect(watched.rows).toEqual([
-      { status: 2, n: 200 },
-      { status: 5, n: 100 },
+      { status: 2, n: 200, rows: 1 },
+      { status: 5, n: 100, rows: 1 },
     ]);
   });
 

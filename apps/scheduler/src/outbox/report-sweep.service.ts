@@ -7,14 +7,16 @@ import { schedulerMetrics } from '../metrics';
 import type { SweepPage } from './dispatch-sweep.service';
 
 interface WatchRow {
-  message_id: string;
+  id: string;
   status: number;
   partner_id: number;
   checks: number;
-  /** The partner still wants this report (status URL; intermediate reports for status 0). */
+  /** The partner still wants these reports (status URL; intermediate reports for status 0). */
   wanted: boolean;
-  /** The callback worker has taken it on: an attempt is recorded, or a callback row exists. */
-  taken: boolean;
+  /** Reports watched in this row. */
+  total: number;
+  /** The messages whose report the callback worker has not taken on (no attempt, no callback row). */
+  open: string[];
 }
 
 interface MoRow {
@@ -23,24 +25,28 @@ interface MoRow {
   received_at: Date;
 }
 
-// dlr_watch rows come from the statistics fold (a status change the partner is told about);
-// the callback worker records every attempt (callback_attempt) and every report that needed a
-// retry (callback, whose own sweep then looks after it).
+// dlr_watch rows come from the statistics fold (status changes the partner is told about, one
+// row per partner and status of a fold, with the messages' ids); the callback worker records
+// every attempt (callback_attempt) and every report that needed a retry (callback, whose own
+// sweep then looks after it). Each id is two index lookups.
 const WATCH_SQL = `
-SELECT w.message_id::text, w.status, w.partner_id, w.checks,
+SELECT w.id::text, w.status, w.partner_id, w.checks, cardinality(w.message_ids) AS total,
   (p.status_url IS NOT NULL AND (w.status <> 0 OR p.intermediate_reports)) AS wanted,
-  (EXISTS (SELECT 1 FROM callback c WHERE c.message_id = w.message_id AND c.status = w.status)
-   OR EXISTS (SELECT 1 FROM callback_attempt a WHERE a.message_id = w.message_id AND a.status = w.status)) AS taken
+  ARRAY(
+    SELECT m.id::text FROM unnest(w.message_ids) AS m(id)
+    WHERE NOT EXISTS (SELECT 1 FROM callback c WHERE c.message_id = m.id AND c.status = w.status)
+      AND NOT EXISTS (SELECT 1 FROM callback_attempt a WHERE a.message_id = m.id AND a.status = w.status)
+  ) AS open
 FROM dlr_watch w JOIN partner p ON p.id = w.partner_id
 WHERE w.check_at <= $1
 ORDER BY w.check_at
 LIMIT $2
 FOR UPDATE OF w SKIP LOCKED`;
-const FORGET_SQL = `DELETE FROM dlr_watch w USING unnest($1::bigint[], $2::smallint[]) AS k(message_id, status) WHERE w.message_id = k.message_id AND w.status = k.status`;
+const FORGET_SQL = `DELETE FROM dlr_watch WHERE id = ANY($1::bigint[])`;
 const RECHECK_SQL = `
-UPDATE dlr_watch w SET checks = w.checks + 1, check_at = k.at
-FROM unnest($1::bigint[], $2::smallint[], $3::timestamptz[]) AS k(message_id, status, at)
-WHERE w.message_id = k.message_id AND w.status = k.status`;
+UPDATE dlr_watch w SET message_ids = k.ids::bigint[], checks = w.checks + 1, check_at = k.at
+FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS k(id, ids, at)
+WHERE w.id = k.id`;
 
 // MO not acknowledged (callback_done_at IS NULL: the callback worker's partial index) of a
 // partner with an MO URL, without a callback row (one that failed once is the worker's to sweep).
@@ -64,11 +70,12 @@ const EPOCH = new Date(0);
  * failed after its commit) get the job again, with the producer's job id.
  *
  * Reports: no message table scan and nothing on the hot path. The statistics fold already reads
- * every status change once; for each change a partner is told about it adds a `dlr_watch` row
- * due SCHEDULER_REPORT_GRACE_MS later. Checking a due row: the callback worker took the report on
- * (an attempt or a callback row) or the partner no longer wants it: forget it. Otherwise its job
- * should be in Redis: if not, add it again. Either way look again later (backoff up to
- * SCHEDULER_REPORT_RECHECK_MAX_MS) until the worker takes it on.
+ * every status change once; for the changes a partner is told about it adds `dlr_watch` rows (one
+ * per partner and status of a fold, with the messages' ids) due SCHEDULER_REPORT_GRACE_MS later.
+ * Checking a due row: the reports the callback worker took on (an attempt or a callback row) are
+ * dropped from it, and the row goes when none is left or the partner no longer wants them.
+ * Every other report's job should be in Redis: if not, it is added again. The row is looked at
+ * again later (backoff up to SCHEDULER_REPORT_RECHECK_MAX_MS) until the worker has them all.
  */
 @Injectable()
 export class ReportSweep {
@@ -80,27 +87,31 @@ export class ReportSweep {
     private readonly jobs: Jobs,
   ) {}
 
-  /** One transaction over up to `limit` watched reports due for a check. */
+  /** One transaction over up to `limit` watch rows due for a check (`checked` counts their reports). */
   async sweepReports(now: Date, limit = this.config.SCHEDULER_SWEEP_BATCH): Promise<SweepPage> {
     const client = await this.pool.connect();
     let found = 0;
     let checked = 0;
+    let watchRows = 0;
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<WatchRow>({ name: 'scheduler-sweep-reports', text: WATCH_SQL, values: [now, limit] });
-      checked = rows.length;
-      const done = rows.filter((r) => r.taken || !r.wanted);
-      const open = rows.filter((r) => !r.taken && r.wanted);
-      if (done.length > 0) await client.query(FORGET_SQL, [done.map((r) => r.message_id), done.map((r) => r.status)]);
+      watchRows = rows.length;
+      checked = rows.reduce((n, r) => n + r.total, 0);
+      const done = rows.filter((r) => r.open.length === 0 || !r.wanted);
+      const open = rows.filter((r) => r.open.length > 0 && r.wanted);
+      if (done.length > 0) await client.query(FORGET_SQL, [done.map((r) => r.id)]);
       if (open.length > 0) {
-        const lost = await this.jobs.withoutReportJob(open.map((r) => ({ messageId: r.message_id, status: r.status, partnerId: r.partner_id })));
+        const reports = open.flatMap((r) => r.open.map((messageId) => ({ messageId, status: r.status, partnerId: r.partner_id })));
+        const lost = await this.jobs.withoutReportJob(reports);
         if (lost.length > 0) {
           await this.jobs.reports(lost.map((r): ReportRef => ({ messageId: r.messageId, partnerId: r.partnerId, status: r.status as 0 | 2 | 5 })));
           found = lost.length;
         }
         const grace = this.config.SCHEDULER_REPORT_GRACE_MS;
         const next = open.map((r) => new Date(now.getTime() + Math.min(grace * 2 ** Math.min(r.checks + 1, 20), this.config.SCHEDULER_REPORT_RECHECK_MAX_MS)));
-        await client.query(RECHECK_SQL, [open.map((r) => r.message_id), open.map((r) => r.status), next]);
+        // Only the reports still open stay watched (a text literal per row: pg has no array of arrays).
+        await client.query(RECHECK_SQL, [open.map((r) => r.id), open.map((r) => `{${r.open.join(',')}}`), next]);
       }
       await client.query('COMMIT');
     } catch (e) {
@@ -111,7 +122,7 @@ export class ReportSweep {
     }
     schedulerMetrics.sweepChecked.inc({ kind: 'report' }, checked);
     if (found > 0) schedulerMetrics.sweepFound.inc({ kind: 'report' }, found);
-    return { checked, found, expired: 0, full: checked === limit };
+    return { checked, found, expired: 0, full: watchRows === limit };
   }
 
   /** The next page of MO not acknowledged yet. */

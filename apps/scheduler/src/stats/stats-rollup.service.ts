@@ -30,19 +30,20 @@ WITH batch AS (
     SET messages = s.messages + EXCLUDED.messages, segments = s.segments + EXCLUDED.segments, updated_at = EXCLUDED.updated_at
   RETURNING 1
 ), watched AS (
-  INSERT INTO dlr_watch (message_id, status, partner_id, check_at)
-  SELECT DISTINCT w.message_id, b.new_status, b.partner_id, $3::timestamptz
+  -- One watch row per partner and status of this fold, its messages in one array.
+  INSERT INTO dlr_watch (status, partner_id, message_ids, check_at)
+  SELECT b.new_status, b.partner_id, array_agg(DISTINCT w.message_id ORDER BY w.message_id), $3::timestamptz
   FROM batch b JOIN partner p ON p.id = b.partner_id
   -- message_ids: one row per statement and bucket; message_id: rows logged per change before that.
   CROSS JOIN LATERAL unnest(coalesce(b.message_ids, ARRAY[b.message_id])) AS w(message_id)
   WHERE w.message_id IS NOT NULL AND p.status_url IS NOT NULL
     AND (b.new_status IN (${MessageStatus.DELIVERED}, ${MessageStatus.UNDELIVERED})
          OR (b.new_status = ${MessageStatus.SUBMITTED} AND p.intermediate_reports))
-  ON CONFLICT DO NOTHING
-  RETURNING 1
+  GROUP BY b.new_status, b.partner_id
+  RETURNING cardinality(message_ids) AS n
 )
 SELECT (SELECT count(*)::int FROM batch) AS changes, (SELECT min(at) FROM batch) AS oldest,
-       (SELECT count(*)::int FROM folded) AS buckets, (SELECT count(*)::int FROM watched) AS watched`;
+       (SELECT count(*)::int FROM folded) AS buckets, (SELECT coalesce(sum(n), 0)::int FROM watched) AS watched`;
 
 export interface FoldResult {
   /** Change-log rows folded. */
