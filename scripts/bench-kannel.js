@@ -44,6 +44,15 @@ const fixedN = int('BENCH_FIXED', 20000, 0);
 /** The paced run: BENCH_PACED_PERCENT of the timed run's accepted/s, for BENCH_PACED_SECONDS (0: no paced run). */
 const pacedSeconds = int('BENCH_PACED_SECONDS', 15, 0);
 const pacedPercent = int('BENCH_PACED_PERCENT', 80, 1);
+/**
+ * Growth (the platform only): BENCH_PRELOAD messages (delivered, each with its segment, spread over
+ * the last 30 days, a partner of their own) are stored before the runs, so the tables are as large
+ * as after months of traffic. BENCH_AUTOVACUUM=on|off switches PostgreSQL's autovacuum for the run
+ * (ALTER SYSTEM + reload) and puts it back afterwards; unset leaves it as the server has it.
+ */
+const preload = int('BENCH_PRELOAD', 0, 0);
+const autovacuum = env.BENCH_AUTOVACUUM ? env.BENCH_AUTOVACUUM.toLowerCase() : null;
+if (autovacuum !== null && !['on', 'off'].includes(autovacuum)) fail(`BENCH_AUTOVACUUM="${env.BENCH_AUTOVACUUM}": use on or off`);
 const drainTimeoutS = int('BENCH_DRAIN_TIMEOUT_S', 300, 1);
 const portBase = int('BENCH_PORT_BASE', 19100, 1024);
 const dlrDelayMs = int('BENCH_DLR_DELAY_MS', 200, 0);
@@ -123,7 +132,7 @@ function runSink() {
     res.end('OK');
     const tag = p.startsWith('/dlr/') ? p.slice(5) : p;
     let t = tags.get(tag);
-    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), firstAt: new Map(), dupSample: [], duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
+    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), firstAt: new Map(), perSecond: new Map(), dupSample: [], duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
     t.n++;
     t.last = now;
     // Kannel: the id the bench put in the dlr-url; the platform: the partnerMsgId it echoes.
@@ -137,7 +146,11 @@ function runSink() {
       if (c > 0) {
         t.duplicates++;
         if (t.dupSample.length < 20) t.dupSample.push({ id, at: now, first: t.firstAt.get(id) });
-      } else t.firstAt.set(id, now);
+      } else {
+        t.firstAt.set(id, now);
+        const sec = Math.floor(now / 1000);
+        t.perSecond.set(sec, (t.perSecond.get(sec) || 0) + 1);
+      }
       t.ids.set(id, c + 1);
     }
   });
@@ -154,6 +167,8 @@ function runSink() {
           ? { n: t.n, unique: t.ids.size, duplicates: t.duplicates, dupSample: t.dupSample, noId: t.noId, foreign: t.foreign, types: t.types, first: t.first, last: t.last }
           : null,
       });
+    } else if (m.type === 'perSecond') {
+      process.send({ type: 'perSecond', seq: m.seq, perSecond: t ? [...t.perSecond] : [] });
     } else if (m.type === 'ids') {
       process.send({ type: 'ids', seq: m.seq, ids: t ? [...t.ids.keys()] : [] });
     }
@@ -573,6 +588,67 @@ async function startKannel(sys) {
   };
 }
 
+/**
+ * BENCH_PRELOAD delivered messages of a partner of their own, each with its segment, created over
+ * the last 30 days, with ids from blocks of the platform's own id sequence (no running service can
+ * draw them). In chunks of 500,000 rows, so the statistics trigger's transition table stays small;
+ * then ANALYZE and a checkpoint, so the runs do not pay for the load.
+ */
+async function preloadHistory(pool, adminCli) {
+  adminCli('partner', 'create', '--login', 'bench-history', '--password', 'bench-pass', '--allowed-ips', '127.0.0.1', '--senders', 'BENCH', '--default-sender', 'BENCH');
+  const { rows: [partner] } = await pool.query(`SELECT id FROM partner WHERE login = 'bench-history'`);
+  const { rows: [conn] } = await pool.query(`SELECT id FROM smsc_connection WHERE name = 'simulator'`);
+  const blocks = Math.ceil(preload / 1000) + 1;
+  const { rows: [seq] } = await pool.query(`SELECT nextval('message_id_block_seq')::bigint AS v`);
+  await pool.query(`SELECT setval('message_id_block_seq', $1::bigint)`, [BigInt(seq.v) + BigInt(blocks)]);
+  const base = (BigInt(seq.v) + 1n) * 1000n;
+  const started = Date.now();
+  const chunk = 500_000;
+  for (let from = 0; from < preload; from += chunk) {
+    const to = Math.min(preload, from + chunk) - 1;
+    await pool.query(
+      `INSERT INTO message (id, partner_id, partner_msg_id, sender, msisdn, text, encoding, segments, status, valid_until,
+                            smsc_connection_id, created_at, updated_at, submitted_at, done_at)
+       SELECT $1::bigint + g, $2, 'h' || g, 'BENCH', '7904' || lpad((g % 10000000)::text, 7, '0'), $5, 0, 1, 2, t.at + interval '1 day',
+              $6, t.at, t.at, t.at, t.at + interval '5 seconds'
+       FROM generate_series($3::bigint, $4::bigint) AS g, LATERAL (SELECT now() - interval '30 days' + interval '30 days' * (g::float8 / $7) AS at) AS t`,
+      [base.toString(), partner.id, from, to, TEXT, conn.id, preload],
+    );
+    await pool.query(
+      `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, status, submitted_at, done_at)
+       SELECT m.id, 1, m.smsc_connection_id, to_hex(m.id * 7919), 2, m.submitted_at, m.done_at
+       FROM message m WHERE m.id BETWEEN $1::bigint + $2::bigint AND $1::bigint + $3::bigint`,
+      [base.toString(), from, to],
+    );
+    say(`  preloaded ${to + 1} of ${preload} messages (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+  await pool.query('ANALYZE');
+  await pool.query('CHECKPOINT');
+}
+
+/** BENCH_AUTOVACUUM: sets autovacuum for the run; the returned function puts the server's own setting back. */
+async function switchAutovacuum() {
+  if (autovacuum === null) return async () => {};
+  const { Pool } = require('pg');
+  const admin = new Pool({ connectionString: lib.withDatabase(adminUrl, 'postgres'), max: 1 });
+  admin.on('error', () => {});
+  const { rows: [was] } = await admin.query(`SELECT setting, sourcefile FROM pg_settings WHERE name = 'autovacuum'`);
+  const fromAutoConf = typeof was.sourcefile === 'string' && was.sourcefile.endsWith('postgresql.auto.conf');
+  if (was.setting !== autovacuum) {
+    await admin.query(`ALTER SYSTEM SET autovacuum = ${autovacuum === 'on' ? 'on' : 'off'}`);
+    await admin.query('SELECT pg_reload_conf()');
+  }
+  say(`PostgreSQL autovacuum ${autovacuum} for this run (the server had it ${was.setting}; put back at the end)`);
+  return async () => {
+    if (was.setting !== autovacuum) {
+      // An earlier ALTER SYSTEM value is restored as it was; otherwise the configuration file's applies again.
+      await admin.query(fromAutoConf ? `ALTER SYSTEM SET autovacuum = ${was.setting === 'on' ? 'on' : 'off'}` : 'ALTER SYSTEM RESET autovacuum');
+      await admin.query('SELECT pg_reload_conf()');
+    }
+    await admin.end().catch(() => {});
+  };
+}
+
 async function startPlatform() {
   const { Pool } = require('pg');
   const Redis = require('ioredis');
@@ -648,6 +724,7 @@ async function startPlatform() {
         '--status-url', `http://127.0.0.1:${sinkPort}/dlr/C-${kind}`,
       );
     }
+    if (preload) await preloadHistory(pool, adminCli);
     await waitSimBind('The connector', 30000, check);
     // The connector applies tps/window in place after the announcement; give it a moment.
     await lib.sleep(2000);
@@ -692,6 +769,16 @@ async function startPlatform() {
       out['postgres backends'] = rows.filter((r) => r.datname === benchDb).map((r) => r.pid);
       out['postgres shared'] = rows.filter((r) => r.datname === null && r.backend_type !== 'client backend').map((r) => r.pid);
       if (redisPid) out['redis-server'] = redisPid;
+      return out;
+    },
+    acceptedPerMinute: async (kind, t0, full) => {
+      const { rows } = await pool.query(
+        `SELECT floor((extract(epoch FROM m.created_at) * 1000 - $2) / 60000)::int AS k, count(*)::int AS n
+         FROM message m JOIN partner p ON p.id = m.partner_id WHERE p.login = $1 GROUP BY 1`,
+        [`bench-${kind}`, t0],
+      );
+      const out = new Array(full).fill(0);
+      for (const r of rows) if (r.k >= 0 && r.k < full) out[r.k] = r.n;
       return out;
     },
     /** Which messages exist for a phase's partner, against the ids the sink saw. */
@@ -769,6 +856,33 @@ function cpuDelta(before, after) {
   return out;
 }
 
+/**
+ * Each full minute of a long run: messages accepted (stored, for the platform), DLRs at the sink
+ * (first arrivals) and CPU ms per accepted message by process.
+ */
+async function minutes(sys, kind, tag, w, minuteCpu) {
+  const full = Math.floor((w.t1 - w.t0) / 60_000);
+  const dlrs = new Array(full).fill(0);
+  for (const [sec, n] of (await sinkAsk('perSecond', tag)).perSecond) {
+    const k = Math.floor((sec * 1000 - w.t0) / 60_000);
+    if (k >= 0 && k < full) dlrs[k] += n;
+  }
+  const accepted = sys.acceptedPerMinute ? await sys.acceptedPerMinute(kind, w.t0, full) : null;
+  const out = [];
+  for (let k = 0; k < full; k++) {
+    const a = accepted ? accepted[k] : null;
+    const c0 = minuteCpu[k];
+    const c1 = minuteCpu[k + 1];
+    let cpu = null;
+    if (c0 && c1 && a) {
+      cpu = {};
+      for (const [name, ms] of Object.entries(cpuDelta(c0.cpu, c1.cpu))) if (!LOAD.has(name)) cpu[name] = Number((ms / a).toFixed(4));
+    }
+    out.push({ minute: k + 1, accepted: a, dlrs: dlrs[k], cpuMsPerAccepted: cpu });
+  }
+  return out;
+}
+
 function runWrk(sys, tag, kind, quota, pacedRate = 0) {
   const phaseSeconds = kind === 'warm' ? warmupSeconds : kind === 'paced' ? pacedSeconds : seconds;
   const args = [
@@ -840,6 +954,14 @@ async function phase(sys, kind, pacedRate = 0) {
     }
   })();
   const cpu0 = await cpuSnapshot(sys);
+  // A long paced run (the growth check) also takes the processes' CPU time every minute.
+  const minuteCpu = [{ at: Date.now(), cpu: cpu0 }];
+  const perMinute = kind === 'paced' && pacedSeconds >= 120;
+  const minuteTimer = perMinute
+    ? setInterval(() => {
+        cpuSnapshot(sys).then((cpu) => minuteCpu.push({ at: Date.now(), cpu }), () => {});
+      }, 60_000)
+    : null;
   let w;
   try {
     w = await runWrk(sys, tag, kind, quota, pacedRate);
@@ -847,6 +969,8 @@ async function phase(sys, kind, pacedRate = 0) {
     polling = false;
     await poller;
     throw e;
+  } finally {
+    if (minuteTimer) clearInterval(minuteTimer);
   }
   const accepted = w.ok + w.queued;
   // Wait for the delivery reports: until every accepted message has one, or nothing more arrives
@@ -910,6 +1034,7 @@ async function phase(sys, kind, pacedRate = 0) {
     cpuMsPerAccepted: perMsg,
     ...extra,
   };
+  if (perMinute) r.minutes = await minutes(sys, kind, tag, w, minuteCpu);
   if (quota && w.issued !== quota) r.note = `wrk sent ${w.issued} requests, not ${quota}`;
   if (w.hitLimit) r.note = `${r.note ? `${r.note}; ` : ''}wrk ran into its -d limit`;
   if (w.issued !== w.answered) r.note = `${r.note ? `${r.note}; ` : ''}${w.issued - w.answered} requests sent and not answered`;
@@ -966,6 +1091,12 @@ function targets(results) {
   const cpu = Number(gatewayCpu(c.main, 'C').toFixed(3));
   check('CPU per message, platform processes + PostgreSQL + Redis (ms)', cpu, 0.5, cpu <= 0.5);
   if (c.paced) check(`p99 of /send at ${pacedPercent} % of the peak rate (ms)`, c.paced.latencyMs.p99, 30, c.paced.latencyMs.p99 <= 30);
+  const m = c.paced?.minutes;
+  if (m && m.length >= 2 && m[0].accepted) {
+    const last = m[m.length - 1].accepted;
+    const share = Number((last / m[0].accepted).toFixed(3));
+    check(`stays fast: last minute's accepted rate / first minute's (${preload} messages preloaded, autovacuum ${autovacuum ?? 'as configured'})`, share, 0.9, share >= 0.9);
+  }
   const phasesC = Object.values(c).filter((ph) => typeof ph === 'object');
   const clean = phasesC.every((ph) => ph.exactlyOneDlrPerAccepted);
   out.push({ target: 'nothing lost, no duplicate DLRs (every phase)', value: clean ? 'yes' : 'NO', limit: 'yes', met: clean });
@@ -988,6 +1119,7 @@ function printPhase(key, kind, r) {
       (r.note ? `; ${r.note}` : '') +
       (r.dlrDuplicateSample ? `\n        reported twice (ms after the load's start: first, again): ${r.dlrDuplicateSample.map((d) => `${d.id} ${d.firstMs}, ${d.againMs}`).join('; ')}` : '') +
       (r.callbackWorker ? `\n        callback worker so far: ${Object.entries(r.callbackWorker).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}` : '') +
+      (r.minutes ? `\n        per minute (accepted, DLRs, gateway CPU ms/msg, of it PostgreSQL): ${r.minutes.map((m) => `${m.minute}: ${fmt(m.accepted)} ${m.dlrs} ${m.cpuMsPerAccepted ? fmt(gatewayCpu({ cpuMsPerAccepted: m.cpuMsPerAccepted }, key), 3) : '-'} ${m.cpuMsPerAccepted ? fmt((m.cpuMsPerAccepted['postgres backends'] ?? 0) + (m.cpuMsPerAccepted['postgres shared'] ?? 0), 3) : '-'}`).join('; ')}` : '') +
       `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}`,
   );
 }
@@ -1061,6 +1193,7 @@ async function main() {
       `then ${fixedN} requests; one DLR each to the sink on 127.0.0.1:${sinkPort}. Simulator: receipts after ${dlrDelayMs} ms, ` +
       `window ${smscWindow}, deliver_sm window ${deliverWindow}, no TPS limit. ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
   );
+  restoreAutovacuum = await switchAutovacuum();
   const results = {};
   for (const key of systems) {
     const loadAverage = os.loadavg()[0];
@@ -1115,7 +1248,7 @@ async function main() {
   const json = {
     date: new Date().toISOString(),
     cpus: os.cpus().length,
-    settings: { seconds, connections, threads, warmupSeconds, fixedN, pacedSeconds, pacedPercent, dlrDelayMs, smscWindow, deliverWindow, smscTps, logLevel },
+    settings: { seconds, connections, threads, warmupSeconds, fixedN, pacedSeconds, pacedPercent, preload, autovacuum, dlrDelayMs, smscWindow, deliverWindow, smscTps, logLevel },
     results,
     ratios,
     targets: verdicts,
@@ -1126,12 +1259,15 @@ async function main() {
 }
 
 let cleaning = null;
+/** Puts PostgreSQL's autovacuum back as the server had it (BENCH_AUTOVACUUM). */
+let restoreAutovacuum = async () => {};
 function cleanup() {
   cleaning ??= (async () => {
     stopping = true;
     if (currentLoad) currentLoad.kill('SIGKILL');
     if (currentSystem) await currentSystem.stop().catch((e) => process.stderr.write(`bench:kannel: stopping: ${e.message}\n`));
     for (const p of [...owned].reverse()) await stopProcess(p);
+    await restoreAutovacuum().catch((e) => process.stderr.write(`bench:kannel: could not put autovacuum back, do it by hand: ${e.message}\n`));
     if (sink && sink.connected) sink.disconnect();
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   })();
