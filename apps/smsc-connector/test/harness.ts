@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { bullPriority, dispatchJobId, QUEUES, smscChangedChannel } from '@smsgw/contracts';
+import { bullPriority, dispatchBatches, dispatchJobId, QUEUES, smscChangedChannel } from '@smsgw/contracts';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { analyzeText } from '@smsgw/sms';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '@smsgw/smsc-simulator/dist/index';
@@ -191,6 +191,13 @@ export class TestEnv {
         opts: { jobId: dispatchJobId(messageId), priority: bullPriority(priority), removeOnComplete: true, removeOnFail: 10_000 },
       })),
     );
+  }
+
+  /** Queues one `mt.dispatch` batch job of `ids` as the ingress does after a group commit. */
+  async enqueueBatch(partnerId: number, ids: string[], priority: 0 | 1 | 2 = 1): Promise<void> {
+    const [job, ...more] = dispatchBatches(ids.map((messageId) => ({ messageId, partnerId, priority })));
+    if (!job || more.length > 0) throw new Error(`${ids.length} messages do not make one batch job`);
+    await this.dispatchQueue.add(QUEUES.MT_DISPATCH, job.data, job.opts);
   }
 
   /** Stores and queues one message per entry. */

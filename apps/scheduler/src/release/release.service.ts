@@ -165,7 +165,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
       const expired = await this.expiry.expire(client, expire, now, 'release');
       reports = expired.reports;
       // Inside the transaction: the rows stay locked (and unreleased) until their jobs exist.
-      await this.jobs.dispatch(release);
+      await this.jobs.dispatchBatched(release);
       await client.query('COMMIT');
       result.released = release.length;
       result.rescheduled = wait.length;
