@@ -1,17 +1,10 @@
-import { QueueEvents } from 'bullmq';
-import { dispatchJobId, QUEUES } from '@smsgw/contracts';
-import { eventually, REDIS_URL, sleep, TestEnv } from './harness';
+import { QUEUES } from '@smsgw/contracts';
+import { eventually, sleep, TestEnv } from './harness';
 
 jest.setTimeout(40_000);
 
 let numberCounter = 0;
 const nextNumber = (): string => `7905${String(++numberCounter).padStart(6, '0')}1`;
-
-/** submit_sm the simulator accepted, per destination. */
-function submitsPerNumber(env: TestEnv, numbers: string[]): number[] {
-  const all = env.sim.control.getSubmits(100_000);
-  return numbers.map((n) => all.filter((s) => s.destinationAddr === n).length);
-}
 
 describe('mt.dispatch batch jobs', () => {
   let env: TestEnv;
@@ -41,7 +34,7 @@ describe('mt.dispatch batch jobs', () => {
     await env.waitFor([expired!], (m) => m.status === 5);
     expect((await env.message(expired!)).ext_status).toBe(16);
     expect((await env.message(cancelled!)).status).toBe(8);
-    expect(submitsPerNumber(env, numbers)).toEqual([1, 2, 0, 0]);
+    expect(env.submitsPerNumber(numbers)).toEqual([1, 2, 0, 0]);
 
     const reports = (await env.queuedJobs(QUEUES.CALLBACK_DLR)).map((j) => j.id).sort();
     expect(reports).toEqual(
@@ -58,7 +51,7 @@ describe('mt.dispatch batch jobs', () => {
     // A third run after both finished (a batch re-run after a crash) finds nothing to send.
     await env.enqueueBatch(partner, ids);
     await sleep(500);
-    expect(submitsPerNumber(env, numbers)).toEqual(numbers.map((_, i) => (i % 3 === 0 ? 2 : 1)));
+    expect(env.submitsPerNumber(numbers)).toEqual(numbers.map((_, i) => (i % 3 === 0 ? 2 : 1)));
   });
 
   it('a batch re-run after a crash mid-message sends only the segments not recorded', async () => {
@@ -69,45 +62,10 @@ describe('mt.dispatch batch jobs', () => {
     await env.pool.query('UPDATE message SET status = 0, smsc_connection_id = $2, submitted_at = now() WHERE id = $1', [id, connection]);
     await env.pool.query("INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id) VALUES ($1, 1, $2, 'crashed-1')", [id, connection]);
     await env.enqueueBatch(partner, [id]);
-    await eventually(() => expect(submitsPerNumber(env, [msisdn])).toEqual([1]));
+    await eventually(() => expect(env.submitsPerNumber([msisdn])).toEqual([1]));
     await sleep(300);
     const [submit, ...more] = env.sim.control.getSubmits(10, msisdn);
     expect(more).toEqual([]);
     expect(submit!.concat?.seq).toBe(2);
-  });
-});
-
-describe('a batch against an SMSC that refuses some with a temporary error', () => {
-  let env: TestEnv;
-  let partner: number;
-
-  beforeAll(async () => {
-    // The SMSC takes 10 submits per second (ESME_RTHROTTLED beyond); the connection is set for far more.
-    env = await TestEnv.create({ tps: 10 });
-    await env.addConnection({ name: 'throttled', tps: 1000 });
-    await env.startConnector();
-    partner = await env.createPartner();
-  });
-  afterAll(() => env.close());
-
-  it('gives the refused messages delayed m<id> jobs of their own, sent later; the others are not sent again', async () => {
-    const events = new QueueEvents(QUEUES.MT_DISPATCH, { prefix: env.prefix, connection: { url: REDIS_URL } as never });
-    await events.waitUntilReady();
-    const delayed = new Set<string>();
-    events.on('delayed', ({ jobId }) => delayed.add(jobId));
-    try {
-      const numbers = Array.from({ length: 30 }, nextNumber);
-      const ids: string[] = [];
-      for (const msisdn of numbers) ids.push(await env.storeMessage(partner, { msisdn }));
-      await env.enqueueBatch(partner, ids);
-      await env.waitFor(ids, (m) => m.status === 2, 30_000);
-      expect(env.sim.control.getCounters().throttled).toBeGreaterThan(0);
-      expect(submitsPerNumber(env, numbers)).toEqual(numbers.map(() => 1));
-      // Only m<id> jobs of this batch's messages were delayed, and some were.
-      expect(delayed.size).toBeGreaterThan(0);
-      expect([...delayed].every((jobId) => ids.some((id) => dispatchJobId(id) === jobId))).toBe(true);
-    } finally {
-      await events.close();
-    }
   });
 });

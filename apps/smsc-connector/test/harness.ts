@@ -219,6 +219,12 @@ export class TestEnv {
     return ids;
   }
 
+  /** submit_sm the simulator accepted, per destination number. */
+  submitsPerNumber(numbers: string[]): number[] {
+    const all = this.sim.control.getSubmits(100_000);
+    return numbers.map((n) => all.filter((s) => s.destinationAddr === n).length);
+  }
+
   async messages(ids: string[]): Promise<MessageRow[]> {
     const { rows } = await this.pool.query<MessageRow>(
       `SELECT id::text, status, ext_status, smsc_connection_id, submitted_at, done_at, msisdn FROM message WHERE id = ANY($1::bigint[]) ORDER BY id`,
