@@ -1,4 +1,4 @@
-import { QUEUES } from '@smsgw/contracts';
+import { dispatchJobId, QUEUES } from '@smsgw/contracts';
 import { eventually, sleep, TestEnv } from './harness';
 
 jest.setTimeout(40_000);
@@ -67,5 +67,56 @@ describe('mt.dispatch batch jobs', () => {
     const [submit, ...more] = env.sim.control.getSubmits(10, msisdn);
     expect(more).toEqual([]);
     expect(submit!.concat?.seq).toBe(2);
+  });
+});
+
+describe('batch jobs on a slow SMSC', () => {
+  let env: TestEnv;
+  let partner: number;
+
+  beforeAll(async () => {
+    env = await TestEnv.create();
+    // 20 submits per second: a batch of 60 takes about three seconds.
+    await env.addConnection({ name: 'slow', tps: 20 });
+    await env.startConnector();
+    partner = await env.createPartner();
+  });
+  afterAll(() => env.close());
+
+  it('a high-priority message overtakes the rest of a low-priority batch already taken', async () => {
+    const low = Array.from({ length: 60 }, nextNumber);
+    const lowIds: string[] = [];
+    for (const msisdn of low) lowIds.push(await env.storeMessage(partner, { msisdn, priority: 0 }));
+    await env.enqueueBatch(partner, lowIds, 0);
+    await eventually(() => expect(env.sim.control.getSubmits(100_000).length).toBeGreaterThan(5));
+
+    const high = nextNumber();
+    await env.enqueueBatch(partner, [await env.storeMessage(partner, { msisdn: high, priority: 2 })], 2);
+    await env.waitFor(lowIds, (m) => m.status === 2, 20_000);
+    const order = env.sim.control.getSubmits(100_000).map((s) => s.destinationAddr); // oldest first
+    // Ahead of it only what was sent before it was queued and what had a place already (the
+    // bound is CONNECTOR_CONCURRENCY, 10, here); not behind the rest of the batch.
+    expect(order).toHaveLength(61);
+    expect(order.indexOf(high)).toBeLessThan(30);
+  });
+
+  it('a graceful stop mid-batch: the messages not started get m<id> jobs of their own; after the restart each is sent once', async () => {
+    const numbers = Array.from({ length: 40 }, nextNumber);
+    const ids: string[] = [];
+    for (const msisdn of numbers) ids.push(await env.storeMessage(partner, { msisdn }));
+    await env.enqueueBatch(partner, ids);
+    await eventually(() => expect(env.submitsPerNumber(numbers).filter((n) => n > 0).length).toBeGreaterThan(5));
+    await env.stopConnector();
+
+    const sent = env.submitsPerNumber(numbers);
+    expect(sent.filter((n) => n === 0).length).toBeGreaterThan(10);
+    const queued = new Set((await env.queuedJobs(QUEUES.MT_DISPATCH)).map((j) => j.id));
+    // Nothing left in a batch: each message not sent has a job of its own.
+    expect([...queued].every((id) => id.startsWith('m'))).toBe(true);
+    expect(ids.filter((id, i) => sent[i] === 0 && !queued.has(dispatchJobId(id)))).toEqual([]);
+
+    await env.startConnector();
+    await env.waitFor(ids, (m) => m.status === 2, 20_000);
+    expect(env.submitsPerNumber(numbers)).toEqual(numbers.map(() => 1));
   });
 });

@@ -101,7 +101,7 @@ export class Jobs {
     }
   }
 
-  /** The messages among `ids` that have no `mt.dispatch` job. */
+  /** The messages among `ids` that have no single `mt.dispatch` job (`m<id>`; batch jobs are not seen). */
   async withoutDispatchJob(ids: string[]): Promise<Set<string>> {
     return this.missing(QUEUES.MT_DISPATCH, ids, dispatchJobId);
   }

@@ -49,11 +49,8 @@ export class DispatchWorker {
     this.log.log(`dispatching up to ${limits.messages} messages (${limits.jobs} mt.dispatch jobs) at once`);
     this.registry.onChange(() => {
       const next = this.limits();
-      if (!this.bull || this.bull.worker.concurrency === next.jobs) {
-        this.gate.resize(next.messages);
-        return;
-      }
       this.gate.resize(next.messages);
+      if (!this.bull || this.bull.worker.concurrency === next.jobs) return;
       this.bull.worker.concurrency = next.jobs;
       this.log.log(`dispatching up to ${next.messages} messages (${next.jobs} mt.dispatch jobs) at once`);
     });
