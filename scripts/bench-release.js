@@ -5,7 +5,7 @@
 // then the scheduler is started as a child process the way its `npm start` runs it (node
 // --max-semi-space-size=32 --max-old-space-size=128 apps/scheduler/dist/main.js; BENCH_NODE_ARGS
 // replaces the node options) with its default settings (BENCH_SCHEDULER_ENV="SCHEDULER_RELEASE_BATCH=5000 ..."
-// changes them), and has to queue every one on mt.dispatch. Nothing consumes the queue, so every job is in Redis at the end.
+// changes them), and has to queue every one on mt.dispatch (in batch jobs of up to 500). Nothing consumes the queue, so every job is in Redis at the end.
 // Reported: time from the scheduler's start to the last release, releases/s, Redis peak memory
 // (INFO used_memory sampled every 500 ms; used_memory_peak too when the run raised it: Redis 7.0
 // cannot reset it), and the scheduler's peak RSS (VmHWM).
@@ -128,7 +128,11 @@ async function main() {
     const peak = mem1.peak > mem0.peak ? Math.max(mem1.peak, redisMax) : redisMax;
     const left = Number((await pool.query('SELECT count(*) FROM message WHERE status = 1 AND release_at IS NOT NULL')).rows[0].count);
     const marked = Number((await pool.query('SELECT count(*) FROM message WHERE released_at IS NOT NULL')).rows[0].count);
-    const queued = await redis.zcard(`${prefix}:mt.dispatch:prioritized`);
+    // Jobs and the messages they carry (a batch job holds up to 500).
+    const jobIds = await redis.zrange(`${prefix}:mt.dispatch:prioritized`, 0, -1);
+    const pipeline = redis.pipeline();
+    for (const id of jobIds) pipeline.hget(`${prefix}:mt.dispatch:${id}`, 'data');
+    const queuedMessages = ((await pipeline.exec()) ?? []).reduce((n, [, data]) => n + (JSON.parse(data ?? '{}').messages?.length ?? 1), 0);
     scheduler.kill('SIGTERM');
     await exited;
     scheduler = null;
@@ -138,8 +142,8 @@ async function main() {
     process.stdout.write(
       [
         `released   ${total} in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s, from the scheduler's start)   target < 120 s: ${ok(seconds < 120)}`,
-        `           rows still due ${left}; rows marked released ${marked}; jobs waiting in mt.dispatch ${queued}`,
-        `redis      peak ${mb(peak)} used_memory (before the run ${mb(mem0.used)}; ${Math.round((mem1.used - mem0.used) / total)} bytes per queued job; ` +
+        `           rows still due ${left}; rows marked released ${marked}; jobs waiting in mt.dispatch ${jobIds.length} (${queuedMessages} messages)`,
+        `redis      peak ${mb(peak)} used_memory (before the run ${mb(mem0.used)}; ${Math.round((mem1.used - mem0.used) / total)} bytes per queued message; ` +
           `the Redis is shared, its other data counts too)   target < 1 GB: ${ok(peak < 1024 ** 3)}`,
         `scheduler  peak RSS ${mb(hwm * 1024)} (VmHWM; highest sampled VmRSS ${mb(rssMax * 1024)})   target < 300 MB: ${ok(hwm * 1024 < 300 * 1048576)}`,
         `cpu        scheduler ${schedulerCpu.toFixed(1)} s, Redis ${redisCpuUsed.toFixed(1)} s (all of Redis's clients); load average at the end ${load}`,

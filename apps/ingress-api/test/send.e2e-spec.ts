@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import { Queue } from 'bullmq';
-import { QUEUES, dispatchJobId } from '@smsgw/contracts';
+import { QUEUES, bullPriority, dispatchJobId, type MtDispatchBatch } from '@smsgw/contracts';
+import { MessageWriter, type NewMessage } from '../src/send/message-writer.service';
 import { qs, request, startIngress, REDIS_URL, type Ingress, type TestPartner } from './harness';
 
 jest.setTimeout(30_000);
@@ -25,6 +26,12 @@ describe('/send', () => {
   const send = (params: Record<string, string | number | undefined>, opts: Parameters<typeof request>[2] = {}) =>
     request(ing.port, '/send', { form: qs({ serviceId: partner.login, pass: partner.password, clientId: NUMBER, message: 'Hello', ...params }), ...opts });
 
+  /** The batch job on mt.dispatch that carries message `id`, if any (no consumer runs here). */
+  async function batchJobOf(id: string) {
+    const jobs = await queue.getJobs(['prioritized', 'waiting']);
+    return jobs.find((j) => (j.data as Partial<MtDispatchBatch>).messages?.some((m) => m.messageId === id));
+  }
+
   async function row(id: string) {
     const { rows } = await ing.pool.query('SELECT * FROM message WHERE id = $1', [id]);
     return rows[0];
@@ -39,9 +46,33 @@ describe('/send', () => {
     const id = m![1]!;
     const r = await row(id);
     expect(r).toMatchObject({ status: 1, msisdn: NUMBER, text: 'Hello world', sender: 'TEST', segments: 1, encoding: 0, ptag: 'campaign-1', release_at: null });
-    await waitFor(async () => (await queue.getJob(dispatchJobId(id))) !== undefined);
-    const job = await queue.getJob(dispatchJobId(id));
-    expect(job!.data).toEqual({ messageId: id, partnerId: partner.id, priority: 1 });
+    await waitFor(async () => (await batchJobOf(id)) !== undefined);
+    const job = await batchJobOf(id);
+    expect(job!.data).toEqual({ messages: [{ messageId: id, partnerId: partner.id, priority: 1 }] });
+    expect(await queue.getJob(dispatchJobId(id))).toBeUndefined();
+  });
+
+  it('a group-commit batch is queued as one batch job per priority, not one job per message', async () => {
+    const writer = ing.app.get(MessageWriter);
+    const message = (priority: 0 | 1 | 2, msisdn: string): NewMessage => ({
+      partnerId: partner.id, partnerMsgId: null, ptag: null, sender: 'TEST', msisdn, text: 'batch', encoding: 0, segments: 1,
+      flash: false, priority, test: false, releaseAt: null, windowStart: null, windowEnd: null, windowZone: null,
+      validUntil: new Date(Date.now() + 3600_000),
+    });
+    const priorities: Array<0 | 1 | 2> = [1, 1, 2, 0, 1, 2, 1, 1, 0, 1];
+    // Written in one turn of the event loop: one group commit.
+    const stored = await Promise.all(priorities.map((p, i) => writer.write(message(p, `7903655${String(i).padStart(4, '0')}`))));
+    const ids = stored.map((s) => s.id);
+    await waitFor(async () => (await Promise.all(ids.map(batchJobOf))).every((j) => j !== undefined));
+    const jobs = new Map((await Promise.all(ids.map(batchJobOf))).map((j) => [j!.id, j!]));
+    expect(jobs.size).toBe(3);
+    for (const job of jobs.values()) {
+      const data = job.data as MtDispatchBatch;
+      const priority = data.messages[0]!.priority;
+      expect(job.opts.priority).toBe(bullPriority(priority));
+      expect(data.messages.map((m) => m.messageId)).toEqual(ids.filter((_, i) => priorities[i] === priority));
+    }
+    for (const id of ids) expect(await ing.redis.exists(`${ing.prefix}:${QUEUES.MT_DISPATCH}:${dispatchJobId(id)}`)).toBe(0);
   });
 
   it('accepts POST with a form body, same answer as GET', async () => {
@@ -264,6 +295,7 @@ describe('/send', () => {
     const r = await row(id);
     expect(new Date(r.release_at).getTime()).toBe(Math.floor(at.getTime() / 1000) * 1000);
     await new Promise((r2) => setTimeout(r2, 100));
+    expect(await batchJobOf(id)).toBeUndefined();
     expect(await queue.getJob(dispatchJobId(id))).toBeUndefined();
 
     const hourNow = new Date().getUTCHours();
@@ -282,9 +314,9 @@ describe('/send', () => {
   it('high priority is carried to the job', async () => {
     const res = await send({ smsPriority: '2' });
     const id = res.body.split('\n')[1]!;
-    await waitFor(async () => (await queue.getJob(dispatchJobId(id))) !== undefined);
-    const job = await queue.getJob(dispatchJobId(id));
-    expect(job!.data.priority).toBe(2);
+    await waitFor(async () => (await batchJobOf(id)) !== undefined);
+    const job = await batchJobOf(id);
+    expect((job!.data as MtDispatchBatch).messages[0]!.priority).toBe(2);
     expect(job!.opts.priority).toBe(1);
   });
 });

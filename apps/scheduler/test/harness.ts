@@ -207,6 +207,28 @@ export class TestEnv {
     return (await this.redis.exists(bullJobKey(this.prefix, queue, jobId))) === 1;
   }
 
+  /**
+   * Each message queued on mt.dispatch (as a single `m<id>` job or inside a batch job), with its
+   * job's BullMQ priority.
+   */
+  async queuedForDispatch(): Promise<Map<string, { data: unknown; priority: number; jobs: number }>> {
+    const queued = new Map<string, { data: unknown; priority: number; jobs: number }>();
+    for (const j of await this.queues.dispatch.getJobs(['prioritized', 'waiting', 'delayed', 'active'])) {
+      if (!j) continue;
+      const data = j.data as { messages?: Array<{ messageId: string }>; messageId?: string };
+      for (const m of data.messages ?? [data as { messageId: string }]) {
+        queued.set(m.messageId, { data: m, priority: j.opts.priority ?? 0, jobs: (queued.get(m.messageId)?.jobs ?? 0) + 1 });
+      }
+    }
+    return queued;
+  }
+
+  /** The message as queued on mt.dispatch (alone or in a batch) and its job's priority, or null. */
+  async dispatchJobOf(messageId: string): Promise<{ data: unknown; priority: number } | null> {
+    const queued = (await this.queuedForDispatch()).get(messageId);
+    return queued ? { data: queued.data, priority: queued.priority } : null;
+  }
+
   async job(queue: 'dispatch' | 'dlr' | 'mo', jobId: string): Promise<{ data: unknown; priority: number } | null> {
     const j = await this.queues[queue].getJob(jobId);
     return j ? { data: j.data, priority: j.opts.priority ?? 0 } : null;

@@ -1,4 +1,3 @@
-import { dispatchJobId, QUEUES } from '@smsgw/contracts';
 import { TestEnv, type TestScheduler } from './harness';
 import { call, createApiPartner, startIngress, type Ingress } from './platform';
 
@@ -41,9 +40,9 @@ describe('scheduler: messages sent through the ingress leave at the right local 
   async function expectReleasedAt(id: string, at: Date): Promise<void> {
     expect((await t.message(id)).release_at).toEqual(at);
     await s.release.releaseDue(new Date(at.getTime() - 1));
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(id))).toBe(false);
+    expect(await t.dispatchJobOf(id)).toBeNull();
     await s.release.releaseDue(at);
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(id))).toBe(true);
+    expect(await t.dispatchJobOf(id)).not.toBeNull();
     expect((await t.message(id)).released_at).toEqual(at);
   }
 

@@ -1,4 +1,4 @@
-import { bullPriority, dispatchJobId, dlrJobId, QUEUES } from '@smsgw/contracts';
+import { bullPriority, dlrJobId, QUEUES } from '@smsgw/contracts';
 import { nextWindowOpening } from '@smsgw/sms';
 import { eventually, ManualClock, TestEnv, type TestScheduler } from './harness';
 
@@ -40,19 +40,19 @@ describe('scheduler: release', () => {
     return { id: id!, opening };
   }
 
-  it('queues a postponed message at its time, once, with the ingress job id and priority', async () => {
+  it('queues a postponed message at its time, once, in a batch job of its priority as the ingress does', async () => {
     const p = await t.createPartner();
     const [normal] = await t.store(p, 1, { releaseAt: new Date('2026-12-01T09:30:00Z'), validUntil: new Date('2026-12-02T09:30:00Z') });
     const [high] = await t.store(p, 1, { releaseAt: new Date('2026-12-01T09:30:00Z'), validUntil: new Date('2026-12-02T09:30:00Z'), priority: 2 });
 
     expect(await s.release.releaseDue(before('2026-12-01T09:30:00Z'))).toEqual({ released: 0, rescheduled: 0, expired: 0 });
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(normal!))).toBe(false);
+    expect(await t.dispatchJobOf(normal!)).toBeNull();
 
     const at = new Date('2026-12-01T09:30:00Z');
     expect(await s.release.releaseDue(at)).toEqual({ released: 2, rescheduled: 0, expired: 0 });
-    const job = await t.job('dispatch', dispatchJobId(normal!));
+    const job = await t.dispatchJobOf(normal!);
     expect(job).toEqual({ data: { messageId: normal, partnerId: p, priority: 1 }, priority: bullPriority(1) });
-    expect((await t.job('dispatch', dispatchJobId(high!)))?.priority).toBe(bullPriority(2));
+    expect((await t.dispatchJobOf(high!))?.priority).toBe(bullPriority(2));
     const row = await t.message(normal!);
     expect([row.status, row.release_at, row.released_at]).toEqual([1, null, at]);
 
@@ -74,17 +74,17 @@ describe('scheduler: release', () => {
     // 2026-11-30 01:30 UTC = 06:30 local: the closed one (due since the 29th, 17:00 UTC) waits for 22:00 local.
     expect(await s.release.releaseDue(new Date('2026-11-30T01:30:00Z'))).toEqual({ released: 0, rescheduled: 1, expired: 0 });
     expect((await t.message(lateClosed.id)).release_at).toEqual(new Date('2026-11-30T17:00:00Z'));
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(lateClosed.id))).toBe(false);
+    expect(await t.dispatchJobOf(lateClosed.id)).toBeNull();
 
     // 2026-11-30 21:00 UTC = 02:00 local on Dec 1st: inside 22..06 across midnight; both due ones go.
     expect(await s.release.releaseDue(new Date('2026-11-30T21:00:00Z'))).toEqual({ released: 2, rescheduled: 0, expired: 0 });
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(lateOpen.id))).toBe(true);
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(lateClosed.id))).toBe(true);
+    expect(await t.dispatchJobOf(lateOpen.id)).not.toBeNull();
+    expect(await t.dispatchJobOf(lateClosed.id)).not.toBeNull();
 
     // The one on time: not a millisecond early.
     expect((await s.release.releaseDue(before('2026-12-01T17:00:00Z'))).released).toBe(0);
     expect((await s.release.releaseDue(new Date('2026-12-01T17:00:00Z'))).released).toBe(1);
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(onTime.id))).toBe(true);
+    expect(await t.dispatchJobOf(onTime.id)).not.toBeNull();
   });
 
   it('follows daylight-saving changes of the window zone', async () => {
@@ -103,9 +103,9 @@ describe('scheduler: release', () => {
     for (const m of [autumn, winter, spring]) {
       const early = await s.release.releaseDue(new Date(m.opening.getTime() - 1));
       expect(early).toEqual({ released: 0, rescheduled: 0, expired: 0 });
-      expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(m.id))).toBe(false);
+      expect(await t.dispatchJobOf(m.id)).toBeNull();
       expect(await s.release.releaseDue(m.opening)).toEqual({ released: 1, rescheduled: 0, expired: 0 });
-      expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(m.id))).toBe(true);
+      expect(await t.dispatchJobOf(m.id)).not.toBeNull();
     }
 
     // Found late, after the spring window closed (05:00 CEST): it waits for 02:00 CEST the next day.
@@ -132,7 +132,7 @@ describe('scheduler: release', () => {
     ]);
     expect(await t.job('dlr', dlrJobId(a!, 5))).toEqual({ data: { messageId: a, partnerId: withUrl, status: 5 }, priority: 0 });
     expect(await t.hasJob(QUEUES.CALLBACK_DLR, dlrJobId(b!, 5))).toBe(false);
-    expect(await t.hasJob(QUEUES.MT_DISPATCH, dispatchJobId(a!))).toBe(false);
+    expect(await t.dispatchJobOf(a!)).toBeNull();
 
     expect((await t.message(w.id)).release_at).toEqual(new Date('2026-12-03T17:00:00Z'));
     expect((await s.release.releaseDue(before('2026-12-03T17:00:00Z'))).expired).toBe(0);
@@ -157,7 +157,10 @@ describe('scheduler: release', () => {
     expect(rb.released).toBeGreaterThan(0);
     const { rows } = await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM message WHERE id = ANY($1::bigint[]) AND released_at = $2 AND release_at IS NULL', [ids, due]);
     expect(rows[0]!.n).toBe(6000);
-    expect((await t.jobCount('dispatch')) - dispatchBefore).toBe(6000);
+    // Each in one batch job (one per release batch of up to 250 here, not one per message), none twice.
+    const queued = await t.queuedForDispatch();
+    expect(ids.filter((id) => queued.get(id)?.jobs !== 1)).toEqual([]);
+    expect((await t.jobCount('dispatch')) - dispatchBefore).toBeLessThan(100);
     await a.close();
     await b.close();
   });
@@ -173,9 +176,8 @@ describe('scheduler: release', () => {
     const { rows } = await t.pool.query<{ id: string }>('SELECT id::text FROM message WHERE id = ANY($1::bigint[]) AND released_at IS NOT NULL', [ids]);
     expect(rows.length).toBe(running.release.totals.released);
     expect(rows.length).toBeLessThan(ids.length);
-    const pipeline = t.redis.pipeline();
-    for (const r of rows) pipeline.exists(`${t.prefix}:${QUEUES.MT_DISPATCH}:${dispatchJobId(r.id)}`);
-    expect(((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1)).toEqual([]);
+    const queued = await t.queuedForDispatch();
+    expect(rows.filter((r) => !queued.has(r.id))).toEqual([]);
     await t.pool.query('UPDATE message SET status = 8 WHERE id = ANY($1::bigint[])', [ids]);
   });
 

@@ -9,9 +9,10 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
 /**
  * Start and stop order in one place.
  * Start: bind the SMSCs first (bounded wait), then take jobs.
- * Stop (SIGTERM): jobs still waiting for SMSC capacity go back to the queue (retried later, by
- * another instance or after the restart); take no more jobs and let those running finish their
- * submits (bounded); unbind every SMSC once its outstanding submits are answered (bounded) and
+ * Stop (SIGTERM): messages still waiting for SMSC capacity go back to the queue (retried later,
+ * by another instance or after the restart); take no more jobs and let those running finish their
+ * submits (bounded), the messages of a batch not started yet each getting a single job at once
+ * (past the bound, the batch's lock expires and the whole batch re-runs, harmlessly); unbind every SMSC once its outstanding submits are answered (bounded) and
  * the deliver_sm in hand are stored; store the incomplete MO still held. The connections to
  * PostgreSQL and Redis close after this (InfraModule's onApplicationShutdown).
  */

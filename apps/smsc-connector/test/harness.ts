@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { bullPriority, dispatchJobId, QUEUES, smscChangedChannel } from '@smsgw/contracts';
+import { bullPriority, dispatchBatches, dispatchJobId, QUEUES, smscChangedChannel } from '@smsgw/contracts';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { analyzeText } from '@smsgw/sms';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '@smsgw/smsc-simulator/dist/index';
@@ -193,6 +193,13 @@ export class TestEnv {
     );
   }
 
+  /** Queues one `mt.dispatch` batch job of `ids` as the ingress does after a group commit. */
+  async enqueueBatch(partnerId: number, ids: string[], priority: 0 | 1 | 2 = 1): Promise<void> {
+    const [job, ...more] = dispatchBatches(ids.map((messageId) => ({ messageId, partnerId, priority })));
+    if (!job || more.length > 0) throw new Error(`${ids.length} messages do not make one batch job`);
+    await this.dispatchQueue.add(QUEUES.MT_DISPATCH, job.data, job.opts);
+  }
+
   /** Stores and queues one message per entry. */
   async send(partnerId: number, messages: Array<Partial<MessageFields>>): Promise<string[]> {
     // Every row first, then every job at once: on a busy machine the inserts take a while, and a
@@ -210,6 +217,12 @@ export class TestEnv {
       }),
     );
     return ids;
+  }
+
+  /** submit_sm the simulator accepted, per destination number. */
+  submitsPerNumber(numbers: string[]): number[] {
+    const all = this.sim.control.getSubmits(100_000);
+    return numbers.map((n) => all.filter((s) => s.destinationAddr === n).length);
   }
 
   async messages(ids: string[]): Promise<MessageRow[]> {

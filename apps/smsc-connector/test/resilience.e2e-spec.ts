@@ -1,15 +1,11 @@
-import { isFinal, sleep, TestEnv } from './harness';
+import { QueueEvents } from 'bullmq';
+import { dispatchJobId, QUEUES } from '@smsgw/contracts';
+import { isFinal, REDIS_URL, sleep, TestEnv } from './harness';
 
 jest.setTimeout(40_000);
 
 let numberCounter = 0;
 const nextNumber = (): string => `7904${String(++numberCounter).padStart(6, '0')}1`;
-
-/** Submits the simulator recorded, per destination. */
-function submitsPerNumber(env: TestEnv, numbers: string[]): number[] {
-  const all = env.sim.control.getSubmits(100_000);
-  return numbers.map((n) => all.filter((s) => s.destinationAddr === n).length);
-}
 
 describe('an SMSC that throttles', () => {
   let env: TestEnv;
@@ -30,7 +26,29 @@ describe('an SMSC that throttles', () => {
     const rows = await env.waitFor(ids, (m) => m.status === 2, 25_000);
     expect(rows).toHaveLength(40);
     expect(env.sim.control.getCounters().throttled).toBeGreaterThan(0);
-    expect(submitsPerNumber(env, numbers)).toEqual(numbers.map(() => 1));
+    expect(env.submitsPerNumber(numbers)).toEqual(numbers.map(() => 1));
+  });
+
+  it('a batch job: the refused messages get delayed m<id> jobs of their own and are sent later; the others are not sent again', async () => {
+    const events = new QueueEvents(QUEUES.MT_DISPATCH, { prefix: env.prefix, connection: { url: REDIS_URL } as never });
+    await events.waitUntilReady();
+    const delayed = new Set<string>();
+    events.on('delayed', ({ jobId }) => delayed.add(jobId));
+    try {
+      const throttledBefore = env.sim.control.getCounters().throttled;
+      const numbers = Array.from({ length: 30 }, nextNumber);
+      const ids: string[] = [];
+      for (const msisdn of numbers) ids.push(await env.storeMessage(partner, { msisdn }));
+      await env.enqueueBatch(partner, ids);
+      await env.waitFor(ids, (m) => m.status === 2, 30_000);
+      expect(env.sim.control.getCounters().throttled).toBeGreaterThan(throttledBefore);
+      expect(env.submitsPerNumber(numbers)).toEqual(numbers.map(() => 1));
+      // Only m<id> jobs of this batch's messages were delayed, and some were.
+      expect(delayed.size).toBeGreaterThan(0);
+      expect([...delayed].every((jobId) => ids.some((id) => dispatchJobId(id) === jobId))).toBe(true);
+    } finally {
+      await events.close();
+    }
   });
 });
 
@@ -106,6 +124,6 @@ describe('a connector stopped mid-traffic (SIGTERM) and started again', () => {
     await env.startConnector();
     await env.waitFor(ids, (m) => m.status === 2, 20_000);
     const segments = numbers.map((_, i) => (i % 3 === 0 ? 2 : 1));
-    expect(submitsPerNumber(env, numbers)).toEqual(segments);
+    expect(env.submitsPerNumber(numbers)).toEqual(segments);
   });
 });

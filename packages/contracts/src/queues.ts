@@ -14,12 +14,40 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 /** A stored message ready to be handed to an SMSC. The row in PostgreSQL is the truth. */
-export const MtDispatchJob = z.object({
+export const MtDispatchMessage = z.object({
   messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
   partnerId: z.number().int().positive(),
   priority: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  /**
+   * Runs of this message before this job (a message a batch could not send gets a job of its own
+   * carrying the count, so its backoff keeps growing). Absent: none.
+   */
+  attempt: z.number().int().positive().optional(),
 });
+export type MtDispatchMessage = z.infer<typeof MtDispatchMessage>;
+
+/** Messages per batch job at most: one job's run stays short and its re-run after a crash small. */
+export const MAX_DISPATCH_BATCH = 500;
+
+/**
+ * Messages of one priority committed together (an ingress group commit, a release batch): one job
+ * instead of one per message, which saves Redis most of its per-job bookkeeping.
+ */
+export const MtDispatchBatch = z
+  .object({ messages: z.array(MtDispatchMessage.omit({ attempt: true })).min(1).max(MAX_DISPATCH_BATCH) })
+  .refine((b) => b.messages.every((m) => m.priority === b.messages[0]!.priority), { message: 'a batch holds messages of one priority' });
+export type MtDispatchBatch = z.infer<typeof MtDispatchBatch>;
+
+/**
+ * An `mt.dispatch` job: one message (job id `m<id>`: the outbox sweep, MO replies, retries) or a
+ * batch (an id of BullMQ's own).
+ */
+export const MtDispatchJob = z.union([MtDispatchMessage, MtDispatchBatch]);
 export type MtDispatchJob = z.infer<typeof MtDispatchJob>;
+
+export function isDispatchBatch(job: MtDispatchJob): job is MtDispatchBatch {
+  return 'messages' in job;
+}
 
 /** A message reached a status the partner is told about (final, or 0 with intermediate reports). */
 export const CallbackDlrJob = z.object({

@@ -37,8 +37,9 @@ const TEST_QUOTA_ADD = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.
  * Acknowledges an MO and turns the partner's reply into messages (PROTOCOL §6), sent from the
  * service number the subscriber wrote to. The acknowledgement, the reply rows and the attempt
  * record are one transaction: a repeated push (after a crash) finds the MO acknowledged and
- * creates no second reply. The rows are queued on `mt.dispatch` after the commit, exactly as the
- * ingress does; a failed enqueue leaves status-1 rows for the outbox sweep.
+ * creates no second reply. The rows are queued on `mt.dispatch` after the commit, one single `m<id>`
+ * job each (the ingress queues batch jobs; a reply is a few messages); a failed enqueue leaves
+ * status-1 rows for the outbox sweep.
  */
 @Injectable()
 export class MoReplyWriter implements BeforeApplicationShutdown {

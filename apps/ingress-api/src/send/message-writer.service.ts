@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { dispatchJobOptions, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
+import { dispatchBatches, enqueueBulk, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
 import { MessageIdAllocator } from '@smsgw/db';
@@ -55,7 +55,8 @@ JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
   ON m.partner_id = k.partner_id AND m.partner_msg_id = k.partner_msg_id`;
 
 /**
- * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch`.
+ * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch` (one batch job
+ * per priority of each committed batch).
  *
  * Concurrent requests share one multi-row INSERT (group commit): while a batch is being written
  * the next one gathers, so the cost of a commit is paid once per batch, not once per message,
@@ -125,29 +126,25 @@ export class MessageWriter implements OnApplicationShutdown {
       await Promise.all(batch.map((p) => this.flush([p])));
       return;
     }
-    const jobs: TypedJob<typeof QUEUES.MT_DISPATCH>[] = [];
+    const immediate: MtDispatchMessage[] = [];
     batch.forEach((p, i) => {
       const s = stored[i] as StoredMessage;
       const m = p.message;
-      if (!s.existing && m.releaseAt === null) {
-        jobs.push({
-          data: { messageId: s.id, partnerId: m.partnerId, priority: m.priority },
-          opts: dispatchJobOptions(s.id, m.priority),
-        });
-      }
+      if (!s.existing && m.releaseAt === null) immediate.push({ messageId: s.id, partnerId: m.partnerId, priority: m.priority });
     });
-    if (jobs.length > 0) this.enqueue(jobs);
+    if (immediate.length > 0) this.enqueue(immediate);
     batch.forEach((p, i) => p.resolve(stored[i] as StoredMessage));
   }
 
   /**
-   * The rows are committed already, so a failure here still means `OK` for the partner: the
-   * scheduler's outbox sweep re-enqueues status-1 rows that have no job.
+   * One batch job per priority present (not one job per message). The rows are committed
+   * already, so a failure here still means `OK` for the partner: the scheduler's outbox sweep
+   * re-enqueues status-1 rows that have no job.
    */
-  private enqueue(jobs: TypedJob<typeof QUEUES.MT_DISPATCH>[]): void {
-    const p = enqueueBulk(this.queue, QUEUES.MT_DISPATCH, jobs)
+  private enqueue(messages: MtDispatchMessage[]): void {
+    const p = enqueueBulk(this.queue, QUEUES.MT_DISPATCH, dispatchBatches(messages))
       .catch((e) => {
-        const ids = jobs.map((j) => j.data.messageId);
+        const ids = messages.map((m) => m.messageId);
         this.logger.error(`enqueue of ${ids.length} stored messages failed, the outbox sweep will retry them (${(e as Error).message}); ids ${ids.slice(0, 20).join(',')}${ids.length > 20 ? ',…' : ''}`);
       })
       .finally(() => this.enqueues.delete(p));

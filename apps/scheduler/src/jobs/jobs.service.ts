@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import {
   bullJobKey,
   dispatchJobId,
+  dispatchBatches,
   dispatchJobOptions,
   dlrJobId,
   dlrJobOptions,
@@ -51,6 +52,10 @@ export class Jobs {
     @Inject(SCHEDULER_CONFIG) private readonly config: SchedulerConfig,
   ) {}
 
+  /**
+   * One `m<id>` job per message: the outbox sweep's way, whose EXISTS checks look for exactly
+   * these ids.
+   */
   async dispatch(messages: DispatchRef[]): Promise<void> {
     for (let i = 0; i < messages.length; i += CHUNK) {
       const chunk = messages.slice(i, i + CHUNK);
@@ -60,6 +65,20 @@ export class Jobs {
         chunk.map((m) => ({ data: { messageId: m.id, partnerId: m.partnerId, priority: m.priority }, opts: dispatchJobOptions(m.id, m.priority) })),
       );
     }
+  }
+
+  /**
+   * Batch jobs (one per priority, up to MAX_DISPATCH_BATCH messages each): the release's way, one
+   * job per batch instead of one per message. These messages have no `m<id>` job, so the outbox
+   * sweep may add one for a message still waiting in its batch past the grace; the connector's
+   * claim guard makes that second job harmless.
+   */
+  async dispatchBatched(messages: DispatchRef[]): Promise<void> {
+    await enqueueBulk(
+      this.dispatchQueue,
+      QUEUES.MT_DISPATCH,
+      dispatchBatches(messages.map((m) => ({ messageId: m.id, partnerId: m.partnerId, priority: m.priority }))),
+    );
   }
 
   async reports(reports: ReportRef[]): Promise<void> {
@@ -82,7 +101,7 @@ export class Jobs {
     }
   }
 
-  /** The messages among `ids` that have no `mt.dispatch` job. */
+  /** The messages among `ids` that have no single `mt.dispatch` job (`m<id>`; batch jobs are not seen). */
   async withoutDispatchJob(ids: string[]): Promise<Set<string>> {
     return this.missing(QUEUES.MT_DISPATCH, ids, dispatchJobId);
   }

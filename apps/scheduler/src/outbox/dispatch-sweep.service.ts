@@ -76,7 +76,11 @@ const EPOCH = new Date(0);
  * second run finds nothing. Each instance walks the rows in pages with its own cursor.
  *
  * - Held (status 1, no release_at): the ingress stored it and queued it (or tried to), or the
- *   release queued it. One whose validity is over is expired here instead.
+ *   release queued it. One whose validity is over is expired here instead. The ingress and the
+ *   release queue messages in batch jobs, which have no `m<id>`: a message still waiting in its
+ *   batch after the grace gets a single job too. That is harmless: the connector claims a message
+ *   (1 → 0) before its first submit, so one of the two runs sends it and the other, losing the
+ *   claim, gives back its window slot and submits nothing (no error, no retry).
  * - Claimed (status 0 for an SMSC) with segments missing: the connector resumes such a message
  *   from its job; without one it would wait forever.
  */

@@ -69,10 +69,11 @@ SELECT (SELECT count(*)::int FROM (SELECT 1 FROM message WHERE status = ${Messag
 /**
  * Release of postponed (`send_at`) and windowed (`sending_time`) messages: rows the ingress
  * stored with `release_at` and did not queue. Each batch is one transaction: claim due rows
- * with FOR UPDATE SKIP LOCKED, mark them released, add their `mt.dispatch` jobs (same ids and
- * priorities as the ingress), commit. If the jobs cannot be added the transaction rolls back and
- * the rows stay due; if the commit fails after the jobs were added, the next batch claims the
- * rows again and adding the same job ids is a no-op (or the connector has taken them already).
+ * with FOR UPDATE SKIP LOCKED, mark them released, add their `mt.dispatch` batch jobs (one per
+ * priority, as the ingress does after a group commit), commit. If the jobs cannot be added the
+ * transaction rolls back and the rows stay due; if the commit fails after the jobs were added, the
+ * next batch claims the rows again and queues them in new batch jobs: the connector's claim guard
+ * lets one run send each message, and the other does nothing.
  * The status does not change, so /cancel still wins until the connector claims the message.
  */
 @Injectable()
@@ -165,7 +166,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
       const expired = await this.expiry.expire(client, expire, now, 'release');
       reports = expired.reports;
       // Inside the transaction: the rows stay locked (and unreleased) until their jobs exist.
-      await this.jobs.dispatch(release);
+      await this.jobs.dispatchBatched(release);
       await client.query('COMMIT');
       result.released = release.length;
       result.rescheduled = wait.length;

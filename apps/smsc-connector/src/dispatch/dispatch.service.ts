@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ExtStatus, MessageStatus, type MtDispatchJob } from '@smsgw/contracts';
+import { ExtStatus, MessageStatus, type MtDispatchMessage } from '@smsgw/contracts';
 import { buildSubmitSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
 import { backoffDelay } from '../backoff';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
@@ -30,6 +30,7 @@ const DONE: DispatchResult = { kind: 'done' };
 @Injectable()
 export class DispatchService {
   private readonly log = new Logger(DispatchService.name);
+  private readonly inProgress = new Set<string>();
 
   constructor(
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
@@ -40,8 +41,25 @@ export class DispatchService {
     private readonly callbacks: PartnerCallbacks,
   ) {}
 
-  /** `attempt`: runs of this job so far, this one included (1 on the first). */
-  async dispatch(job: MtDispatchJob, attempt: number): Promise<DispatchResult> {
+  /** `attempt`: runs of this message so far, this one included (1 on the first). */
+  async dispatch(job: MtDispatchMessage, attempt: number): Promise<DispatchResult> {
+    // The same message in two jobs at once (a batch added twice, the outbox sweep's single job
+    // for a message still waiting in its batch): the second must not resume what the first is
+    // sending (status 0, segments not recorded yet). The run in progress finishes it or hands it
+    // to a job of its own.
+    if (this.inProgress.has(job.messageId)) {
+      connectorMetrics.dispatched.inc({ outcome: 'skipped' });
+      return DONE;
+    }
+    this.inProgress.add(job.messageId);
+    try {
+      return await this.load(job, attempt);
+    } finally {
+      this.inProgress.delete(job.messageId);
+    }
+  }
+
+  private async load(job: MtDispatchMessage, attempt: number): Promise<DispatchResult> {
     let message: DispatchMessage | null = null;
     try {
       message = await this.store.loadForDispatch(job.messageId);

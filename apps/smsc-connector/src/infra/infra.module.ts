@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
-import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, PG_POOL, REDIS_SUBSCRIBER, TEST_OUTCOME_QUEUE } from './tokens';
+import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, MT_DISPATCH_QUEUE, PG_POOL, REDIS_SUBSCRIBER, TEST_OUTCOME_QUEUE } from './tokens';
 
 /** The Redis connection the producer queues share (adding jobs needs no blocking commands). */
 const QUEUE_CONNECTION = Symbol('QUEUE_CONNECTION');
@@ -42,6 +42,7 @@ const queueProvider = (token: symbol, name: string) => ({
     queueProvider(CALLBACK_DLR_QUEUE, QUEUES.CALLBACK_DLR),
     queueProvider(CALLBACK_MO_QUEUE, QUEUES.CALLBACK_MO),
     queueProvider(TEST_OUTCOME_QUEUE, QUEUES.MT_TEST_OUTCOME),
+    queueProvider(MT_DISPATCH_QUEUE, QUEUES.MT_DISPATCH),
     {
       provide: HEALTH_CHECKS,
       inject: [PG_POOL, QUEUE_CONNECTION],
@@ -51,7 +52,7 @@ const queueProvider = (token: symbol, name: string) => ({
       ],
     },
   ],
-  exports: [PG_POOL, REDIS_SUBSCRIBER, CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, TEST_OUTCOME_QUEUE, HEALTH_CHECKS],
+  exports: [PG_POOL, REDIS_SUBSCRIBER, CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, TEST_OUTCOME_QUEUE, MT_DISPATCH_QUEUE, HEALTH_CHECKS],
 })
 export class InfraModule implements OnApplicationShutdown {
   constructor(
@@ -61,12 +62,13 @@ export class InfraModule implements OnApplicationShutdown {
     @Inject(CALLBACK_DLR_QUEUE) private readonly dlrQueue: Queue,
     @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
     @Inject(TEST_OUTCOME_QUEUE) private readonly testOutcomeQueue: Queue,
+    @Inject(MT_DISPATCH_QUEUE) private readonly dispatchQueue: Queue,
   ) {}
 
   /** Runs after the lifecycle's beforeApplicationShutdown: workers and SMSC sessions are closed by now. */
   async onApplicationShutdown(): Promise<void> {
     // Queues do not own the connection they were given: close it after them.
-    await Promise.all([this.dlrQueue, this.moQueue, this.testOutcomeQueue].map((q) => q.close().catch(() => undefined)));
+    await Promise.all([this.dlrQueue, this.moQueue, this.testOutcomeQueue, this.dispatchQueue].map((q) => q.close().catch(() => undefined)));
     await this.queueConnection.quit().catch(() => undefined);
     this.subscriber.disconnect();
     await this.pool.end().catch(() => undefined);
