@@ -69,6 +69,11 @@ const EPOCH = new Date(0);
  * (an attempt or a callback row) or the partner no longer wants it: forget it. Otherwise its job
  * should be in Redis: if not, add it again. Either way look again later (backoff up to
  * SCHEDULER_REPORT_RECHECK_MAX_MS) until the worker takes it on.
+ *
+ * Only the single job id `d<id>-<status>` is checked: the connector queues reports in batch jobs
+ * without per-report ids, so a report still waiting in a batch after the grace gets a single job
+ * as well. That is harmless: whichever runs second finds the report delivered (the callback
+ * worker's ReportLoader counts a 2xx attempt) or scheduled, and pushes nothing again.
  */
 @Injectable()
 export class ReportSweep {
