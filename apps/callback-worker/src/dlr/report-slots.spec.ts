@@ -24,20 +24,35 @@ describe('ReportSlots', () => {
     expect(order.slice(3).sort()).toEqual([4, 5, 6]);
   });
 
-  it('holds as many jobs as fill the free slots: a few batch jobs, up to CALLBACK_CONCURRENCY single ones', async () => {
+  it('holds as many jobs as bring the reports in hand to four times the slots: a few batch jobs, up to CALLBACK_CONCURRENCY single ones', async () => {
     const slots = slotsOf(512);
     const seen: number[] = [];
     slots.onJobConcurrency((n) => seen.push(n));
-    expect(slots.jobConcurrency()).toBe(6);
-    for (let i = 0; i < 5; i++) slots.jobStarted(100);
-    expect(slots.jobConcurrency()).toBe(6); // 12 slots free: one more job
+    expect(slots.jobConcurrency()).toBe(21); // 2048 reports at 100 per job
+    for (let i = 0; i < 20; i++) slots.jobStarted(100);
+    expect(slots.jobConcurrency()).toBe(21); // 48 reports short of 2048: one more job
     slots.jobStarted(100);
-    expect(slots.jobConcurrency()).toBe(6); // none free: no more
+    expect(slots.jobConcurrency()).toBe(21); // none short: no more
     await slots.run(async () => undefined);
-    expect(slots.jobConcurrency()).toBe(6);
+    expect(slots.jobConcurrency()).toBe(21);
+    expect(seen.at(-1)).toBe(21);
+
     const singles = slotsOf(512);
-    for (let i = 0; i < 511; i++) singles.jobStarted(1);
-    expect(singles.jobConcurrency()).toBe(512);
-    expect(seen.at(-1)).toBe(6);
+    for (let i = 0; i < 50; i++) singles.jobStarted(1);
+    expect(singles.jobConcurrency()).toBe(512); // single jobs: as many as there are slots
+  });
+
+  it('holds more batch jobs while the reports left in them are few (they wait for a slow partner)', () => {
+    const slots = slotsOf(512);
+    for (let i = 0; i < 40; i++) slots.jobStarted(100);
+    expect(slots.jobConcurrency()).toBe(40); // 4000 in hand: no more
+    // Their other reports are done; 3 of each are left (in flight to a slow partner).
+    for (let i = 0; i < 40 * 97; i++) void slots.run(async () => undefined);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(slots.jobConcurrency()).toBe(60); // 1928 short of 2048: 20 more
+        resolve();
+      }),
+    );
   });
 });
