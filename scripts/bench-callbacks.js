@@ -10,7 +10,11 @@
 // Both bench partners allow BENCH_PARTNER_CONCURRENCY (default 128) requests in flight
 // (partner.callback_concurrency). The worker runs with BENCH_NODE_ARGS (default
 // --max-semi-space-size=32, as its `npm start` does); BENCH_WORKER_ENV="CALLBACK_CONCURRENCY=1024 ..."
-// passes settings to it.
+// passes settings to it. Reports are queued as the connector queues them: batch jobs of
+// BENCH_DLR_BATCH (default 100) reports; BENCH_DLR_BATCH=0 queues one job per report (as retries,
+// re-sends and the scheduler's sweep do, and as the connector did before batch jobs).
+// Each phase also prints the Redis Lua script calls (EVALSHA + EVAL, from INFO commandstats) per
+// report: run it against a Redis nobody else uses (REDIS_URL) for a clean count.
 const { fork, spawn, spawnSync } = require('node:child_process');
 const http = require('node:http');
 const path = require('node:path');
@@ -71,6 +75,7 @@ async function main() {
   const reports = Number(process.env.BENCH_REPORTS || 30000);
   const slowReports = Number(process.env.BENCH_SLOW_REPORTS || 3000);
   const workerPort = Number(process.env.BENCH_PORT || 18091);
+  const batchSize = Number(process.env.BENCH_DLR_BATCH ?? 100);
   const partnerConcurrency = Number(process.env.BENCH_PARTNER_CONCURRENCY || 128);
   const adminUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
   const benchDb = 'smsgw_bench_callbacks';
@@ -139,13 +144,19 @@ async function main() {
     );
     return Array.from({ length: n }, (_, i) => String(first + i));
   };
-  const job = (partnerId, messageId) => ({
-    name: 'callback.dlr',
-    data: { messageId, partnerId, status: 2 },
-    opts: { jobId: `d${messageId}-2`, removeOnComplete: true, removeOnFail: 10000 },
-  });
+  const job = (partnerId, messageId) => ({ messageId, partnerId, status: 2 });
+  /** As the connector queues them: a batch job per BENCH_DLR_BATCH reports, or one job per report. */
+  const bullJobs = (reports) => {
+    if (batchSize <= 0) return reports.map((r) => ({ name: 'callback.dlr', data: r, opts: { jobId: `d${r.messageId}-${r.status}`, removeOnComplete: true, removeOnFail: 10000 } }));
+    const jobs = [];
+    for (let i = 0; i < reports.length; i += batchSize) jobs.push({ name: 'callback.dlr', data: { reports: reports.slice(i, i + batchSize) }, opts: { removeOnComplete: true, removeOnFail: 10000 } });
+    return jobs;
+  };
+  /** Lua script calls Redis has run so far (every client: use a Redis of its own for a clean count). */
+  const luaCalls = async () => [...(await redis.info('commandstats')).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
   /** Queues the jobs while the queue is paused, then releases them all at once; returns the release time. */
-  const release = async (jobs) => {
+  const release = async (reports) => {
+    const jobs = bullJobs(reports);
     await queue.pause();
     for (let i = 0; i < jobs.length; i += 2000) await queue.addBulk(jobs.slice(i, i + 2000));
     const at = Date.now();
@@ -186,9 +197,11 @@ async function main() {
       postgres: (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker' AND datname = current_database()`)).rows.map((r) => r.pid),
     };
     const cpu1 = cpuSnapshot(pids);
+    const lua1 = await luaCalls();
     const t1 = await release(ids1.map((id) => job(p1, id)));
     const c1 = await waitCount('/fast1', reports, 300_000);
     const load1 = cpuUse(cpu1, cpuSnapshot(pids), reports);
+    const luaPerReport1 = ((await luaCalls()) - lua1) / reports;
     const secs1 = (c1.last - t1) / 1000;
     const rate1 = reports / secs1;
     await sleep(300);
@@ -200,7 +213,7 @@ async function main() {
     );
     process.stdout.write(
       `phase 1  healthy partner       ${Math.round(rate1)} callbacks/s  (${reports} in ${secs1.toFixed(2)} s; ` +
-        `attempts logged ${stored.rows[0].attempts}, ${(reports / commits1).toFixed(1)} reports per PostgreSQL transaction)\n` +
+        `attempts logged ${stored.rows[0].attempts}, ${(reports / commits1).toFixed(1)} reports per PostgreSQL transaction, ${luaPerReport1.toFixed(2)} Redis Lua calls per report)\n` +
         (load1 ? `         ${load1.text}\n` : ''),
     );
 
@@ -220,21 +233,24 @@ async function main() {
     pids.postgres = (await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'callback-worker' AND datname = current_database()`)).rows.map((r) => r.pid);
     const commits2 = await commits();
     const cpu2 = cpuSnapshot(pids);
+    const lua2 = await luaCalls();
     const t2 = await release(jobs);
     const c2 = await waitCount('/fast2', reports, 300_000);
     const load2 = cpuUse(cpu2, cpuSnapshot(pids), reports);
+    const luaCalls2 = (await luaCalls()) - lua2;
     const transactions2 = (await commits()) - commits2;
     const secs2 = (c2.last - t2) / 1000;
     const rate2 = reports / secs2;
     const stats2 = await sinkStats();
     const slowDone = (stats2['/slow'] || { n: 0 }).n;
+    const luaPerReport2 = luaCalls2 / (reports + slowDone);
     if (process.env.BENCH_VERBOSE) process.stdout.write(`         per second: phase 1 ${c1.perSecond.join(' ')}; phase 2 fast ${stats2['/fast2'].perSecond.join(' ')}; slow ${(stats2['/slow'] || { perSecond: [] }).perSecond.join(' ')}\n`);
     const share = rate2 / rate1;
     // The same comparison by the worker's CPU time per fast callback: what phase 2 costs the
     // worker more, whatever other processes took from it in either phase.
     const cpuShare = load1 && load2 ? load1.usPerCallback / load2.usPerCallback : null;
     process.stdout.write(
-      `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s; ${((reports + slowDone) / transactions2).toFixed(1)} reports per PostgreSQL transaction) = ${(share * 100).toFixed(0)}% of phase 1\n` +
+      `phase 2  fast partner          ${Math.round(rate2)} callbacks/s  (${reports} in ${secs2.toFixed(2)} s; ${((reports + slowDone) / transactions2).toFixed(1)} reports per PostgreSQL transaction, ${luaPerReport2.toFixed(2)} Redis Lua calls per report answered) = ${(share * 100).toFixed(0)}% of phase 1\n` +
         `         2 s partner           ${slowDone}/${slowReports} answered meanwhile (${(slowDone / secs2).toFixed(1)}/s)\n` +
         (load2 ? `         ${load2.text}\n` : '') +
         (cpuShare ? `         by the worker's CPU time per fast callback, phase 2 runs at ${(cpuShare * 100).toFixed(0)}% of phase 1's pace (independent of other load on the machine)\n` : ''),
@@ -248,6 +264,8 @@ async function main() {
       phase1PerSecond: Math.round(rate1),
       phase2FastPerSecond: Math.round(rate2),
       fastShare: Number(share.toFixed(3)),
+      batchSize,
+      luaCallsPerReport: [Number(luaPerReport1.toFixed(2)), Number(luaPerReport2.toFixed(2))],
       slowAnsweredDuringPhase2: slowDone,
       ...(load1 && load2
         ? {

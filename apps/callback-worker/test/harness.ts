@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { dlrJobId, moJobId, partnerChangedChannel, QUEUES, smscChangedChannel } from '@smsgw/contracts';
+import { dlrBatchJobOptions, dlrJobId, moJobId, parseJob, partnerChangedChannel, QUEUES, smscChangedChannel, type DeliveryReport } from '@smsgw/contracts';
 import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
 import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
 import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
@@ -48,6 +48,8 @@ export interface TestEnv {
   updatePartner(id: number, sql: string, params?: unknown[]): Promise<void>;
   insertMessages(partnerId: number, count: number, fields?: Partial<MessageFields>): Promise<string[]>;
   enqueueDlr(partnerId: number, messageIds: string[], status?: 0 | 2 | 5): Promise<void>;
+  /** One batch job, as the connector queues reports; returns its job id. */
+  enqueueDlrBatch(reports: DeliveryReport[]): Promise<string>;
   insertMo(partnerId: number, fields?: Partial<MoFields>): Promise<string>;
   enqueueMo(partnerId: number, moIds: string[]): Promise<void>;
   close(): Promise<void>;
@@ -182,6 +184,10 @@ export async function createTestEnv(): Promise<TestEnv> {
           opts: { jobId: dlrJobId(messageId, status), removeOnComplete: true, removeOnFail: 10_000 },
         })),
       );
+    },
+    async enqueueDlrBatch(reports) {
+      const job = await dlrQueue.add(QUEUES.CALLBACK_DLR, parseJob(QUEUES.CALLBACK_DLR, { reports }), dlrBatchJobOptions());
+      return String(job.id);
     },
     async insertMo(partnerId, f = {}) {
       const { rows } = await pool.query<{ id: string }>(

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { bullPriority, dispatchBatches, dispatchJobId, QUEUES, smscChangedChannel } from '@smsgw/contracts';
+import { bullPriority, dispatchBatches, dispatchJobId, dlrJobId, isDeliveryReportBatch, parseJob, QUEUES, smscChangedChannel, type DeliveryReport } from '@smsgw/contracts';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { analyzeText } from '@smsgw/sms';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '@smsgw/smsc-simulator/dist/index';
@@ -260,6 +260,17 @@ export class TestEnv {
     } finally {
       await q.close();
     }
+  }
+
+  /**
+   * The delivery reports queued in `callback.dlr`, single or in batch jobs, each under the id its
+   * single job has (`d<id>-<status>`).
+   */
+  async queuedReports(): Promise<Array<{ id: string; data: DeliveryReport }>> {
+    return (await this.queuedJobs(QUEUES.CALLBACK_DLR)).flatMap((j) => {
+      const data = parseJob(QUEUES.CALLBACK_DLR, j.data);
+      return (isDeliveryReportBatch(data) ? data.reports : [data]).map((r) => ({ id: dlrJobId(r.messageId, r.status), data: r }));
+    });
   }
 
   /** Deletes a job as Redis losing it would (false: no such job). */

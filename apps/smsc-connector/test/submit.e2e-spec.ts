@@ -174,7 +174,7 @@ describe('submitting messages to the SMSC', () => {
     expect(row).toMatchObject({ status: 5, ext_status: 15 });
     expect(row!.done_at).not.toBeNull();
     await eventually(async () => {
-      const jobs = await env.queuedJobs('callback.dlr');
+      const jobs = await env.queuedReports();
       expect(jobs.find((j) => j.id === `d${id}-5`)?.data).toEqual({ messageId: id, partnerId: reporting, status: 5 });
     });
   });
@@ -186,7 +186,7 @@ describe('submitting messages to the SMSC', () => {
     const [b] = await env.send(quiet, [{ msisdn: nextNumber() }]);
     await env.waitFor([a!, b!]);
     await eventually(async () => {
-      const ids = (await env.queuedJobs('callback.dlr')).map((j) => j.id);
+      const ids = (await env.queuedReports()).map((j) => j.id);
       expect(ids).toEqual(expect.arrayContaining([`d${a}-0`, `d${a}-2`, `d${b}-2`]));
       expect(ids).not.toContain(`d${b}-0`);
     });
@@ -196,7 +196,7 @@ describe('submitting messages to the SMSC', () => {
     const [id] = await env.send(partner, [{ msisdn: nextNumber() }]);
     await env.waitFor([id!]);
     await new Promise((r) => setTimeout(r, 100));
-    expect((await env.queuedJobs('callback.dlr')).map((j) => j.id).filter((j) => j.startsWith(`d${id}-`))).toEqual([]);
+    expect((await env.queuedReports()).map((j) => j.id).filter((j) => j.startsWith(`d${id}-`))).toEqual([]);
   });
 
   it('a job run twice changes nothing and sends nothing again', async () => {
@@ -233,7 +233,7 @@ describe('receipts that overtake the submit response', () => {
     const { rows: left } = await env.pool.query('SELECT count(*)::int AS n FROM unmatched_receipt');
     expect(left[0].n).toBe(0);
     await eventually(async () => {
-      const jobs = new Set((await env.queuedJobs('callback.dlr')).map((j) => j.id));
+      const jobs = new Set((await env.queuedReports()).map((j) => j.id));
       expect(ids.filter((id) => !jobs.has(`d${id}-2`))).toEqual([]);
     });
   });
@@ -273,7 +273,7 @@ describe('a receipt that comes before its segment is recorded', () => {
     expect(env.sim.control.getSubmits(1)[0]!.messageId).toBe((lastId + 1n).toString(16));
     const { rows: left } = await env.pool.query('SELECT count(*)::int AS n FROM unmatched_receipt');
     expect(left[0].n).toBe(0);
-    await eventually(async () => expect((await env.queuedJobs('callback.dlr')).map((j) => j.id)).toContain(`d${id}-5`));
+    await eventually(async () => expect((await env.queuedReports()).map((j) => j.id)).toContain(`d${id}-5`));
   });
 });
 

@@ -41,7 +41,7 @@ describe('test-mode partners without real delivery (PROTOCOL §8)', () => {
     const { rows: parts } = await env.pool.query('SELECT count(*)::int AS n FROM message_part');
     expect(parts[0].n).toBe(0);
     await eventually(async () => {
-      const jobs = (await env.queuedJobs('callback.dlr')).map((j) => j.id);
+      const jobs = (await env.queuedReports()).map((j) => j.id);
       expect(jobs).toEqual(expect.arrayContaining([`d${ids[0]}-0`, `d${ids[0]}-2`, `d${ids[1]}-5`, `d${ids[2]}-5`, `d${ids[3]}-0`]));
       expect(jobs).not.toContain(`d${ids[3]}-2`);
       expect(jobs).not.toContain(`d${ids[3]}-5`);

@@ -42,6 +42,11 @@ export function dlrJobOptions(messageId: string, status: number): JobsOptions {
   return { jobId: dlrJobId(messageId, status), removeOnComplete: true, removeOnFail: 10_000 };
 }
 
+/** A batch of reports: no job id (each batch is new work; its reports' states guard repeats). */
+export function dlrBatchJobOptions(): JobsOptions {
+  return { removeOnComplete: true, removeOnFail: 10_000 };
+}
+
 export function moJobOptions(moId: string): JobsOptions {
   return { jobId: moJobId(moId), removeOnComplete: true, removeOnFail: 10_000 };
 }

@@ -50,12 +50,36 @@ export function isDispatchBatch(job: MtDispatchJob): job is MtDispatchBatch {
 }
 
 /** A message reached a status the partner is told about (final, or 0 with intermediate reports). */
-export const CallbackDlrJob = z.object({
+export const DeliveryReport = z.object({
   messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
   partnerId: z.number().int().positive(),
   status: z.union([z.literal(0), z.literal(2), z.literal(5)]),
 });
+export type DeliveryReport = z.infer<typeof DeliveryReport>;
+
+/** Most reports one batch job carries. */
+export const MAX_DLR_BATCH = 100;
+
+/**
+ * Reports the connector queued together: one job instead of one per report (each job costs
+ * several Redis scripts). It has no deterministic id; a report of it that must wait (retry,
+ * partner busy, breaker open) gets its own single job `d<id>-<status>`.
+ */
+export const DeliveryReportBatch = z.object({
+  reports: z.array(DeliveryReport).min(1).max(MAX_DLR_BATCH),
+});
+export type DeliveryReportBatch = z.infer<typeof DeliveryReportBatch>;
+
+/**
+ * A `callback.dlr` job: one report (job id `d<id>-<status>`: retries, re-sends, the scheduler's
+ * report sweep) or a batch of reports (the connector).
+ */
+export const CallbackDlrJob = z.union([DeliveryReport, DeliveryReportBatch]);
 export type CallbackDlrJob = z.infer<typeof CallbackDlrJob>;
+
+export function isDeliveryReportBatch(job: CallbackDlrJob): job is DeliveryReportBatch {
+  return 'reports' in job;
+}
 
 /** A stored MO to push to its partner's MO URL. */
 export const CallbackMoJob = z.object({

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { Batcher } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { REDIS } from '../infra/tokens';
 import { breakerOpened } from './callback-metrics';
@@ -22,61 +23,75 @@ export type GateResult =
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: leases (zset token → expiry ms), breaker (hash). ARGV: token, limit, lease ms, failure
- * threshold, request timeout ms (older leases belong to a crashed instance: not a measure).
- * Returns {1, 0, 'ok'|'probe'}, {0, retry-in ms, 'open'|'probe'}, or {0, expected request
- * duration in ms, 'busy'}: the partner's recent average, or the age of its oldest request in
- * flight if that is longer (a partner that just turned slow, or has no history yet).
+ * Slots for several requests of one partner in one call. KEYS: leases (zset token → expiry ms),
+ * breaker (hash). ARGV: limit, lease ms, failure threshold, request timeout ms (older leases
+ * belong to a crashed instance: not a measure), then the tokens. The first `granted` tokens get
+ * a slot. Returns {granted, x, 'ok'|'probe'|'busy'|'open'} where x tells the tokens left without
+ * one: ms until the breaker closes ('open'), or until the probe in flight ends ('probe'), or the
+ * expected request duration ('busy'): the partner's recent average, or the age of its oldest
+ * request in flight if that is longer (a partner that just turned slow, or has no history yet).
+ * A half-open breaker grants one token, the probe.
  */
 const ACQUIRE = `${NOW}
+local n = #ARGV - 4
 local b = redis.call('HMGET', KEYS[2], 'until', 'fails', 'probe', 'probeExp', 'lat')
 local openUntil = tonumber(b[1] or '0') or 0
 if openUntil > now then return {0, openUntil - now, 'open'} end
 local probe = false
-if (tonumber(b[2] or '0') or 0) >= tonumber(ARGV[4]) then
+if (tonumber(b[2] or '0') or 0) >= tonumber(ARGV[3]) then
   local probeExp = tonumber(b[4] or '0') or 0
   if b[3] and probeExp > now then return {0, probeExp - now, 'probe'} end
   probe = true
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local lat = tonumber(b[5] or '0') or 0
-  local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[5]) + tonumber(ARGV[3]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if oldest[2] then lat = math.max(lat, now - (tonumber(oldest[2]) - tonumber(ARGV[3]))) end
-  return {0, math.max(1, math.floor(lat)), 'busy'}
+local free = tonumber(ARGV[1]) - redis.call('ZCARD', KEYS[1])
+if probe then free = math.min(free, 1) end
+local granted = math.max(0, math.min(n, free))
+if granted > 0 then
+  local expiry = now + tonumber(ARGV[2])
+  for i = 1, granted do redis.call('ZADD', KEYS[1], expiry, ARGV[4 + i]) end
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+  if probe then
+    redis.call('HSET', KEYS[2], 'probe', ARGV[5], 'probeExp', expiry)
+    return {granted, tonumber(ARGV[2]), 'probe'}
+  end
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
-if probe then
-  redis.call('HSET', KEYS[2], 'probe', ARGV[1], 'probeExp', now + tonumber(ARGV[3]))
-  return {1, 0, 'probe'}
-end
-return {1, 0, 'ok'}`;
+if granted == n then return {granted, 0, 'ok'} end
+local lat = tonumber(b[5] or '0') or 0
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[4]) + tonumber(ARGV[2]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if oldest[2] then lat = math.max(lat, now - (tonumber(oldest[2]) - tonumber(ARGV[2]))) end
+return {granted, math.max(1, math.floor(lat)), 'busy'}`;
 
 /**
- * KEYS: leases, breaker. ARGV: token, ok (1/0), threshold, first open ms, max open ms, duration ms.
- * Closes the breaker on success; opens it at the threshold-th consecutive failure, and again
- * (for twice as long, up to the max) when a half-open probe fails. Returns ms opened for, or 0.
+ * Ends several requests of one partner in one call, in the order they ended. KEYS: leases,
+ * breaker. ARGV: threshold, first open ms, max open ms, then per request: token, ok (1/0),
+ * duration ms. Each frees its slot and feeds the breaker as if released alone: a success closes
+ * it; the threshold-th consecutive failure opens it, and a failed half-open probe opens it again
+ * for twice as long, up to the max. Returns how many times it opened.
  */
 const RELEASE = `${NOW}
-redis.call('ZREM', KEYS[1], ARGV[1])
-local b = redis.call('HMGET', KEYS[2], 'fails', 'probe', 'openMs', 'lat')
-local wasProbe = b[2] == ARGV[1]
-local lat = tonumber(b[4] or '0') or 0
-local d = tonumber(ARGV[6])
-if lat <= 0 then lat = d else lat = lat * 0.8 + d * 0.2 end
-redis.call('HSET', KEYS[2], 'lat', lat)
-if wasProbe then redis.call('HDEL', KEYS[2], 'probe', 'probeExp') end
+local threshold = tonumber(ARGV[1])
 local opened = 0
-if ARGV[2] == '1' then
-  if (tonumber(b[1] or '0') or 0) > 0 then redis.call('HDEL', KEYS[2], 'fails', 'until', 'openMs') end
-else
-  local fails = redis.call('HINCRBY', KEYS[2], 'fails', 1)
-  local threshold = tonumber(ARGV[3])
-  if fails == threshold or (wasProbe and fails > threshold) then
-    opened = tonumber(ARGV[4])
-    if wasProbe then opened = math.min(tonumber(ARGV[5]), (tonumber(b[3] or '0') or opened) * 2) end
-    redis.call('HSET', KEYS[2], 'until', now + opened, 'openMs', opened)
+for i = 4, #ARGV, 3 do
+  local token = ARGV[i]
+  redis.call('ZREM', KEYS[1], token)
+  local b = redis.call('HMGET', KEYS[2], 'fails', 'probe', 'openMs', 'lat')
+  local wasProbe = b[2] == token
+  local lat = tonumber(b[4] or '0') or 0
+  local d = tonumber(ARGV[i + 2])
+  if lat <= 0 then lat = d else lat = lat * 0.8 + d * 0.2 end
+  redis.call('HSET', KEYS[2], 'lat', lat)
+  if wasProbe then redis.call('HDEL', KEYS[2], 'probe', 'probeExp') end
+  if ARGV[i + 1] == '1' then
+    if (tonumber(b[1] or '0') or 0) > 0 then redis.call('HDEL', KEYS[2], 'fails', 'until', 'openMs') end
+  else
+    local fails = redis.call('HINCRBY', KEYS[2], 'fails', 1)
+    if fails == threshold or (wasProbe and fails > threshold) then
+      local openMs = tonumber(ARGV[2])
+      if wasProbe then openMs = math.min(tonumber(ARGV[3]), (tonumber(b[3] or '0') or openMs) * 2) end
+      redis.call('HSET', KEYS[2], 'until', now + openMs, 'openMs', openMs)
+      opened = opened + 1
+    end
   end
 end
 redis.call('PEXPIRE', KEYS[2], 86400000)
@@ -97,9 +112,16 @@ redis.call('PEXPIRE', KEYS[1], 86400000)
 return math.max(tonumber(ARGV[3]), math.floor(vt - now))`;
 
 interface GateRedis extends Redis {
-  cbAcquire(leases: string, breaker: string, token: string, limit: number, leaseMs: number, threshold: number, timeoutMs: number): Promise<[number, number, string]>;
-  cbRelease(leases: string, breaker: string, token: string, ok: 0 | 1, threshold: number, openMs: number, maxOpenMs: number, durationMs: number): Promise<number>;
+  cbAcquire(leases: string, breaker: string, limit: number, leaseMs: number, threshold: number, timeoutMs: number, ...tokens: string[]): Promise<[number, number, string]>;
+  cbRelease(leases: string, breaker: string, threshold: number, openMs: number, maxOpenMs: number, ...releases: (string | number)[]): Promise<number>;
   cbDefer(breaker: string, limit: number, expectedMs: number, minMs: number): Promise<number>;
+}
+
+interface AcquireRequest {
+  kind: CallbackKind;
+  partnerId: number;
+  limit: number;
+  token: string;
 }
 
 /** A job waiting in this instance for a slot of its partner. */
@@ -150,6 +172,14 @@ export class PartnerGate {
   private readonly instance = Math.random().toString(36).slice(2, 10);
   private leases = 0;
 
+  /**
+   * Concurrent requests for slots, and slots freed, go to Redis together: one script call per
+   * partner for everything asked or freed in the same moment (a batch job's reports of one
+   * partner cost one acquire and one release call, not one each).
+   */
+  private readonly acquires = new Batcher<AcquireRequest, [number, number, string]>((items) => this.acquireMany(items), { maxBatch: 1000, maxInFlight: 4, name: 'gate.acquire' });
+  private readonly releases = new Batcher<{ lease: Lease; ok: boolean; durationMs: number }, void>((items) => this.releaseMany(items), { maxBatch: 1000, maxInFlight: 4, name: 'gate.release' });
+
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
@@ -175,15 +205,7 @@ export class PartnerGate {
     let polled = false;
     try {
       for (;;) {
-        const [granted, retryInMs, reason] = await this.redis.cbAcquire(
-          this.key(kind, partnerId, 'leases'),
-          this.key(kind, partnerId, 'breaker'),
-          token,
-          limit,
-          this.leaseMs,
-          c.CALLBACK_BREAKER_FAILURES,
-          c.CALLBACK_TIMEOUT_MS,
-        );
+        const [granted, retryInMs, reason] = await this.acquires.submit({ kind, partnerId, limit, token });
         if (granted === 1) {
           // A slot found by polling was freed by another instance, which may have freed more.
           if (me && polled) this.wakeNext(q, me);
@@ -237,22 +259,58 @@ export class PartnerGate {
 
   /** Frees the slot and feeds the breaker with the outcome. */
   async release(lease: Lease, ok: boolean, durationMs: number): Promise<void> {
-    const c = this.config;
     try {
-      const opened = await this.redis.cbRelease(
-        this.key(lease.kind, lease.partnerId, 'leases'),
-        this.key(lease.kind, lease.partnerId, 'breaker'),
-        lease.token,
-        ok ? 1 : 0,
-        c.CALLBACK_BREAKER_FAILURES,
-        c.CALLBACK_BREAKER_OPEN_MS,
-        c.CALLBACK_BREAKER_MAX_OPEN_MS,
-        Math.max(1, Math.round(durationMs)),
-      );
-      if (opened > 0) breakerOpened.inc({ kind: lease.kind });
+      await this.releases.submit({ lease, ok, durationMs });
     } finally {
       this.freed(`${lease.kind}:${lease.partnerId}`);
     }
+  }
+
+  /** One script call per partner (and limit) for the slots asked for at once; each asker gets its own answer. */
+  private async acquireMany(items: AcquireRequest[]): Promise<[number, number, string][]> {
+    const c = this.config;
+    const results: [number, number, string][] = new Array(items.length);
+    await Promise.all(
+      groupBy(items, (r) => `${r.kind}:${r.partnerId}:${r.limit}`).map(async (group) => {
+        const { kind, partnerId, limit } = items[group[0]!]!;
+        const tokens = group.map((i) => items[i]!.token);
+        const [granted, x, reason] = await this.redis.cbAcquire(
+          this.key(kind, partnerId, 'leases'),
+          this.key(kind, partnerId, 'breaker'),
+          limit,
+          this.leaseMs,
+          c.CALLBACK_BREAKER_FAILURES,
+          c.CALLBACK_TIMEOUT_MS,
+          ...tokens,
+        );
+        group.forEach((i, n) => (results[i] = n < granted ? [1, 0, reason] : [0, x, reason]));
+      }),
+    );
+    return results;
+  }
+
+  /** One script call per partner for the slots freed at once, in the order they were freed. */
+  private async releaseMany(items: { lease: Lease; ok: boolean; durationMs: number }[]): Promise<void[]> {
+    const c = this.config;
+    await Promise.all(
+      groupBy(items, (r) => `${r.lease.kind}:${r.lease.partnerId}`).map(async (group) => {
+        const { kind, partnerId } = items[group[0]!]!.lease;
+        const args = group.flatMap((i) => {
+          const r = items[i]!;
+          return [r.lease.token, r.ok ? 1 : 0, Math.max(1, Math.round(r.durationMs))];
+        });
+        const opened = await this.redis.cbRelease(
+          this.key(kind, partnerId, 'leases'),
+          this.key(kind, partnerId, 'breaker'),
+          c.CALLBACK_BREAKER_FAILURES,
+          c.CALLBACK_BREAKER_OPEN_MS,
+          c.CALLBACK_BREAKER_MAX_OPEN_MS,
+          ...args,
+        );
+        if (opened > 0) breakerOpened.inc({ kind }, opened);
+      }),
+    );
+    return items.map(() => undefined);
   }
 
   /** A slot of the partner was freed here: count it, and wake the first waiter that sleeps. */
@@ -311,6 +369,18 @@ export class PartnerGate {
   private key(kind: CallbackKind, partnerId: number, what: string): string {
     return `${this.config.REDIS_PREFIX}:cb:${kind}:${partnerId}:${what}`;
   }
+}
+
+/** Indexes of `items` grouped by key, in order. */
+function groupBy<T>(items: T[], key: (item: T) => string): number[][] {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  });
+  return [...groups.values()];
 }
 
 function jitter(maxMs: number): number {

@@ -8,7 +8,7 @@ import type { CallbackConfig } from '../config';
 import { callbackDeferred } from './callback-metrics';
 
 /** After an unexpected failure (database or Redis unreachable) a job is tried again this much later. */
-const FAULT_RETRY_MS = 5_000;
+export const FAULT_RETRY_MS = 5_000;
 
 /**
  * A BullMQ worker owned by a Nest provider: started once PostgreSQL and Redis answer, stopped
@@ -65,6 +65,11 @@ export class QueueWorker {
       callbackDeferred.inc({ kind: this.queue === 'callback.mo' ? 'mo' : 'dlr', reason: 'fault' });
       throw new DelayedError();
     }
+  }
+
+  /** Jobs held at once from now on (DLR: ReportSlots decides). */
+  setConcurrency(concurrency: number): void {
+    if (this.worker && this.worker.concurrency !== concurrency) this.worker.concurrency = concurrency;
   }
 
   async stop(): Promise<void> {

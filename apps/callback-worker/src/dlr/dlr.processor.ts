@@ -5,6 +5,7 @@ import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { QueueWorker } from '../delivery/queue-worker';
 import { PG_POOL } from '../infra/tokens';
 import { DlrService } from './dlr.service';
+import { ReportSlots } from './report-slots';
 
 /** Consumes `callback.dlr`; all the work is in DlrService. */
 @Injectable()
@@ -13,10 +14,13 @@ export class DlrProcessor implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     service: DlrService,
+    slots: ReportSlots,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CALLBACK_CONFIG) config: CallbackConfig,
   ) {
-    this.worker = new QueueWorker(QUEUES.CALLBACK_DLR, config, config.CALLBACK_CONCURRENCY, (job, token) => service.handle(job, token));
+    // Reports in progress are bounded by ReportSlots; the jobs held follow from the reports in hand.
+    this.worker = new QueueWorker(QUEUES.CALLBACK_DLR, config, slots.jobConcurrency(), (job, token) => service.handle(job, token));
+    slots.onJobConcurrency((n) => this.worker.setConcurrency(n));
   }
 
   onApplicationBootstrap(): Promise<void> {

@@ -1,18 +1,28 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { MessageStatus, parseJob, QUEUES, type CallbackDlrJob } from '@smsgw/contracts';
+import type { Queue } from 'bullmq';
+import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type TypedJob } from '@smsgw/contracts';
 import { appendCallbackParams, callbackPathAndQuery, signCallback, type CallbackParams } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.service';
-import { boundMetrics } from '../delivery/callback-metrics';
+import { boundMetrics, callbackDeferred } from '../delivery/callback-metrics';
 import { deferJob } from '../delivery/defer';
 import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
 import { PartnerGate } from '../delivery/partner-gate.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
+import { FAULT_RETRY_MS } from '../delivery/queue-worker';
+import { CALLBACK_DLR_QUEUE } from '../infra/tokens';
 import { ReportLoader, type ReportRow } from './report-loader.service';
+import { ReportSlots } from './report-slots';
 
 const metrics = boundMetrics('dlr');
+
+/** A report to try again at `at` (ms), and why (the label of smsgw_callback_deferred_total). */
+interface Deferral {
+  at: number;
+  reason: string;
+}
 
 /** Delivery reports (PROTOCOL §5): one GET per message and status to the partner's status URL. */
 @Injectable()
@@ -26,47 +36,103 @@ export class DlrService {
     private readonly gate: PartnerGate,
     private readonly http: HttpSender,
     private readonly log: CallbackLog,
+    private readonly slots: ReportSlots,
+    @Inject(CALLBACK_DLR_QUEUE) private readonly queue: Queue,
     @Inject(CALLBACK_CONFIG) config: CallbackConfig,
   ) {
     this.retry = { firstMs: config.CALLBACK_RETRY_FIRST_MS, maxMs: config.CALLBACK_RETRY_MAX_MS, horizonMs: config.CALLBACK_RETRY_HORIZON_MS };
   }
 
   /**
-   * One run of a `callback.dlr` job. Returns when the report is delivered, parked or has nothing
-   * to do; otherwise the job is put back as delayed (retry, partner busy, breaker open).
+   * One run of a `callback.dlr` job. A single report returns when it is delivered, parked or has
+   * nothing to do; otherwise the job is put back as delayed (retry, partner busy, breaker open).
+   * A batch runs each of its reports the same way, at once (each in a slot of ReportSlots); a
+   * report that would be put back gets its own single job `d<id>-<status>`, due then, and the
+   * batch job completes once every report is settled or handed over.
    */
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_DLR, job.data);
+    const reports = isDeliveryReportBatch(data) ? data.reports : [data];
+    this.slots.jobStarted(reports.length);
+    try {
+      if (!isDeliveryReportBatch(data)) {
+        const deferral = await this.slots.run(() => this.deliver(data, job.timestamp));
+        if (deferral) return await deferJob(job, token, deferral.at, 'dlr', deferral.reason);
+        return;
+      }
+      await this.handleBatch(job, data.reports);
+    } finally {
+      this.slots.jobEnded();
+    }
+  }
+
+  /**
+   * A fault (PostgreSQL or Redis failing) for one report hands it to its own job, due after
+   * FAULT_RETRY_MS, like a single job's fault. If the hand-over itself fails (Redis down), the
+   * whole batch job fails and QueueWorker puts it back: its re-run finds the reports already
+   * delivered (ReportLoader) or scheduled, and redoes only the rest.
+   */
+  private async handleBatch(job: Job, reports: DeliveryReport[]): Promise<void> {
+    const handovers: TypedJob<typeof QUEUES.CALLBACK_DLR>[] = [];
+    const reasons: string[] = [];
+    await Promise.all(
+      reports.map(async (report) => {
+        let deferral: Deferral | null;
+        try {
+          deferral = await this.slots.run(() => this.deliver(report, job.timestamp));
+        } catch (e) {
+          this.logger.error(`report ${report.messageId}/${report.status} of job ${job.id}: ${(e as Error).message}; trying again in ${FAULT_RETRY_MS / 1000} s`);
+          deferral = { at: Date.now() + FAULT_RETRY_MS + Math.floor(Math.random() * FAULT_RETRY_MS), reason: 'fault' };
+        }
+        if (!deferral) return;
+        // The batch's timestamp stays the report's: the retry horizon of a report never attempted runs from it.
+        handovers.push({ data: report, opts: { ...dlrJobOptions(report.messageId, report.status), timestamp: job.timestamp, delay: Math.max(1, deferral.at - job.timestamp) } });
+        reasons.push(deferral.reason);
+      }),
+    );
+    if (handovers.length === 0) return;
+    await enqueueBulk(this.queue, QUEUES.CALLBACK_DLR, handovers);
+    for (const reason of reasons) callbackDeferred.inc({ kind: 'dlr', reason });
+  }
+
+  /**
+   * One report: partner, report state, gate, request, record. Null when it is done with (delivered,
+   * parked, nothing to do), else when and why it must be tried again.
+   */
+  private async deliver(data: DeliveryReport, queuedAt: number): Promise<Deferral | null> {
     const partner = await this.partners.get(data.partnerId);
     if (!partner?.statusUrl) return this.skip(data, partner ? 'the partner has no status URL' : 'unknown partner');
     if (data.status === MessageStatus.SUBMITTED && !partner.intermediateReports) return this.skip(data, null);
-    // A partner with a full line of jobs waiting here: back to the queue before reading the message.
+    // A partner with a full line of reports waiting here: back to the queue before reading the message.
     const early = partner.statusUrl.ok ? await this.gate.deferEarly('dlr', partner.id, partner.concurrency) : null;
-    if (early !== null) return deferJob(job, token, Date.now() + early, 'dlr', 'busy');
+    if (early !== null) return { at: Date.now() + early, reason: 'busy' };
     const report = await this.reports.load(data.messageId, data.status);
     if (!report) return this.skip(data, 'unknown message');
     if (report.partnerId !== partner.id) return this.skip(data, `the message belongs to partner ${report.partnerId}`);
-    if (report.state === 'delivered' || report.state === 'parked') return; // a repeated job: nothing left to do
+    if (report.state === 'delivered' || report.state === 'parked') return null; // a repeated job: nothing left to do
 
     const now = Date.now();
     // The horizon runs from when the report became due (the job's creation), or from a re-send.
-    const dueAt = report.dueAt ?? new Date(Math.min(job.timestamp, now));
+    const dueAt = report.dueAt ?? new Date(Math.min(queuedAt, now));
     // Taken over from a crashed instance, or re-enqueued by the sweep: keep the retry schedule.
-    if (report.nextAttemptAt && report.nextAttemptAt.getTime() > now + 1000) return deferJob(job, token, report.nextAttemptAt.getTime(), 'dlr', 'retry');
+    if (report.nextAttemptAt && report.nextAttemptAt.getTime() > now + 1000) return { at: report.nextAttemptAt.getTime(), reason: 'retry' };
 
     const target = partner.statusUrl;
     if (!target.ok) {
       // An operator's typo: retried like an unreachable partner until fixed, then parked.
       metrics.attempt.invalid_url.inc();
       const outcome: HttpOutcome = { ok: false, httpStatus: null, error: `invalid status URL: ${target.error}`, durationMs: 0, contentType: null, body: null, bodyTruncated: false };
-      return this.settle(job, token, data, report, dueAt, target.raw, outcome);
+      return this.settle(data, report, dueAt, target.raw, outcome);
     }
     const url = appendCallbackParams(target.base, this.params(data, report), partner.paramNames);
 
     const gate = await this.gate.acquire('dlr', partner.id, partner.concurrency);
     if (!gate.granted) {
-      if (now >= dueAt.getTime() + this.retry.horizonMs) return this.park(data, report, dueAt, `not attempted: partner ${gate.reason}`);
-      return deferJob(job, token, Date.now() + gate.retryInMs, 'dlr', gate.reason);
+      if (now >= dueAt.getTime() + this.retry.horizonMs) {
+        await this.park(data, report, dueAt, `not attempted: partner ${gate.reason}`);
+        return null;
+      }
+      return { at: Date.now() + gate.retryInMs, reason: gate.reason };
     }
     let outcome: HttpOutcome | undefined;
     metrics.inFlight.inc();
@@ -79,11 +145,11 @@ export class DlrService {
     metrics.attempt[outcomeLabel(outcome)].inc();
     metrics.duration.observe(outcome.durationMs / 1000);
     // The log shows the partner's own query redacted; the parameters appended are never secret.
-    return this.settle(job, token, data, report, dueAt, target.redacted + url.slice(target.base.length), outcome);
+    return this.settle(data, report, dueAt, target.redacted + url.slice(target.base.length), outcome);
   }
 
-  /** Records the attempt, then finishes the job (delivered, parked) or schedules the retry. */
-  private async settle(job: Job, token: string, data: CallbackDlrJob, report: ReportRow, dueAt: Date, loggedUrl: string, outcome: HttpOutcome): Promise<void> {
+  /** Records the attempt; null when the report is done with (delivered, parked), else its retry. */
+  private async settle(data: DeliveryReport, report: ReportRow, dueAt: Date, loggedUrl: string, outcome: HttpOutcome): Promise<Deferral | null> {
     const attempt = report.attempts + 1;
     const attemptedAt = new Date(Date.now() - outcome.durationMs);
     const base = {
@@ -101,20 +167,20 @@ export class DlrService {
     if (outcome.ok) {
       await this.log.record({ ...base, state: 'delivered', nextAttemptAt: null });
       metrics.delivered.inc();
-      return;
+      return null;
     }
     const decision = nextRetry(attempt, dueAt.getTime(), Date.now(), this.retry);
     if (decision.action === 'park') {
       await this.log.record({ ...base, state: 'parked', nextAttemptAt: null });
       metrics.parked.inc();
       this.logger.warn(`report ${data.messageId}/${data.status} to partner ${report.partnerId} parked after ${attempt} attempts: ${base.lastResult}`);
-      return;
+      return null;
     }
     await this.log.record({ ...base, state: 'pending', nextAttemptAt: new Date(decision.at) });
-    return deferJob(job, token, decision.at, 'dlr', 'retry');
+    return { at: decision.at, reason: 'retry' };
   }
 
-  private async park(data: CallbackDlrJob, report: ReportRow, dueAt: Date, reason: string): Promise<void> {
+  private async park(data: DeliveryReport, report: ReportRow, dueAt: Date, reason: string): Promise<void> {
     const record: CallbackRecord = {
       kind: 'dlr',
       hasRow: report.state !== null,
@@ -134,13 +200,14 @@ export class DlrService {
     this.logger.warn(`report ${data.messageId}/${data.status} to partner ${report.partnerId} parked: ${reason}`);
   }
 
-  private skip(data: CallbackDlrJob, why: string | null): void {
+  private skip(data: DeliveryReport, why: string | null): null {
     if (why) this.logger.warn(`report ${data.messageId}/${data.status} for partner ${data.partnerId} not sent: ${why}`);
     metrics.skipped.inc();
+    return null;
   }
 
   /** PROTOCOL §5, in this order; ptag and partnerMsgId only when the message had them. */
-  private params(data: CallbackDlrJob, r: ReportRow): CallbackParams {
+  private params(data: DeliveryReport, r: ReportRow): CallbackParams {
     return [
       ['transactionId', data.messageId],
       ['status', data.status],

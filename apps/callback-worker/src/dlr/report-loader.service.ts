@@ -13,7 +13,7 @@ export interface ReportRow {
   extStatus: number | null;
   /** `doneDate`: when the message reached the reported status (handed over, for status 0), UTC. */
   doneDate: string;
-  /** Null unless an attempt failed before. */
+  /** Null unless an attempt was made before ('delivered' also when acknowledged at its first attempt). */
   state: CallbackState | null;
   attempts: number;
   dueAt: Date | null;
@@ -40,19 +40,30 @@ interface Row {
  * `message` table into a hash for a large batch when the table's statistics were missing or
  * stale (no ANALYZE yet), so each batch cost in proportion to the table. LATERAL with LIMIT 1
  * (both keys are unique) keeps every lookup on `message_pkey` and `callback_message_id_status_key`.
+ *
+ * A report acknowledged at its first attempt has no `callback` row, only its 2xx attempt: that
+ * attempt (looked up on `callback_attempt_message_id_idx`, only when there is no row) makes it
+ * delivered, so a repeated job (a batch re-run, a stalled job, the scheduler's sweep re-adding a
+ * single job for a report that was in a batch) does not push it again.
  */
 export const REPORT_SQL = `
 SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag, m.segments, m.ext_status,
   to_char(CASE WHEN k.status = 0 THEN coalesce(m.submitted_at, m.updated_at) ELSE coalesce(m.done_at, m.updated_at) END AT TIME ZONE 'UTC',
     'YYYY-MM-DD HH24:MI:SS') AS done_date,
-  c.state::text AS state, c.attempts, c.due_at, c.next_attempt_at
+  coalesce(c.state::text, a.state) AS state, c.attempts, c.due_at, c.next_attempt_at
 FROM unnest($1::bigint[], $2::smallint[]) WITH ORDINALITY AS k(id, status, i)
 CROSS JOIN LATERAL (
   SELECT id, partner_id, partner_msg_id, ptag, segments, ext_status, submitted_at, done_at, updated_at FROM message WHERE message.id = k.id LIMIT 1
 ) m
 LEFT JOIN LATERAL (
   SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE callback.message_id = k.id AND callback.status = k.status LIMIT 1
-) c ON true`;
+) c ON true
+LEFT JOIN LATERAL (
+  SELECT 'delivered'::text AS state FROM callback_attempt
+  WHERE callback_attempt.message_id = k.id AND callback_attempt.status = k.status AND callback_attempt.kind = 'dlr'
+    AND callback_attempt.http_status BETWEEN 200 AND 299
+  LIMIT 1
+) a ON c.state IS NULL`;
 
 interface Request {
   messageId: string;

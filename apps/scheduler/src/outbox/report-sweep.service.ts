@@ -76,6 +76,11 @@ const EPOCH = new Date(0);
  * dropped from it, and the row goes when none is left or the partner no longer wants them.
  * Every other report's job should be in Redis: if not, it is added again. The row is looked at
  * again later (backoff up to SCHEDULER_REPORT_RECHECK_MAX_MS) until the worker has them all.
+ *
+ * Only the single job id `d<id>-<status>` is checked: the connector queues reports in batch jobs
+ * without per-report ids, so a report still waiting in a batch after the grace gets a single job
+ * as well. That is harmless: whichever runs second finds the report delivered (the callback
+ * worker's ReportLoader counts a 2xx attempt) or scheduled, and pushes nothing again.
  */
 @Injectable()
 export class ReportSweep {

@@ -1,24 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Batcher } from '@smsgw/common';
-import { dlrJobOptions, enqueueBulk, moJobOptions, QUEUES } from '@smsgw/contracts';
+import { dlrBatchJobOptions, enqueueBulk, MAX_DLR_BATCH, moJobOptions, QUEUES, type DeliveryReport, type TypedJob } from '@smsgw/contracts';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
 
 /**
- * Hands reports to the callback-worker. Job ids are deterministic, so adding one twice (a receipt
- * re-sent by the SMSC, a job re-run after a crash) while the first is queued is one push; after it
- * was pushed, a repeat is a duplicate the partner dedupes (PROTOCOL §5: at-least-once).
+ * Hands reports to the callback-worker. Reports of concurrent receipts go to Redis together, as
+ * batch jobs of up to MAX_DLR_BATCH reports (one job costs several Redis scripts, so one per report
+ * was most of the Redis work of a message). A batch job has no deterministic id: a receipt
+ * re-sent by the SMSC gives a second job, whose report the worker finds delivered (or pushes
+ * again if the first is still in flight: PROTOCOL §5, at-least-once). MO jobs keep one job each.
  */
 @Injectable()
 export class PartnerCallbacks {
-  // One report per final message: reports of concurrent receipts go to Redis in one addBulk.
-  private readonly reports = new Batcher<{ messageId: string; partnerId: number; status: 0 | 2 | 5 }, void>(
+  private readonly reports = new Batcher<DeliveryReport, void>(
     async (reports) => {
-      await enqueueBulk(
-        this.dlrQueue,
-        QUEUES.CALLBACK_DLR,
-        reports.map((data) => ({ data, opts: dlrJobOptions(data.messageId, data.status) })),
-      );
+      const jobs: TypedJob<typeof QUEUES.CALLBACK_DLR>[] = [];
+      for (let i = 0; i < reports.length; i += MAX_DLR_BATCH) jobs.push({ data: { reports: reports.slice(i, i + MAX_DLR_BATCH) }, opts: dlrBatchJobOptions() });
+      await enqueueBulk(this.dlrQueue, QUEUES.CALLBACK_DLR, jobs);
       return reports.map(() => undefined);
     },
     { maxBatch: 500, maxInFlight: 2, name: 'callbacks.dlr' },
