@@ -3,7 +3,7 @@ import { baseConfigSchema, loadConfig } from '@smsgw/common';
 
 const ms = (def: number) => z.coerce.number().int().min(1).default(def);
 
-export const SCHEDULER_TASKS = ['release', 'sweep', 'rollup'] as const;
+export const SCHEDULER_TASKS = ['release', 'sweep', 'rollup', 'analyze'] as const;
 export type SchedulerTask = (typeof SCHEDULER_TASKS)[number];
 
 export const schedulerConfigSchema = baseConfigSchema.extend({
@@ -50,6 +50,9 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
   /** Statistics: how often the change log is folded while it is empty, and rows per fold. */
   SCHEDULER_ROLLUP_INTERVAL_MS: ms(10_000),
   SCHEDULER_ROLLUP_BATCH: z.coerce.number().int().min(1).max(200_000).default(20_000),
+
+  /** With autovacuum off: how often the hot tables' statistics are checked (and refreshed if stale). */
+  SCHEDULER_ANALYZE_INTERVAL_MS: ms(15_000),
 });
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
 export const SCHEDULER_CONFIG = Symbol('SCHEDULER_CONFIG');

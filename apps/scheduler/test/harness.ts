@@ -11,6 +11,7 @@ import { loadSchedulerConfig, type SchedulerConfig } from '../src/config';
 import { OutboxSweep } from '../src/outbox/outbox-sweep.service';
 import { ReleaseService } from '../src/release/release.service';
 import { StatsRollup } from '../src/stats/stats-rollup.service';
+import { TableAnalyze } from '../src/stats/table-analyze.service';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,6 +33,7 @@ export interface TestScheduler extends RunningScheduler {
   release: ReleaseService;
   sweep: OutboxSweep;
   rollup: StatsRollup;
+  analyze: TableAnalyze;
 }
 
 export interface PartnerSettings {
@@ -131,6 +133,7 @@ export class TestEnv {
       release: running.app.get(ReleaseService),
       sweep: running.app.get(OutboxSweep),
       rollup: running.app.get(StatsRollup),
+      analyze: running.app.get(TableAnalyze),
       close: async () => {
         this.schedulers.delete(s);
         await running.close();

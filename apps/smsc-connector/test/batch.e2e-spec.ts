@@ -36,7 +36,7 @@ describe('mt.dispatch batch jobs', () => {
     expect((await env.message(cancelled!)).status).toBe(8);
     expect(env.submitsPerNumber(numbers)).toEqual([1, 2, 0, 0]);
 
-    const reports = (await env.queuedJobs(QUEUES.CALLBACK_DLR)).map((j) => j.id).sort();
+    const reports = (await env.queuedReports()).map((r) => r.id).sort();
     expect(reports).toEqual(
       [`d${single}-0`, `d${single}-2`, `d${multi}-0`, `d${multi}-2`, `d${expired}-5`].sort(),
     );

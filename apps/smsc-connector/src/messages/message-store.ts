@@ -85,7 +85,6 @@ export class MessageStore {
 
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
     const { rows } = await this.pool.query<DispatchRow>({
-      name: 'connector.loadForDispatch',
       text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
               m.valid_until, m.smsc_connection_id,
               (m.test AND NOT p.test_real_delivery) AS simulated,
@@ -117,7 +116,6 @@ export class MessageStore {
     claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
     const unique = [...first.keys()];
     const { rows } = await this.pool.query<{ id: string }>({
-      name: 'connector.claim',
       text: `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
        FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
        WHERE m.id = v.id AND m.status = $4
@@ -147,7 +145,6 @@ export class MessageStore {
 
   private async recordMany(parts: PartRecord[]): Promise<void[]> {
     await this.pool.query({
-      name: 'connector.recordParts',
       text: `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
        SELECT v.message_id, v.seq, v.conn, v.smsc_id, now()
        FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[]) AS v(message_id, seq, conn, smsc_id)

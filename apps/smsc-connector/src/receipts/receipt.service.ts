@@ -138,62 +138,66 @@ export class ReceiptService {
    * general path.
    */
   private async settleSingleSegments(batch: IncomingReceipt[]): Promise<{ found: Array<PartRef | null>; settled: Array<Settled | null> }> {
+    const outcomes = batch.map((r) => toPartOutcome(r.mapped, r.receipt.doneAt ?? null));
+    // One row per candidate form of each receipt's id, carrying the receipt's outcome.
     const keys: number[] = [];
     const conns: number[] = [];
     const ids: string[] = [];
     const ranks: number[] = [];
+    const statuses: number[] = [];
+    const extStatuses: Array<number | null> = [];
+    const doneAts: Array<Date | null> = [];
     batch.forEach((r, i) =>
       smscIdCandidates(r.receipt.smscMessageId).forEach((c, rank) => {
         keys.push(i);
         conns.push(r.smscConnectionId);
         ids.push(c);
         ranks.push(rank);
+        statuses.push(outcomes[i]!.status);
+        extStatuses.push(outcomes[i]!.extStatus);
+        doneAts.push(outcomes[i]!.doneAt);
       }),
     );
     const found: Array<PartRef | null> = batch.map(() => null);
     const settled: Array<Settled | null> = batch.map(() => null);
     if (keys.length === 0) return { found, settled };
-    const outcomes = batch.map((r) => toPartOutcome(r.mapped, r.receipt.doneAt ?? null));
-    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
+    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest
+    // segment. Every step is driven by the receipts and joins on a key: the planner cannot estimate
+    // the arrays, a step that re-reads the others per receipt costs the square of the batch, and
+    // without statistics (autovacuum off, nothing analysed) a plain join on message_part is planned
+    // as a scan of the whole table. LATERAL … LIMIT 1 keeps each lookup on its index.
     const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>({
-      name: 'connector.settleSingleSegments',
       text: `WITH matched AS (
-         SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq
-         FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
-         JOIN message_part mp ON mp.smsc_connection_id = v.conn AND mp.smsc_message_id = v.smsc_id
-         ORDER BY v.k, v.rank, mp.submitted_at DESC
-       ), once AS (
-         SELECT message_id FROM matched GROUP BY message_id HAVING count(*) = 1
+         SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq, v.status, v.ext_status, v.done_at
+         FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::smallint[], $6::smallint[], $7::timestamptz[])
+           AS v(k, conn, smsc_id, rank, status, ext_status, done_at)
+         CROSS JOIN LATERAL (
+           SELECT message_id, seq FROM message_part
+           WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
+           ORDER BY submitted_at DESC LIMIT 1
+         ) mp
+         ORDER BY v.k, v.rank
        ), single AS (
-         SELECT m.id, matched.k, matched.seq, o.status, o.ext_status, o.done_at, m.partner_id
-         FROM matched
-         JOIN unnest($5::smallint[], $6::smallint[], $7::timestamptz[]) WITH ORDINALITY AS o(status, ext_status, done_at, n) ON o.n - 1 = matched.k
-         JOIN message m ON m.id = matched.message_id
-         WHERE m.segments = 1 AND m.status = $8 AND matched.message_id IN (SELECT message_id FROM once)
+         -- Messages of one segment named once in the batch, still at 0; locked in id order.
+         SELECT m.id, c.seq, c.status, c.ext_status, c.done_at
+         FROM (SELECT matched.*, count(*) OVER (PARTITION BY message_id) AS hits FROM matched) c
+         JOIN message m ON m.id = c.message_id
+         WHERE c.hits = 1 AND m.segments = 1 AND m.status = $8
          ORDER BY m.id
          FOR UPDATE OF m
        ), part AS (
          UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
          FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8
-         RETURNING mp.message_id
+         RETURNING mp.message_id, s.status, s.ext_status
        ), msg AS (
-         UPDATE message m SET status = s.status, ext_status = s.ext_status, done_at = now(), updated_at = now()
-         FROM single s WHERE m.id = s.id AND m.id IN (SELECT message_id FROM part)
+         UPDATE message m SET status = p.status, ext_status = p.ext_status, done_at = now(), updated_at = now()
+         FROM part p WHERE m.id = p.message_id
          RETURNING m.id, m.partner_id
        )
        SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
-              p.status_url IS NOT NULL AS wants_dlr
-       FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner p ON p.id = msg.partner_id`,
-      values: [
-        keys,
-        conns,
-        ids,
-        ranks,
-        outcomes.map((o) => o.status),
-        outcomes.map((o) => o.extStatus),
-        outcomes.map((o) => o.doneAt),
-        MessageStatus.SUBMITTED,
-      ],
+              pa.status_url IS NOT NULL AS wants_dlr
+       FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner pa ON pa.id = msg.partner_id`,
+      values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED],
     });
     for (const r of rows) {
       found[r.k] = { message_id: r.message_id, seq: r.seq };
@@ -221,7 +225,6 @@ export class ReceiptService {
       }
     });
     const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>({
-      name: 'connector.parkedReceipts',
       text: `SELECT u.id::text, v.k, u.stat, u.err
        FROM unnest($1::int[], $2::int[], $3::text[]) AS v(k, conn, smsc_id)
        JOIN unmatched_receipt u ON u.smsc_connection_id = v.conn AND u.smsc_message_id = v.smsc_id

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
+import { PG_POOL } from '../infra/tokens';
+import { PeriodicTask } from '../tasks/periodic-task';
+
+/** The tables the hot paths write and read by key; their planner statistics must follow their growth. */
+export const HOT_TABLES = ['message', 'message_part', 'callback', 'callback_attempt', 'mo_message', 'unmatched_receipt', 'dlr_watch', 'message_stat_delta', 'message_stat'] as const;
+
+// Autovacuum's own analyze threshold (autovacuum_analyze_threshold 50, scale factor 0.1).
+const STALE_SQL = `
+SELECT relname FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname = ANY($1::text[])
+  AND n_mod_since_analyze > 50 + 0.1 * greatest(n_live_tup, 0)
+ORDER BY relname`;
+
+/**
+ * Keeps the planner's statistics of the hot tables current where autovacuum does not: with
+ * autovacuum off nothing ever analyses a table, and a table analysed when small (or never) gets
+ * plans made for a few rows (a scan of the whole table joined by hash, where an index lookup per
+ * key is right), whose cost then grows with the table. Every SCHEDULER_ANALYZE_INTERVAL_MS, if the
+ * server's autovacuum is off, each hot table changed by more than autovacuum's own analyze
+ * threshold since its last ANALYZE is analysed. With autovacuum on it does nothing. One instance
+ * at a time (an advisory lock); ANALYZE reads a sample, so it costs the same on 10 million rows as
+ * on 100,000.
+ */
+@Injectable()
+export class TableAnalyze implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger(TableAnalyze.name);
+  private readonly task: PeriodicTask;
+  private told = false;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SCHEDULER_CONFIG) private readonly config: SchedulerConfig,
+  ) {
+    this.task = new PeriodicTask('analyze', config.SCHEDULER_ANALYZE_INTERVAL_MS, async () => {
+      await this.analyzeStale();
+      return false;
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.SCHEDULER_TASKS.includes('analyze')) this.task.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.task.stop();
+  }
+
+  /** The hot tables analysed now; none while autovacuum is on or another instance is at it. */
+  async analyzeStale(): Promise<string[]> {
+    const client = await this.pool.connect();
+    try {
+      const { rows: [setting] } = await client.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+      if (setting?.on) return [];
+      if (!this.told) {
+        this.told = true;
+        this.log.log('autovacuum is off: the scheduler analyses the hot tables as they grow');
+      }
+      const { rows: [lock] } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(hashtext('smsgw.scheduler.analyze')) AS got`);
+      if (!lock?.got) return [];
+      try {
+        const { rows } = await client.query<{ relname: string }>(STALE_SQL, [HOT_TABLES]);
+        // Names from the fixed list above, never from input.
+        for (const r of rows) await client.query(`ANALYZE "${r.relname}"`);
+        return rows.map((r) => r.relname);
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext('smsgw.scheduler.analyze'))`);
+      }
+    } finally {
+      client.release();
+    }
+  }
+}

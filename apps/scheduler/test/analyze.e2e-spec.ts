@@ -1,0 +1,50 @@
+import { TestEnv, type TestScheduler } from './harness';
+
+// Planner statistics with autovacuum off: the scheduler analyses a hot table once it has changed
+// by more than autovacuum's threshold, and leaves it alone otherwise (or when autovacuum is on).
+jest.setTimeout(60_000);
+
+describe('scheduler: statistics of the hot tables', () => {
+  let t: TestEnv;
+  let s: TestScheduler;
+
+  beforeAll(async () => {
+    t = await TestEnv.create();
+    s = await t.startScheduler();
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const lastAnalyze = async (table: string) =>
+    (await t.pool.query<{ at: Date | null }>('SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = $1', [table])).rows[0]?.at ?? null;
+  // The statistics of a transaction reach pg_stat_user_tables within a second or so.
+  const waitForCounts = async (table: string, atLeast: number) => {
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await t.pool.query<{ n: string }>('SELECT n_mod_since_analyze::text AS n FROM pg_stat_user_tables WHERE relname = $1', [table]);
+      if (Number(rows[0]?.n ?? 0) >= atLeast) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${table}: changes not counted`);
+  };
+
+  it('analyses message once it has grown, only with autovacuum off, and not again while unchanged', async () => {
+    const { rows: [av] } = await t.pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+    const p = await t.createPartner();
+    await t.store(p, 3000);
+    await waitForCounts('message', 3000);
+    const analysed = await s.analyze.analyzeStale();
+    if (av!.on) {
+      // Autovacuum's job: nothing here.
+      expect(analysed).toEqual([]);
+      return;
+    }
+    expect(analysed).toContain('message');
+    expect(await lastAnalyze('message')).not.toBeNull();
+    const { rows: [stats] } = await t.pool.query<{ n: number }>(`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'message'`);
+    expect(stats!.n).toBeGreaterThanOrEqual(3000);
+    // Unchanged since: not analysed again.
+    expect(await s.analyze.analyzeStale()).not.toContain('message');
+  });
+});
