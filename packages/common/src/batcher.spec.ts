@@ -48,6 +48,30 @@ describe('Batcher', () => {
     expect(peak).toBe(3);
   });
 
+  it('starts a second run beside one in progress only for a queue of parallelFrom items; fewer wait for it', async () => {
+    const runs: number[][] = [];
+    let release: () => void = () => undefined;
+    const b = new Batcher<number, number>(async (items) => {
+      runs.push(items);
+      if (runs.length === 1) await new Promise<void>((r) => (release = r));
+      return items;
+    }, { maxBatch: 100, maxInFlight: 3, parallelFrom: 3 });
+    const first = b.submit(1);
+    await new Promise((r) => setImmediate(r));
+    // One by one, in separate turns, while the first run is in progress: they gather.
+    const single = [b.submit(2)];
+    await new Promise((r) => setImmediate(r));
+    single.push(b.submit(3));
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([[1]]);
+    // A third waiting item makes the queue worth a run of its own.
+    single.push(b.submit(4));
+    await new Promise((r) => setImmediate(r));
+    expect(runs).toEqual([[1], [2, 3, 4]]);
+    release();
+    await expect(Promise.all([first, ...single])).resolves.toEqual([1, 2, 3, 4]);
+  });
+
   it('rejects every caller of a failed run and goes on with the next', async () => {
     let calls = 0;
     const b = new Batcher<number, number>(async (items) => {

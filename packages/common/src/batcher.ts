@@ -9,6 +9,12 @@ export interface BatcherOptions {
   maxBatch: number;
   /** Runs in progress at once (e.g. PostgreSQL connections it may occupy). */
   maxInFlight: number;
+  /**
+   * A run starts beside one already in progress only once this many items wait (default: a
+   * twentieth of maxBatch, at least 2); otherwise they gather until a run ends. An idle batcher
+   * still starts at once.
+   */
+  parallelFrom?: number;
 }
 
 interface Pending<I, O> {
@@ -37,12 +43,20 @@ export class Batcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /**
+   * Under a moderate load items come one by one: were each to start its own run while another is
+   * in progress, every run would carry one item and cost a statement (a parse, a plan, a commit)
+   * per item. Waiting for the run in progress lets them share the next one; only a queue long
+   * enough to be worth a second statement starts one at once.
+   */
+  private readonly parallelFrom: number;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly options: BatcherOptions,
   ) {
     if (options.maxBatch < 1 || options.maxInFlight < 1) throw new Error('Batcher: maxBatch and maxInFlight must be at least 1');
+    this.parallelFrom = Math.max(1, options.parallelFrom ?? Math.max(2, Math.ceil(options.maxBatch / 20)));
   }
 
   submit(item: I): Promise<O> {
@@ -69,7 +83,7 @@ export class Batcher<I, O> {
   }
 
   private flush(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0 && (this.inFlight === 0 || this.queue.length >= this.parallelFrom)) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
       void this.execute(batch);

@@ -101,7 +101,10 @@ export class MessageWriter implements OnApplicationShutdown {
     // Let every request parsed in this turn of the event loop join the batch.
     setImmediate(() => {
       this.scheduled = false;
-      while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      // A second INSERT beside one in progress only for a batch worth it (see Batcher.parallelFrom):
+      // requests arriving one by one wait for the commit in progress and share the next one.
+      const parallelFrom = Math.max(2, Math.ceil(this.config.INGRESS_BATCH_MAX / 20));
+      while (this.inFlight < this.maxInFlight && this.waiting.length > 0 && (this.inFlight === 0 || this.waiting.length >= parallelFrom)) {
         const batch = this.waiting.splice(0, this.config.INGRESS_BATCH_MAX);
         this.inFlight++;
         void this.flush(batch).finally(() => {

@@ -72,7 +72,10 @@ interface DispatchRow {
 @Injectable()
 export class MessageStore {
   // The hot path (load, claim, record a segment) runs once per message: concurrent jobs share one
-  // statement each (group commit), so a thousand messages a second cost tens of round trips.
+  // statement each (group commit), so a thousand messages a second cost tens of round trips. The
+  // statements are prepared (named): planning them per batch cost more than running them. Their
+  // generic plans look rows up by key whatever the statistics say, and the scheduler keeps the
+  // statistics current where autovacuum does not (an ANALYZE re-plans them).
   private readonly loads = new Batcher<string, DispatchMessage | null>((ids) => this.loadMany(ids), { ...BATCH, name: 'store.load' });
   private readonly claims = new Batcher<{ id: string; smscConnectionId: number }, boolean>((c) => this.claimMany(c), { ...BATCH, name: 'store.claim' });
   private readonly parts = new Batcher<PartRecord, void>((p) => this.recordMany(p), { ...BATCH, name: 'store.parts' });
@@ -85,6 +88,7 @@ export class MessageStore {
 
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
     const { rows } = await this.pool.query<DispatchRow>({
+      name: 'connector.loadForDispatch',
       text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
               m.valid_until, m.smsc_connection_id,
               (m.test AND NOT p.test_real_delivery) AS simulated,
@@ -116,6 +120,7 @@ export class MessageStore {
     claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
     const unique = [...first.keys()];
     const { rows } = await this.pool.query<{ id: string }>({
+      name: 'connector.claim',
       text: `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
        FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
        WHERE m.id = v.id AND m.status = $4
@@ -145,6 +150,7 @@ export class MessageStore {
 
   private async recordMany(parts: PartRecord[]): Promise<void[]> {
     await this.pool.query({
+      name: 'connector.recordParts',
       text: `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, submitted_at)
        SELECT v.message_id, v.seq, v.conn, v.smsc_id, now()
        FROM unnest($1::bigint[], $2::int[], $3::int[], $4::text[]) AS v(message_id, seq, conn, smsc_id)

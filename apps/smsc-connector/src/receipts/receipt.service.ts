@@ -167,6 +167,7 @@ export class ReceiptService {
     // without statistics (autovacuum off, nothing analysed) a plain join on message_part is planned
     // as a scan of the whole table. LATERAL … LIMIT 1 keeps each lookup on its index.
     const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>({
+      name: 'connector.settleSingleSegments',
       text: `WITH matched AS (
          SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq, v.status, v.ext_status, v.done_at
          FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::smallint[], $6::smallint[], $7::timestamptz[])
@@ -225,6 +226,7 @@ export class ReceiptService {
       }
     });
     const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>({
+      name: 'connector.parkedReceipts',
       text: `SELECT u.id::text, v.k, u.stat, u.err
        FROM unnest($1::int[], $2::int[], $3::text[]) AS v(k, conn, smsc_id)
        JOIN unmatched_receipt u ON u.smsc_connection_id = v.conn AND u.smsc_message_id = v.smsc_id
