@@ -361,8 +361,10 @@ describe('partner pages', () => {
   });
 
   it('dashboard splits by sender, keeps test traffic apart, and refuses a bad period', async () => {
-    const today = new Date().toISOString().slice(0, 10);
-    const r = await userA.get(`/api/stats?from=${new Date(Date.now() - 20 * 864e5).toISOString().slice(0, 10)}&to=${today}`);
+    // Days in the partner's zone: between 21:00 and 24:00 UTC Moscow is a day ahead already.
+    const moscowDay = (at: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Moscow' }).format(new Date(at));
+    const today = moscowDay(Date.now());
+    const r = await userA.get(`/api/stats?from=${moscowDay(Date.now() - 20 * 864e5)}&to=${today}`);
     expect(r.body.bySender.map((s: { sender: string }) => s.sender)).toEqual(['TEST']); // ALPHA's messages are all test
     expect(r.body.test.totals.messages).toBe(6);
     expect((await userA.get('/api/stats?from=2026-13-01')).status).toBe(400);
