@@ -12,7 +12,7 @@ const { Pool } = require('pg');
 const Redis = require('ioredis');
 const autocannon = require('autocannon');
 const { preflight } = require('./preflight');
-const { cpuMs, intSetting, portFree, prefixOutput, sleep, waitForHealth: waitForService, withDatabase } = require('./lib/services');
+const { cpuMs, intSetting, portFree, prefixOutput, sleep, stopChildren: stopAll, waitForHealth: waitForService, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -324,14 +324,7 @@ function start(name, childEnv) {
 
 async function stopChildren() {
   stopping = true;
-  for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopAll(children);
 }
 
 function alive(name) {

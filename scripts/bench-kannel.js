@@ -1047,10 +1047,11 @@ async function phase(sys, kind, pacedRate = 0) {
 const fmt = (v, digits = 0) => (v === null || v === undefined || Number.isNaN(v) ? '-' : typeof v === 'number' ? v.toFixed(digits) : String(v));
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? Number((a / b).toFixed(2)) : null);
 
-function cpuTotal(r, sysKey) {
+/** CPU ms per message of a system's processes (never the load; PostgreSQL and Redis for the platform only). */
+function cpuTotal(r, sysKey, { withSmsc = true } = {}) {
   let t = 0;
   for (const [name, v] of Object.entries(r.cpuMsPerAccepted)) {
-    if (LOAD.has(name)) continue;
+    if (LOAD.has(name) || (!withSmsc && SMSC.has(name))) continue;
     if (sysKey !== 'C' && BACKGROUND.has(name)) continue;
     t += v ?? 0;
   }
@@ -1061,15 +1062,7 @@ function cpuTotal(r, sysKey) {
  * The gateway's own CPU: for the platform its processes plus PostgreSQL and Redis, for Kannel
  * bearerbox and smsbox; never the SMSC (simulator, fakesmsc) or the load.
  */
-function gatewayCpu(r, sysKey) {
-  let t = 0;
-  for (const [name, v] of Object.entries(r.cpuMsPerAccepted)) {
-    if (LOAD.has(name) || SMSC.has(name)) continue;
-    if (sysKey !== 'C' && BACKGROUND.has(name)) continue;
-    t += v ?? 0;
-  }
-  return t;
-}
+const gatewayCpu = (r, sysKey) => cpuTotal(r, sysKey, { withSmsc: false });
 
 /** The targets of the race (issue: the whole pipeline, side by side), each with its verdict. */
 function targets(results) {

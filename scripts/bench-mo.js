@@ -14,7 +14,7 @@ const path = require('node:path');
 const { Pool } = require('pg');
 const Redis = require('ioredis');
 const { preflight } = require('./preflight');
-const { clearRedisPrefix, cpuMs, freshDatabase, intSetting, portFree, prefixOutput, sleep, waitForHealth, withDatabase } = require('./lib/services');
+const { clearRedisPrefix, cpuMs, freshDatabase, intSetting, portFree, prefixOutput, sleep, stopChildren: stopAll, waitForHealth, withDatabase } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -80,14 +80,7 @@ const check = (name) => () => {
 
 async function stopChildren() {
   stopping = true;
-  for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopAll(children);
 }
 
 /** The partner: answers each push after `delayMs`, remembers when each MO id arrived. */

@@ -235,7 +235,20 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Stops started children in reverse order: SIGTERM, then SIGKILL after 15 s; already ended ones are skipped. */
+async function stopChildren(children) {
+  for (const child of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
 module.exports = {
+  stopChildren,
   root,
   CLOCK_TICK_MS,
   intSetting,

@@ -39,6 +39,11 @@ const items =
   (metricsRegistry.getSingleMetric('smsgw_batch_items_total') as Counter<'batcher'> | undefined) ??
   new Counter({ name: 'smsgw_batch_items_total', help: 'Items carried by batched statements, by batcher (items / runs = mean batch)', labelNames: ['batcher'], registers: [metricsRegistry] });
 
+/** Items waiting before a second run starts beside one in progress: a twentieth of maxBatch, at least 2. */
+export function defaultParallelFrom(maxBatch: number): number {
+  return Math.max(2, Math.ceil(maxBatch / 20));
+}
+
 export class Batcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private inFlight = 0;
@@ -56,7 +61,7 @@ export class Batcher<I, O> {
     private readonly options: BatcherOptions,
   ) {
     if (options.maxBatch < 1 || options.maxInFlight < 1) throw new Error('Batcher: maxBatch and maxInFlight must be at least 1');
-    this.parallelFrom = Math.max(1, options.parallelFrom ?? Math.max(2, Math.ceil(options.maxBatch / 20)));
+    this.parallelFrom = Math.max(1, options.parallelFrom ?? defaultParallelFrom(options.maxBatch));
   }
 
   submit(item: I): Promise<O> {

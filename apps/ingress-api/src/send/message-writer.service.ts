@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
+import { defaultParallelFrom } from '@smsgw/common';
 import { dispatchBatches, enqueueBulk, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
@@ -103,7 +104,7 @@ export class MessageWriter implements OnApplicationShutdown {
       this.scheduled = false;
       // A second INSERT beside one in progress only for a batch worth it (see Batcher.parallelFrom):
       // requests arriving one by one wait for the commit in progress and share the next one.
-      const parallelFrom = Math.max(2, Math.ceil(this.config.INGRESS_BATCH_MAX / 20));
+      const parallelFrom = defaultParallelFrom(this.config.INGRESS_BATCH_MAX);
       while (this.inFlight < this.maxInFlight && this.waiting.length > 0 && (this.inFlight === 0 || this.waiting.length >= parallelFrom)) {
         const batch = this.waiting.splice(0, this.config.INGRESS_BATCH_MAX);
         this.inFlight++;

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { inTransaction } from '@smsgw/common';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
 import { Jobs, type ReportRef } from '../jobs/jobs.service';
@@ -94,18 +95,13 @@ export class ReportSweep {
 
   /** One transaction over up to `limit` watch rows due for a check (`checked` counts their reports). */
   async sweepReports(now: Date, limit = this.config.SCHEDULER_SWEEP_BATCH): Promise<SweepPage> {
-    const client = await this.pool.connect();
-    let found = 0;
-    let checked = 0;
-    let watchRows = 0;
-    try {
-      await client.query('BEGIN');
+    const page = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<WatchRow>({ name: 'scheduler-sweep-reports', text: WATCH_SQL, values: [now, limit] });
-      watchRows = rows.length;
-      checked = rows.reduce((n, r) => n + r.total, 0);
+      const checked = rows.reduce((n, r) => n + r.total, 0);
       const done = rows.filter((r) => r.open.length === 0 || !r.wanted);
       const open = rows.filter((r) => r.open.length > 0 && r.wanted);
       if (done.length > 0) await client.query(FORGET_SQL, [done.map((r) => r.id)]);
+      let found = 0;
       if (open.length > 0) {
         const reports = open.flatMap((r) => r.open.map((messageId) => ({ messageId, status: r.status, partnerId: r.partner_id })));
         const lost = await this.jobs.withoutReportJob(reports);
@@ -118,16 +114,11 @@ export class ReportSweep {
         // Only the reports still open stay watched (a text literal per row: pg has no array of arrays).
         await client.query(RECHECK_SQL, [open.map((r) => r.id), open.map((r) => `{${r.open.join(',')}}`), next]);
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-    schedulerMetrics.sweepChecked.inc({ kind: 'report' }, checked);
-    if (found > 0) schedulerMetrics.sweepFound.inc({ kind: 'report' }, found);
-    return { checked, found, expired: 0, full: watchRows === limit };
+      return { checked, found, expired: 0, full: rows.length === limit };
+    });
+    schedulerMetrics.sweepChecked.inc({ kind: 'report' }, page.checked);
+    if (page.found > 0) schedulerMetrics.sweepFound.inc({ kind: 'report' }, page.found);
+    return page;
   }
 
   /** The next page of MO not acknowledged yet. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Pool, PoolClient } from 'pg';
-import { Batcher } from '@smsgw/common';
+import type { Pool } from 'pg';
+import { Batcher, inTransaction } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
@@ -107,7 +107,7 @@ export class ReceiptService {
           parked.map((r) => r.receipt.err),
         ],
       );
-      const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, candidates: smscIdCandidates(r.receipt.smscMessageId) })));
+      const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId })));
       resolved = [];
       parked.forEach((r, j) => {
         const part = again[j];
@@ -140,24 +140,10 @@ export class ReceiptService {
   private async settleSingleSegments(batch: IncomingReceipt[]): Promise<{ found: Array<PartRef | null>; settled: Array<Settled | null> }> {
     const outcomes = batch.map((r) => toPartOutcome(r.mapped, r.receipt.doneAt ?? null));
     // One row per candidate form of each receipt's id, carrying the receipt's outcome.
-    const keys: number[] = [];
-    const conns: number[] = [];
-    const ids: string[] = [];
-    const ranks: number[] = [];
-    const statuses: number[] = [];
-    const extStatuses: Array<number | null> = [];
-    const doneAts: Array<Date | null> = [];
-    batch.forEach((r, i) =>
-      smscIdCandidates(r.receipt.smscMessageId).forEach((c, rank) => {
-        keys.push(i);
-        conns.push(r.smscConnectionId);
-        ids.push(c);
-        ranks.push(rank);
-        statuses.push(outcomes[i]!.status);
-        extStatuses.push(outcomes[i]!.extStatus);
-        doneAts.push(outcomes[i]!.doneAt);
-      }),
-    );
+    const { keys, conns, ids, ranks } = candidateRows(batch.map((r) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId })));
+    const statuses = keys.map((k) => outcomes[k]!.status);
+    const extStatuses = keys.map((k) => outcomes[k]!.extStatus);
+    const doneAts = keys.map((k) => outcomes[k]!.doneAt);
     const found: Array<PartRef | null> = batch.map(() => null);
     const settled: Array<Settled | null> = batch.map(() => null);
     if (keys.length === 0) return { found, settled };
@@ -215,16 +201,7 @@ export class ReceiptService {
   private async applyParkedMany(parts: RecordedPart[]): Promise<void[]> {
     // The candidate relation is symmetric: the receipt ids whose candidates include the stored id
     // are the stored id's own candidates.
-    const keys: number[] = [];
-    const conns: number[] = [];
-    const ids: string[] = [];
-    parts.forEach((p, i) => {
-      for (const c of smscIdCandidates(p.smscMessageId)) {
-        keys.push(i);
-        conns.push(p.smscConnectionId);
-        ids.push(c);
-      }
-    });
+    const { keys, conns, ids } = candidateRows(parts);
     const { rows } = await this.pool.query<{ id: string; k: number; stat: string; err: string | null }>({
       name: 'connector.parkedReceipts',
       text: `SELECT u.id::text, v.k, u.stat, u.err
@@ -260,7 +237,7 @@ export class ReceiptService {
    * message cannot both miss the other's segment. The reports go out after the commit.
    */
   private async applyMany(updates: PartUpdate[]): Promise<void[]> {
-    const reports = await this.transaction(async (db) => {
+    const reports = await inTransaction(this.pool, async (db) => {
       const messageIds = [...new Set(updates.map((u) => u.messageId))];
       const { rows: msgRows } = await db.query<{ id: string; status: number; segments: number; partner_id: number; wants_dlr: boolean }>(
         `SELECT m.id::text, m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr
@@ -345,47 +322,42 @@ export class ReceiptService {
   }
 
   /** The newest segment each receipt names, by (SMSC connection, any form of its id); null if none. */
-  private async findParts(lookups: Array<{ smscConnectionId: number; candidates: string[] }>): Promise<Array<PartRef | null>> {
-    const keys: number[] = [];
-    const conns: number[] = [];
-    const ids: string[] = [];
-    const ranks: number[] = [];
-    lookups.forEach((l, i) =>
-      l.candidates.forEach((c, rank) => {
-        keys.push(i);
-        conns.push(l.smscConnectionId);
-        ids.push(c);
-        ranks.push(rank);
-      }),
-    );
+  private async findParts(lookups: Array<{ smscConnectionId: number; smscMessageId: string }>): Promise<Array<PartRef | null>> {
+    const { keys, conns, ids, ranks } = candidateRows(lookups);
     const out: Array<PartRef | null> = lookups.map(() => null);
     if (keys.length === 0) return out;
     // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
     const { rows } = await this.pool.query<PartRef & { k: number }>(
       `SELECT DISTINCT ON (v.k) v.k, mp.message_id::text, mp.seq
        FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
-       JOIN message_part mp ON mp.smsc_connection_id = v.conn AND mp.smsc_message_id = v.smsc_id
-       ORDER BY v.k, v.rank, mp.submitted_at DESC`,
+       CROSS JOIN LATERAL (
+         SELECT message_id, seq FROM message_part
+         WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
+         ORDER BY submitted_at DESC LIMIT 1
+       ) mp
+       ORDER BY v.k, v.rank`,
       [keys, conns, ids, ranks],
     );
     for (const r of rows) out[r.k] = { message_id: r.message_id, seq: r.seq };
     return out;
   }
+}
 
-  private async transaction<T>(work: (db: PoolClient) => Promise<T>): Promise<T> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
-      const result = await work(db);
-      await db.query('COMMIT');
-      return result;
-    } catch (e) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      db.release();
-    }
-  }
+/**
+ * One row per candidate form of each id (smscIdCandidates, most likely first): `keys` says whose
+ * (its index in `of`), `ranks` how likely. The statements join these rows on their index.
+ */
+function candidateRows(of: Array<{ smscConnectionId: number; smscMessageId: string }>): { keys: number[]; conns: number[]; ids: string[]; ranks: number[] } {
+  const rows = { keys: [] as number[], conns: [] as number[], ids: [] as string[], ranks: [] as number[] };
+  of.forEach((x, i) =>
+    smscIdCandidates(x.smscMessageId).forEach((c, rank) => {
+      rows.keys.push(i);
+      rows.conns.push(x.smscConnectionId);
+      rows.ids.push(c);
+      rows.ranks.push(rank);
+    }),
+  );
+  return rows;
 }
 
 function toPartOutcome(mapped: MappedStatus, doneAt: Date | null): PartOutcome {
