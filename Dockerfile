@@ -89,9 +89,12 @@ ARG APP
 ENV NODE_ENV=production \
     SMSGW_APP=${APP}
 WORKDIR /app
-# Owned by root and not writable by the app's user: the apps write nothing to disk.
+# Owned by root and not writable by the app's user: the apps write nothing there.
 COPY --from=prod-deps /repo/ ./
 COPY scripts/docker/healthcheck.js scripts/docker/migrate-and-seed.js /app/docker/
+# The one place an app writes: the connector's journal of receipts and MO (CONNECTOR_JOURNAL_DIR),
+# meant to be a volume; a volume mounted here starts with this owner.
+RUN mkdir -p /var/lib/smsgw/journal && chown node:node /var/lib/smsgw/journal
 WORKDIR /app/apps/${APP}
 USER node
 # Node itself is PID 1, started directly (no shell, no npm, no init): SIGTERM from `docker stop`

@@ -44,6 +44,15 @@ export const connectorConfigSchema = baseConfigSchema.extend({
    */
   RECEIPT_WAIT_GRACE_MS: ms.default(3_600_000),
   RECEIPT_SWEEP_INTERVAL_MS: positiveMs.default(60_000),
+  /**
+   * The local journal of receipts and MO: a deliver_sm is answered once its record is here, and
+   * applied to PostgreSQL from here, in a subdirectory named after the database. One directory per
+   * connector instance (the journal locks it), on a disk that outlives the process (a volume in
+   * containers).
+   */
+  CONNECTOR_JOURNAL_DIR: z.string().min(1).default('var/journal'),
+  /** Records not yet applied beyond which a deliver_sm is refused with a temporary error (the SMSC resends later). */
+  CONNECTOR_JOURNAL_MAX_PENDING: z.coerce.number().int().min(1).default(500_000),
 });
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export const CONNECTOR_CONFIG = Symbol('CONNECTOR_CONFIG');

@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
 import { DispatchWorker } from './dispatch/dispatch.worker';
+import { InboundService } from './inbound/inbound.service';
 import { MoService } from './mo/mo.service';
 import { ReceiptDeadline } from './receipts/receipt-deadline.service';
 import { SmscRegistry } from './smsc/smsc-registry.service';
@@ -8,12 +9,14 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
 
 /**
  * Start and stop order in one place.
- * Start: bind the SMSCs first (bounded wait), then take jobs.
+ * Start: open the inbound journal (what an earlier run left is applied), bind the SMSCs (bounded
+ * wait), then take jobs.
  * Stop (SIGTERM): messages still waiting for SMSC capacity go back to the queue (retried later,
  * by another instance or after the restart); take no more jobs and let those running finish their
  * submits (bounded), the messages of a batch not started yet each getting a single job at once
  * (past the bound, the batch's lock expires and the whole batch re-runs, harmlessly); unbind every SMSC once its outstanding submits are answered (bounded) and
- * the deliver_sm in hand are stored; store the incomplete MO still held. The connections to
+ * the deliver_sm in hand are journaled; apply what the journal holds (bounded; the rest waits in
+ * the journal for the next start); store the incomplete MO still held. The connections to
  * PostgreSQL and Redis close after this (InfraModule's onApplicationShutdown).
  */
 @Injectable()
@@ -27,9 +30,11 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly testOutcomeWorker: TestOutcomeWorker,
     private readonly receiptDeadline: ReceiptDeadline,
     private readonly mo: MoService,
+    private readonly inbound: InboundService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.inbound.start();
     this.mo.start();
     await this.registry.start();
     this.dispatchWorker.start();
@@ -43,7 +48,9 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.registry.refuseNewSubmits();
     await Promise.all([this.dispatchWorker.stop(timeout), this.testOutcomeWorker.stop(timeout), this.receiptDeadline.stop()]);
     await this.registry.stop(timeout);
+    await this.inbound.stop(timeout);
     await this.mo.stop();
+    await this.inbound.closeJournal();
     this.log.log('stopped');
   }
 }

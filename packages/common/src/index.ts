@@ -6,3 +6,4 @@ export * from './logging';
 export * from './metrics';
 export * from './health';
 export * from './batcher';
+export * from './journal';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher, inTransaction } from '@smsgw/common';
-import { ConcatAssembler, concatKey, type IncompleteConcat, readMoSegment } from '@smsgw/sms';
+import { ConcatAssembler, concatKey, type IncompleteConcat } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
-import type { DeliverSm } from '../inbound/deliver-sm';
+import { InboundJournal, type InboundRecord } from '../inbound/inbound-journal';
 import { PG_POOL } from '../infra/tokens';
 import { connectorMetrics } from '../metrics';
 
@@ -17,6 +17,10 @@ export interface IncomingMo {
   complete: boolean;
   smscConnectionId: number;
   connectionName: string;
+  /** The journal entry of its (first) segment: a replay of the journal stores it once. */
+  inboundKey: string;
+  /** Its segments' journal entries, done once it is stored. */
+  journalIds: string[];
 }
 
 interface OpenSetOrigin {
@@ -24,25 +28,31 @@ interface OpenSetOrigin {
   serviceNumber: string;
   smscConnectionId: number;
   connectionName: string;
+  journalIds: string[];
 }
 
+type MoRecord = Extract<InboundRecord, { kind: 'mo' }>;
+
 /** Subscriber numbers and service numbers are stored as digits without '+'. */
-const normaliseNumber = (addr: string): string => addr.trim().replace(/^\+/, '');
+export const normaliseNumber = (addr: string): string => addr.trim().replace(/^\+/, '');
 
 /**
- * MO: a deliver_sm that is not a receipt. A single message is stored before its deliver_sm is
- * answered. A segment of a concatenated message (UDH 8/16-bit reference or SAR TLVs) is held in
- * memory and answered at once; the message is stored when its last segment arrives, or, missing
- * segments, MO_REASSEMBLY_TIMEOUT_MS after the latest one (complete = false). The owner is the
- * partner of the service number it was sent to; nobody's number is stored with partner_id null.
+ * MO: a deliver_sm that is not a receipt, taken from the inbound journal (see InboundService). A
+ * single message is stored at once. A segment of a concatenated message (UDH 8/16-bit reference
+ * or SAR TLVs) is held in memory (and stays in the journal); the message is stored when its last
+ * segment arrives, or, missing segments, MO_REASSEMBLY_TIMEOUT_MS after the latest one
+ * (complete = false), and its segments' journal entries are done then. The owner is the partner of
+ * the service number it was sent to; nobody's number is stored with partner_id null.
  */
 @Injectable()
 export class MoService {
   private readonly log = new Logger(MoService.name);
   private readonly assembler = new ConcatAssembler();
   private readonly origins = new Map<string, OpenSetOrigin>();
-  /** Reassembled MO whose store failed: tried again on the next tick, never dropped. */
+  /** Incomplete MO (timed out, evicted) whose store failed: tried again on the next tick, never dropped. */
   private unsaved: IncomingMo[] = [];
+  /** Sets completed by a segment whose store failed, by that segment's journal entry (applied again by the journal). */
+  private readonly completedUnsaved = new Map<string, IncomingMo>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
 
@@ -50,6 +60,7 @@ export class MoService {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     private readonly callbacks: PartnerCallbacks,
+    private readonly journal: InboundJournal,
   ) {}
 
   start(): void {
@@ -67,33 +78,45 @@ export class MoService {
     await this.ticking;
     const open = this.assembler.flushAll().map((set) => this.incomplete(set));
     await this.storeAll([...this.unsaved.splice(0), ...open]);
-    if (this.unsaved.length > 0) this.log.error(`${this.unsaved.length} MO could not be stored at shutdown: lost`);
+    if (this.unsaved.length > 0) this.log.warn(`${this.unsaved.length} MO could not be stored at shutdown: they stay in the journal for the next start`);
   }
 
-  async onMoSegment(smscConnectionId: number, connectionName: string, pdu: DeliverSm): Promise<void> {
-    const segment = readMoSegment(pdu);
-    const msisdn = normaliseNumber(pdu.sourceAddr);
-    const serviceNumber = normaliseNumber(pdu.destinationAddr);
+  /**
+   * One journaled MO segment. True: stored (its journal entry is done). False: held for its set;
+   * its entry is done once the set is stored. Rejects when the message (single, or the set this
+   * segment completes) could not be stored: the journal applies the segment again, in its place.
+   */
+  async onMoSegment(journalId: string, record: MoRecord): Promise<boolean> {
+    const { segment, msisdn, serviceNumber, smscConnectionId, connectionName } = record;
     const base = { msisdn, serviceNumber, smscConnectionId, connectionName };
+    const completed = this.completedUnsaved.get(journalId);
+    if (completed) {
+      // The journal applies again the segment that completed a set it could not store.
+      await this.store(completed);
+      this.completedUnsaved.delete(journalId);
+      return false;
+    }
     if (!segment.concat || segment.concat.total <= 1) {
-      await this.store({ ...base, text: segment.text, segments: 1, complete: true });
-      return;
+      await this.store({ ...base, text: segment.text, segments: 1, complete: true, inboundKey: journalId, journalIds: [] });
+      return true;
     }
     const key = concatKey(msisdn, serviceNumber, segment.concat);
-    if (!this.origins.has(key)) this.origins.set(key, base);
+    const origin = this.origins.get(key) ?? { ...base, journalIds: [] };
+    origin.journalIds.push(journalId);
+    this.origins.set(key, origin);
     const result = this.assembler.add({ key, seq: segment.concat.seq, total: segment.concat.total, text: segment.text, receivedAt: Date.now() });
     if (result.evicted) void this.storeAll(result.evicted.map((set) => this.incomplete(set)));
-    if (!result.complete) return;
+    if (!result.complete) return false;
     this.origins.delete(key);
-    const mo: IncomingMo = { ...base, text: result.text, segments: result.parts, complete: true };
+    const mo: IncomingMo = { ...base, text: result.text, segments: result.parts, complete: true, inboundKey: origin.journalIds[0]!, journalIds: origin.journalIds };
     try {
       await this.store(mo);
     } catch (e) {
-      // The earlier segments were acknowledged and are only here: asking the SMSC to resend this
-      // last one would not bring them back. Keep the whole message and store it on the next tick.
-      this.log.error(`MO from ${msisdn} not stored, will retry: ${(e as Error).message}`);
-      this.unsaved.push(mo);
+      // Kept until the journal applies this segment again, in its place among the others.
+      this.completedUnsaved.set(journalId, mo);
+      throw e;
     }
+    return false;
   }
 
   private async expireIncomplete(): Promise<void> {
@@ -105,7 +128,10 @@ export class MoService {
     const origin = this.origins.get(set.key);
     this.origins.delete(set.key);
     const [msisdn = '', serviceNumber = ''] = set.key.split('|');
+    const journalIds = origin?.journalIds ?? [];
     return {
+      inboundKey: journalIds[0] ?? `incomplete:${set.key}:${Date.now()}`,
+      journalIds,
       msisdn: origin?.msisdn ?? msisdn,
       serviceNumber: origin?.serviceNumber ?? serviceNumber,
       smscConnectionId: origin?.smscConnectionId ?? 0,
@@ -143,20 +169,23 @@ export class MoService {
 
   private async storeBatch(batch: IncomingMo[]): Promise<void[]> {
     const rows = await inTransaction(this.pool, async (db) => {
-      const { rows } = await db.query<{ id: string; partner_id: number | null; wants_callback: boolean }>(
+      // An MO whose key is stored already (the journal applied it once before a crash) is skipped:
+      // its callback was queued with it.
+      const { rows } = await db.query<{ id: string; partner_id: number | null; wants_callback: boolean; inbound_key: string }>(
         `WITH input AS (
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[], $6::int[]) WITH ORDINALITY
-             AS i(msisdn, service_number, text, segments, complete, smsc_connection_id, n)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bool[], $6::int[], $7::text[]) WITH ORDINALITY
+             AS i(msisdn, service_number, text, segments, complete, smsc_connection_id, inbound_key, n)
          ), owner AS (
            SELECT s.number, s.partner_id, p.mo_url FROM service_number s JOIN partner p ON p.id = s.partner_id
            WHERE s.number IN (SELECT DISTINCT service_number FROM input)
          ), stored AS (
-           INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, complete, smsc_connection_id)
-           SELECT o.partner_id, i.msisdn, i.service_number, i.text, i.segments, i.complete, i.smsc_connection_id
+           INSERT INTO mo_message (partner_id, msisdn, service_number, text, segments, complete, smsc_connection_id, inbound_key)
+           SELECT o.partner_id, i.msisdn, i.service_number, i.text, i.segments, i.complete, i.smsc_connection_id, i.inbound_key
            FROM input i LEFT JOIN owner o ON o.number = i.service_number ORDER BY i.n
-           RETURNING id, partner_id, service_number
+           ON CONFLICT (inbound_key) DO NOTHING
+           RETURNING id, partner_id, service_number, inbound_key
          )
-         SELECT s.id::text, s.partner_id, (o.mo_url IS NOT NULL) AS wants_callback
+         SELECT s.id::text, s.partner_id, (o.mo_url IS NOT NULL) AS wants_callback, s.inbound_key
          FROM stored s LEFT JOIN owner o ON o.number = s.service_number ORDER BY s.id`,
         [
           batch.map((m) => m.msisdn),
@@ -166,18 +195,22 @@ export class MoService {
           batch.map((m) => m.segments),
           batch.map((m) => m.complete),
           batch.map((m) => m.smscConnectionId || null),
+          batch.map((m) => m.inboundKey),
         ],
       );
-      if (rows.length !== batch.length) throw new Error(`MO insert stored ${rows.length} of ${batch.length} rows`);
       const callbacks = rows.filter((r) => r.partner_id !== null && r.wants_callback).map((r) => ({ moId: r.id, partnerId: r.partner_id! }));
       if (callbacks.length > 0) await this.callbacks.incomingMessages(callbacks);
       return rows;
     });
-    for (const mo of batch) connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
-    for (const [i, row] of rows.entries()) {
+    this.journal.done(batch.flatMap((m) => m.journalIds));
+    const byKey = new Map(batch.map((m) => [m.inboundKey, m]));
+    if (rows.length < batch.length) this.log.warn(`${batch.length - rows.length} MO were stored already (applied again from the journal after a restart): skipped`);
+    for (const row of rows) {
+      const mo = byKey.get(row.inbound_key)!;
+      connectorMetrics.moReceived.inc({ connection: mo.connectionName, complete: String(mo.complete) });
       if (row.partner_id !== null) continue;
       connectorMetrics.moUnowned.inc();
-      this.log.warn(`MO ${row.id} to ${batch[i]!.serviceNumber}, a number no partner owns: stored without a partner`);
+      this.log.warn(`MO ${row.id} to ${mo.serviceNumber}, a number no partner owns: stored without a partner`);
     }
     return batch.map(() => undefined);
   }

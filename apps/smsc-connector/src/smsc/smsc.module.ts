@@ -10,6 +10,6 @@ import { SmscRegistry } from './smsc-registry.service';
   imports: [ReceiptsModule, MoModule],
   controllers: [ConnectionsController],
   providers: [SmscRegistry, InboundService],
-  exports: [SmscRegistry],
+  exports: [SmscRegistry, InboundService],
 })
 export class SmscModule {}

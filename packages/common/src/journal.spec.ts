@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Journal } from './journal';
+
+async function tempDir(): Promise<string> {
+  return fsp.mkdtemp(path.join(os.tmpdir(), 'smsgw-journal-test-'));
+}
+
+const logFiles = async (dir: string): Promise<string[]> => (await fsp.readdir(dir)).filter((n) => n.endsWith('.log')).sort();
+
+describe('Journal', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives back, in order, what was appended and not done, after the process that wrote it is gone', async () => {
+    const { journal, unfinished } = await Journal.open<{ n: number; text: string }>({ dir });
+    expect(unfinished).toEqual([]);
+    const ids = await Promise.all([1, 2, 3, 4].map((n) => journal.append({ n, text: n === 3 ? 'Привет \u0000 😀' : `t${n}` })));
+    expect(new Set(ids).size).toBe(4);
+    journal.done([ids[0]!, ids[2]!]);
+    await journal.close();
+
+    const again = await Journal.open<{ n: number; text: string }>({ dir });
+    expect(again.unfinished.map((e) => e.data.n)).toEqual([2, 4]);
+    expect(again.unfinished.map((e) => e.id)).toEqual([ids[1], ids[3]]);
+    expect(again.journal.pending).toBe(2);
+    again.journal.done(again.unfinished.map((e) => e.id));
+    await again.journal.close();
+    // Everything done: nothing is left behind.
+    await expect(fsp.stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('groups the appends of one turn into one flush, and every append resolves only once flushed', async () => {
+    const { journal } = await Journal.open<number>({ dir });
+    const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => journal.append(i)));
+    const text = await fsp.readFile(path.join(dir, (await logFiles(dir))[0]!), 'utf8');
+    expect(text.trim().split('\n')).toHaveLength(500);
+    journal.done(ids);
+    await journal.close();
+  });
+
+  it('ignores a line torn by a crash mid-write', async () => {
+    const { journal } = await Journal.open<string>({ dir });
+    await journal.append('kept');
+    await journal.close();
+    const [file] = await logFiles(dir);
+    await fsp.appendFile(path.join(dir, file!), '{"i":"x.1","d":"tor');
+    const again = await Journal.open<string>({ dir });
+    expect(again.unfinished.map((e) => e.data)).toEqual(['kept']);
+    await again.journal.close();
+  });
+
+  it('starts a new file past maxFileBytes and removes old files only once they and every older file are done', async () => {
+    const { journal } = await Journal.open<string>({ dir, maxFileBytes: 200 });
+    const a = await journal.append('a'.repeat(250)); // file 1, full
+    const b = await journal.append('b'.repeat(250)); // file 2, full
+    await journal.append('c'); // file 3
+    expect(await logFiles(dir)).toHaveLength(3);
+    journal.done([b]);
+    await journal.append('d');
+    // File 2 is done, but file 1 is not: file 2 holds marks that must outlive file 1's entries.
+    expect((await logFiles(dir)).length).toBeGreaterThanOrEqual(3);
+    journal.done([a]);
+    await journal.append('e');
+    await new Promise((r) => setTimeout(r, 50));
+    const left = await logFiles(dir);
+    expect(left).not.toContain('journal-000000000001.log');
+    expect(left).not.toContain('journal-000000000002.log');
+    await journal.close();
+    const again = await Journal.open<string>({ dir });
+    expect(again.unfinished.map((e) => e.data)).toEqual(['c', 'd', 'e']);
+    await again.journal.close();
+  });
+
+  it('refuses a directory held by a live process and takes over one whose holder died', async () => {
+    const { journal } = await Journal.open<string>({ dir });
+    await expect(Journal.open<string>({ dir })).rejects.toThrow(/in use by process/);
+    await journal.close();
+
+    // A process that takes the lock and is killed without releasing it.
+    await fsp.mkdir(dir, { recursive: true });
+    const child = spawn(process.execPath, ['-e', `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'lock'))}, JSON.stringify({ pid: process.pid, host: require('node:os').hostname() })); console.log('locked'); setInterval(() => {}, 1000)`]);
+    await new Promise((r) => child.stdout.once('data', r));
+    await expect(Journal.open<string>({ dir })).rejects.toThrow(/in use by process/);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const taken = await Journal.open<string>({ dir });
+    await taken.journal.close();
+  });
+
+  it('takes over a lock of another host once it is no longer refreshed', async () => {
+    await fsp.writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'elsewhere' }));
+    await expect(Journal.open<string>({ dir, staleLockMs: 60_000 })).rejects.toThrow(/in use by process 1 on elsewhere/);
+    const old = new Date(Date.now() - 120_000);
+    await fsp.utimes(path.join(dir, 'lock'), old, old);
+    const { journal } = await Journal.open<string>({ dir, staleLockMs: 60_000 });
+    await journal.close();
+  });
+});

@@ -1,0 +1,360 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Counter, Gauge } from 'prom-client';
+import { metricsRegistry } from './metrics';
+
+/** One record written by {@link Journal.append}, as {@link Journal.open} hands it back. */
+export interface JournalEntry<T> {
+  /** Unique across every process that ever wrote the directory: `<process id>.<n>`. */
+  id: string;
+  data: T;
+}
+
+export interface JournalOptions {
+  /** A directory of this process alone (the journal locks it). */
+  dir: string;
+  /** A file is closed and a new one started past this size; a closed file is removed once every entry in it is done. */
+  maxFileBytes?: number;
+  /** Flush to disk before `append` resolves (default). Off only for measurements. */
+  sync?: boolean;
+  /** Label of its series in /metrics. */
+  name?: string;
+  /** A lock whose holder is not this host's live process is taken over once it is this old (ms). */
+  staleLockMs?: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface FileState {
+  name: string;
+  /** Entries written to it and not yet done. */
+  open: number;
+  closed: boolean;
+}
+
+const appended =
+  (metricsRegistry.getSingleMetric('smsgw_journal_appended_total') as Counter<'journal'> | undefined) ??
+  new Counter({ name: 'smsgw_journal_appended_total', help: 'Entries made durable in a local journal', labelNames: ['journal'], registers: [metricsRegistry] });
+const syncs =
+  (metricsRegistry.getSingleMetric('smsgw_journal_syncs_total') as Counter<'journal'> | undefined) ??
+  new Counter({ name: 'smsgw_journal_syncs_total', help: 'Writes flushed to disk by a local journal (appended / syncs = mean group)', labelNames: ['journal'], registers: [metricsRegistry] });
+const pendingGauge =
+  (metricsRegistry.getSingleMetric('smsgw_journal_pending') as Gauge<'journal'> | undefined) ??
+  new Gauge({ name: 'smsgw_journal_pending', help: 'Entries in a local journal not yet applied', labelNames: ['journal'], registers: [metricsRegistry] });
+
+const FILE = /^journal-(\d{12})\.log$/;
+const LOCK = 'lock';
+
+/**
+ * A local append-only journal: what must not be lost while the database is away. `append` resolves
+ * once the entry is on disk (written and fdatasync'd; the entries of one event-loop turn, and those
+ * that come while a flush is in progress, share the next flush: group commit). `done` marks an
+ * entry applied; the mark is written with the next flush, not waited for, so an entry applied just
+ * before a crash comes back once more at the next start: whoever applies entries does so
+ * idempotently.
+ *
+ * Lines of JSON in numbered files: `{"i":id,"d":data}` for an entry, `{"x":[ids]}` for done marks.
+ * A torn last line (a crash mid-write) is ignored: its `append` had not resolved. A file is closed
+ * past `maxFileBytes` and removed once every entry in it, and in the files before it, is done.
+ */
+export class Journal<T> {
+  private readonly dir: string;
+  private readonly maxFileBytes: number;
+  private readonly sync: boolean;
+  private readonly label: string;
+  private readonly staleLockMs: number;
+  private readonly prefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+  private counter = 0;
+  private file: fsp.FileHandle | null = null;
+  private fileState: FileState | null = null;
+  private fileBytes = 0;
+  private fileNumber = 0;
+  private readonly files: FileState[] = [];
+  /** Entry id → the file holding it (null: not written yet), for entries not done. */
+  private readonly where = new Map<string, FileState | null>();
+  private buffer: string[] = [];
+  /** Ids of the entries in `buffer`: they belong to the file the flush writes them to. */
+  private bufferIds: string[] = [];
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private failed: Error | null = null;
+  private closed = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  private constructor(options: JournalOptions) {
+    this.dir = options.dir;
+    this.maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
+    this.sync = options.sync ?? true;
+    this.label = options.name ?? path.basename(options.dir);
+    this.staleLockMs = options.staleLockMs ?? 15_000;
+  }
+
+  /**
+   * Opens (creating it if need be) and locks the directory, and reads what an earlier process left
+   * not done, in the order it was written.
+   */
+  static async open<T>(options: JournalOptions): Promise<{ journal: Journal<T>; unfinished: Array<JournalEntry<T>> }> {
+    const journal = new Journal<T>(options);
+    await fsp.mkdir(journal.dir, { recursive: true });
+    await journal.lock();
+    try {
+      const unfinished = await journal.recover();
+      await journal.startFile();
+      return { journal, unfinished };
+    } catch (e) {
+      await journal.unlock();
+      throw e;
+    }
+  }
+
+  /** Entries appended (or recovered) and not yet done. */
+  get pending(): number {
+    return this.where.size;
+  }
+
+  /** Resolves once the entry is on disk; returns its id for `done`. */
+  append(data: T): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('journal closed'));
+    if (this.failed) return Promise.reject(this.failed);
+    const id = `${this.prefix}.${(++this.counter).toString(36)}`;
+    const line = `${JSON.stringify({ i: id, d: data })}\n`;
+    this.buffer.push(line);
+    this.bufferIds.push(id);
+    this.where.set(id, null);
+    pendingGauge.set({ journal: this.label }, this.where.size);
+    return new Promise<string>((resolve, reject) => {
+      this.waiters.push({ resolve: () => resolve(id), reject });
+      this.schedule();
+    });
+  }
+
+  /** Marks entries applied. Never waits for the disk (see the class comment). */
+  done(ids: string[]): void {
+    const known = ids.filter((id) => this.where.has(id));
+    if (known.length === 0) return;
+    for (const id of known) {
+      const state = this.where.get(id);
+      this.where.delete(id);
+      if (state) state.open--;
+    }
+    pendingGauge.set({ journal: this.label }, this.where.size);
+    if (!this.closed) {
+      this.buffer.push(`${JSON.stringify({ x: known })}\n`);
+      this.schedule();
+    }
+    void this.collect();
+  }
+
+  /** Flushes what is buffered, closes the file and releases the lock. Entries not done stay for the next start. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushAll();
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    await this.file?.close().catch(() => undefined);
+    this.file = null;
+    if (this.fileState) this.fileState.closed = true;
+    await this.collect();
+    await this.unlock();
+    // Nothing left: no directory left behind either (a test's, or a database's no longer used).
+    if (this.files.length === 0) await fsp.rmdir(this.dir).catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.buffer.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.flushing || this.buffer.length > 0) {
+      if (this.flushing) await this.flushing;
+      else {
+        this.flushing = this.flush().finally(() => (this.flushing = null));
+        await this.flushing;
+      }
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const lines = this.buffer;
+    const ids = this.bufferIds;
+    const waiters = this.waiters;
+    this.buffer = [];
+    this.bufferIds = [];
+    this.waiters = [];
+    if (lines.length === 0) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    try {
+      const file = this.file!;
+      const state = this.fileState!;
+      for (const id of ids) {
+        if (!this.where.has(id)) continue; // done before it was written: its mark follows it
+        this.where.set(id, state);
+        state.open++;
+      }
+      const text = lines.join('');
+      this.fileBytes += Buffer.byteLength(text);
+      await file.write(text);
+      if (this.sync) await file.datasync();
+      syncs.inc({ journal: this.label });
+      appended.inc({ journal: this.label }, waiters.length);
+      for (const w of waiters) w.resolve();
+      if (this.fileBytes >= this.maxFileBytes) await this.rotate();
+    } catch (e) {
+      // The disk refused: nothing more can be promised durable. Every caller gets the error (the
+      // SMSC is asked to resend) and so does every later append.
+      this.failed = new Error(`journal ${this.dir}: ${(e as Error).message}`);
+      for (const w of waiters) w.reject(this.failed);
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    const old = this.fileState!;
+    await this.file!.close();
+    old.closed = true;
+    await this.startFile();
+    await this.collect();
+  }
+
+  private async startFile(): Promise<void> {
+    this.fileNumber++;
+    const name = `journal-${String(this.fileNumber).padStart(12, '0')}.log`;
+    this.file = await fsp.open(path.join(this.dir, name), 'a');
+    this.fileBytes = 0;
+    this.fileState = { name, open: 0, closed: false };
+    this.files.push(this.fileState);
+    // The new file's name must survive a crash before its first flush.
+    if (this.sync) await syncDir(this.dir);
+  }
+
+  /**
+   * Removes the oldest files while every entry in them is done. Oldest first only: a file's done
+   * marks may be for entries of older files, and must outlive them.
+   */
+  private async collect(): Promise<void> {
+    while (this.files.length > 0 && this.files[0]!.closed && this.files[0]!.open === 0) {
+      const state = this.files.shift()!;
+      await fsp.unlink(path.join(this.dir, state.name)).catch(() => undefined);
+    }
+  }
+
+  /** Reads every file in order; entries without a done mark come back, their files kept until they are done. */
+  private async recover(): Promise<Array<JournalEntry<T>>> {
+    const names = (await fsp.readdir(this.dir)).filter((n) => FILE.test(n)).sort();
+    const entries = new Map<string, { entry: JournalEntry<T>; state: FileState }>();
+    for (const name of names) {
+      const state: FileState = { name, open: 0, closed: true };
+      this.files.push(state);
+      const text = await fsp.readFile(path.join(this.dir, name), 'utf8');
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        let record: { i?: unknown; d?: unknown; x?: unknown };
+        try {
+          record = JSON.parse(line) as typeof record;
+        } catch {
+          continue; // torn by a crash mid-write: that append never resolved
+        }
+        if (typeof record.i === 'string') entries.set(record.i, { entry: { id: record.i, data: record.d as T }, state });
+        else if (Array.isArray(record.x)) for (const id of record.x) entries.delete(String(id));
+      }
+      this.fileNumber = Math.max(this.fileNumber, Number(FILE.exec(name)![1]));
+    }
+    const unfinished: Array<JournalEntry<T>> = [];
+    for (const { entry, state } of entries.values()) {
+      state.open++;
+      this.where.set(entry.id, state);
+      unfinished.push(entry);
+    }
+    await this.collect();
+    pendingGauge.set({ journal: this.label }, this.where.size);
+    return unfinished;
+  }
+
+  /**
+   * One process per directory: a second one would replay entries the first is applying. The lock
+   * file names its holder; a holder that is this host's dead process, or whose lock has not been
+   * refreshed for `staleLockMs` (another host, e.g. a container replaced), is taken over.
+   */
+  private async lock(): Promise<void> {
+    const file = path.join(this.dir, LOCK);
+    const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
+    for (;;) {
+      try {
+        await fsp.writeFile(file, me, { flag: 'wx' });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = await readLock(file);
+      if (holder && !(await this.isStale(file, holder))) {
+        throw new Error(`journal ${this.dir} is in use by process ${holder.pid} on ${holder.host}; give each instance a directory of its own`);
+      }
+      await fsp.unlink(file).catch(() => undefined);
+    }
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      void fsp.utimes(file, now, now).catch(() => undefined);
+    }, Math.max(1000, Math.floor(this.staleLockMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  private async isStale(file: string, holder: { pid: number; host: string }): Promise<boolean> {
+    if (holder.host === os.hostname()) {
+      if (holder.pid === process.pid) return false;
+      return !processAlive(holder.pid);
+    }
+    const stat = await fsp.stat(file).catch(() => null);
+    return !stat || Date.now() - stat.mtimeMs > this.staleLockMs;
+  }
+
+  private async unlock(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    const file = path.join(this.dir, LOCK);
+    const holder = await readLock(file);
+    if (holder && holder.pid === process.pid && holder.host === os.hostname()) await fsp.unlink(file).catch(() => undefined);
+  }
+}
+
+async function readLock(file: string): Promise<{ pid: number; host: string } | null> {
+  try {
+    const v = JSON.parse(await fsp.readFile(file, 'utf8')) as { pid?: unknown; host?: unknown };
+    return typeof v.pid === 'number' && typeof v.host === 'string' ? { pid: v.pid, host: v.host } : null;
+  } catch {
+    return null; // being written, or garbage: stale
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
