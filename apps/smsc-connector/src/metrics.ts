@@ -33,4 +33,5 @@ export const connectorMetrics = {
   ),
   retries: counter('smsgw_mt_dispatch_retries_total', 'Messages put back for a later attempt, by reason', ['reason']),
   receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/2 because no receipt came by valid_until plus the grace time'),
+  journalRefused: counter('smsgw_journal_refused_total', 'Inbound journal records the database refused (a data or constraint error, not an outage), logged and dropped', ['kind']),
 };

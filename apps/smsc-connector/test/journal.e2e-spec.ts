@@ -122,5 +122,29 @@ describe('inbound journal: receipts and MO survive a database outage', () => {
     expect(await mos([from])).toHaveLength(1);
     const reports = (await env.queuedReports()).filter((r) => ids.includes(r.data.messageId));
     expect(reports).toHaveLength(20);
+    await env.stopConnector();
+  });
+
+  it('records from the journal a segment the SMSC accepted while the database was away, and sends nothing twice', async () => {
+    await env.startConnector({ DATABASE_URL: proxy.url(env.db.url) });
+    const appended = async (): Promise<number> => (await metricsRegistry.getSingleMetric('smsgw_journal_appended_total')!.get()).values.reduce((a, v) => a + v.value, 0);
+    const appendedBefore = await appended();
+    env.sim.control.updateSettings({ responseDelayMs: 800 });
+    const numbers = Array.from({ length: 10 }, () => nextMsisdn());
+    const ids = await env.send(partner, numbers.map((msisdn) => ({ msisdn })));
+    // Claimed (status 0) means submit_sm is on its way; its answer comes 800 ms later.
+    await eventually(async () => expect((await env.messages(ids)).every((m) => m.status === 0)).toBe(true), 10_000);
+    proxy.down();
+    await eventually(() => expect(env.submitsPerNumber(numbers)).toEqual(numbers.map(() => 1)), 10_000);
+    await sleep(2500); // the receipts come (1.2 s after each answer) while the database is still away
+    proxy.up();
+    env.sim.control.updateSettings({ responseDelayMs: 0 });
+    await env.waitFor(ids, undefined, 20_000);
+    expect(env.submitsPerNumber(numbers)).toEqual(numbers.map(() => 1));
+    const { rows } = await env.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM unmatched_receipt');
+    expect(rows[0]!.n).toBe(0);
+    // Ten receipts and ten segment records went through the journal.
+    expect((await appended()) - appendedBefore).toBe(20);
+    await env.stopConnector();
   });
 });

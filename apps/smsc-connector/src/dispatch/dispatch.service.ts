@@ -7,6 +7,7 @@ import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 import { TemporaryError } from '../errors';
 import { concatReference } from './concat-reference';
 import { type DispatchMessage, MessageStore } from '../messages/message-store';
+import { InboundService } from '../inbound/inbound.service';
 import { connectorMetrics } from '../metrics';
 import { ReceiptService } from '../receipts/receipt.service';
 import { destinationAddress, type SmppAddress, sourceAddress } from '../smpp/addresses';
@@ -39,6 +40,7 @@ export class DispatchService {
     private readonly receipts: ReceiptService,
     private readonly simulated: SimulatedOperator,
     private readonly callbacks: PartnerCallbacks,
+    private readonly inbound: InboundService,
   ) {}
 
   /** `attempt`: runs of this message so far, this one included (1 on the first). */
@@ -140,7 +142,16 @@ export class DispatchService {
 
       if (result.kind === 'accepted') {
         const smscMessageId = normalizeSmscId(result.smscMessageId);
-        await this.store.recordPart(m.id, segment.seq, link.id, smscMessageId);
+        try {
+          await this.store.recordPart(m.id, segment.seq, link.id, smscMessageId);
+        } catch (e) {
+          // The SMSC has the segment: sending it again would reach the subscriber twice. The
+          // journal records it (and applies its parked receipts) once PostgreSQL is back.
+          this.log.warn(`message ${m.id} segment ${segment.seq}: not recorded (${(e as Error).message}); journaled`);
+          await this.inbound.journalPart({ messageId: m.id, seq: segment.seq, smscConnectionId: link.id, smscMessageId });
+          m.handedOver.add(segment.seq);
+          continue;
+        }
         m.handedOver.add(segment.seq);
         // Its receipt may have come already (before the response, or while we were recording).
         await this.receipts.applyParked(link.id, smscMessageId, m.id, segment.seq);

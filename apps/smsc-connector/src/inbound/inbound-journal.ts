@@ -7,10 +7,12 @@ import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 /** A receipt as journaled: its dates as ISO strings. */
 export type JournaledReceipt = Omit<ReceiptInfo, 'doneAt'> & { doneAt?: string };
 
-/** What a deliver_sm asks the platform to store, as the connector journals it. */
+/** What a deliver_sm (or a submit_sm_resp) asks the platform to store, as the connector journals it. */
 export type InboundRecord =
   | { kind: 'receipt'; smscConnectionId: number; connectionName: string; receipt: JournaledReceipt }
-  | { kind: 'mo'; smscConnectionId: number; connectionName: string; msisdn: string; serviceNumber: string; segment: MoSegment };
+  | { kind: 'mo'; smscConnectionId: number; connectionName: string; msisdn: string; serviceNumber: string; segment: MoSegment }
+  /** A segment the SMSC accepted whose record PostgreSQL refused: recorded from the journal instead of being sent again. */
+  | { kind: 'part'; messageId: string; seq: number; smscConnectionId: number; smscMessageId: string };
 
 /**
  * The connector's local journal of receipts and MO (see `Journal`): a deliver_sm is answered

@@ -3,6 +3,7 @@ import type { PDU } from 'smpp';
 import type { JournalEntry } from '@smsgw/common';
 import { isReceiptEsmClass, mapReceiptState, readMoSegment, receiptFromDeliverSm } from '@smsgw/sms';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
+import { MessageStore } from '../messages/message-store';
 import { connectorMetrics } from '../metrics';
 import { MoService, normaliseNumber } from '../mo/mo.service';
 import { ReceiptService } from '../receipts/receipt.service';
@@ -39,6 +40,7 @@ export class InboundService {
     private readonly journal: InboundJournal,
     private readonly receipts: ReceiptService,
     private readonly mo: MoService,
+    private readonly store: MessageStore,
   ) {}
 
   /** Opens the journal and applies what an earlier run left; before the SMSCs are bound. */
@@ -80,6 +82,19 @@ export class InboundService {
     this.queue.push({ id, data: record });
     this.drain();
     return ESME_ROK;
+  }
+
+  /**
+   * A segment the SMSC accepted (its submit_sm_resp carried `smscMessageId`) that PostgreSQL could
+   * not record: journaled and recorded from there, with the receipts parked for it, so that the
+   * message is neither sent twice nor left without its receipt. Rejects only if the journal
+   * cannot take it either.
+   */
+  async journalPart(part: { messageId: string; seq: number; smscConnectionId: number; smscMessageId: string }): Promise<void> {
+    const record: InboundRecord = { kind: 'part', ...part };
+    const id = await this.journal.append(record);
+    this.queue.push({ id, data: record });
+    this.drain();
   }
 
   /** What the deliver_sm asks to store; null when there is nothing to store (answered OK at once). */
@@ -129,6 +144,12 @@ export class InboundService {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           if (r.value) applied.push(chunk[i]!.id);
+        } else if (isRefusal(r.reason)) {
+          // The database refuses this record itself (not its absence): retrying would hold it at
+          // the head of the queue forever. Logged whole, for the operator to act on, and counted.
+          connectorMetrics.journalRefused.inc({ kind: chunk[i]!.data.kind });
+          this.log.error(`journal record ${chunk[i]!.id} refused by the database, dropped: ${(r.reason as Error).message}; record ${JSON.stringify(chunk[i]!.data)}`);
+          applied.push(chunk[i]!.id);
         } else {
           failed.push(chunk[i]!);
           firstError ??= r.reason as Error;
@@ -157,11 +178,17 @@ export class InboundService {
   /** True: applied, the journal entry is done. False: the MO service marks it done later (a segment held for its set). */
   private async apply(entry: JournalEntry<InboundRecord>): Promise<boolean> {
     const r = entry.data;
-    if (r.kind === 'receipt') {
-      await this.receipts.onReceipt(r.smscConnectionId, r.connectionName, receiptFromJournal(r.receipt));
-      return true;
+    switch (r.kind) {
+      case 'receipt':
+        await this.receipts.onReceipt(r.smscConnectionId, r.connectionName, receiptFromJournal(r.receipt));
+        return true;
+      case 'part':
+        await this.store.recordPart(r.messageId, r.seq, r.smscConnectionId, r.smscMessageId);
+        await this.receipts.applyParked(r.smscConnectionId, r.smscMessageId, r.messageId, r.seq);
+        return true;
+      case 'mo':
+        return this.mo.onMoSegment(entry.id, r);
     }
-    return this.mo.onMoSegment(entry.id, r);
   }
 
   /** Resolves when nothing waits to be applied (or the queue is stuck on failures). */
@@ -188,4 +215,14 @@ export class InboundService {
     this.sleeping = null;
     wake();
   }
+}
+
+/**
+ * A PostgreSQL error about the data or the statement (SQLSTATE classes 22 data exception, 23
+ * integrity constraint violation, 42 syntax error or access rule violation), as opposed to the
+ * database being unreachable, starting or shutting down, which is worth retrying.
+ */
+function isRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }
