@@ -79,28 +79,52 @@ describe('Journal', () => {
     await again.journal.close();
   });
 
-  it('refuses a directory held by a live process and takes over one whose holder died', async () => {
+  it('refuses a directory held by this process or by a live one, and takes over one whose holder died', async () => {
     const { journal } = await Journal.open<string>({ dir });
-    await expect(Journal.open<string>({ dir })).rejects.toThrow(/in use by process/);
+    await expect(Journal.open<string>({ dir })).rejects.toThrow(/in use by this process/);
     await journal.close();
 
-    // A process that takes the lock and is killed without releasing it.
+    // A process that takes the lock, keeps it fresh, and is killed without releasing it.
     await fsp.mkdir(dir, { recursive: true });
-    const child = spawn(process.execPath, ['-e', `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'lock'))}, JSON.stringify({ pid: process.pid, host: require('node:os').hostname() })); console.log('locked'); setInterval(() => {}, 1000)`]);
+    const lock = JSON.stringify(path.join(dir, 'lock'));
+    const child = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); fs.writeFileSync(${lock}, JSON.stringify({ pid: process.pid, host: require('node:os').hostname() })); console.log('locked'); setInterval(() => fs.utimesSync(${lock}, new Date(), new Date()), 100)`,
+    ]);
     await new Promise((r) => child.stdout.once('data', r));
-    await expect(Journal.open<string>({ dir })).rejects.toThrow(/in use by process/);
+    await expect(Journal.open<string>({ dir, staleLockMs: 1000 })).rejects.toThrow(new RegExp(`in use by process ${child.pid}`));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    const taken = await Journal.open<string>({ dir });
+    const started = Date.now();
+    const taken = await Journal.open<string>({ dir, staleLockMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(1000);
     await taken.journal.close();
   });
 
-  it('takes over a lock of another host once it is no longer refreshed', async () => {
-    await fsp.writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 1, host: 'elsewhere' }));
-    await expect(Journal.open<string>({ dir, staleLockMs: 60_000 })).rejects.toThrow(/in use by process 1 on elsewhere/);
-    const old = new Date(Date.now() - 120_000);
-    await fsp.utimes(path.join(dir, 'lock'), old, old);
+  it('takes over at once a lock naming its own pid that it does not hold (a restarted container is pid 1 again)', async () => {
+    await fsp.writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: process.pid, host: os.hostname() }));
+    const started = Date.now();
     const { journal } = await Journal.open<string>({ dir, staleLockMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(1000);
     await journal.close();
+  });
+
+  it('takes over a lock of another host once it is no longer refreshed', async () => {
+    const lock = path.join(dir, 'lock');
+    await fsp.writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere' }));
+    // Fresh, but nobody refreshes it: waited for until it is stale, then taken.
+    let started = Date.now();
+    const first = await Journal.open<string>({ dir, staleLockMs: 400 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    await first.journal.close();
+
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere' }));
+    const old = new Date(Date.now() - 120_000);
+    await fsp.utimes(lock, old, old);
+    started = Date.now();
+    const second = await Journal.open<string>({ dir, staleLockMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(1000);
+    await second.journal.close();
   });
 });

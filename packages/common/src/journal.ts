@@ -48,6 +48,8 @@ const pendingGauge =
   new Gauge({ name: 'smsgw_journal_pending', help: 'Entries in a local journal not yet applied', labelNames: ['journal'], registers: [metricsRegistry] });
 
 const FILE = /^journal-(\d{12})\.log$/;
+/** Directories locked by this process (its own pid in a lock file is not proof: pids repeat across restarts). */
+const lockedHere = new Set<string>();
 const LOCK = 'lock';
 
 /**
@@ -288,13 +290,18 @@ export class Journal<T> {
 
   /**
    * One process per directory: a second one would replay entries the first is applying. The lock
-   * file names its holder; a holder that is this host's dead process, or whose lock has not been
-   * refreshed for `staleLockMs` (another host, e.g. a container replaced), is taken over.
+   * file names its holder and is refreshed every third of `staleLockMs`. It is taken over at once
+   * when its holder is a dead process of this host, or names this very pid without being this
+   * process's (a container restarted: the same pid 1 again); otherwise once it has not been
+   * refreshed for `staleLockMs` (a holder on another host, a pid reused). A lock still refreshed
+   * after one and a half times that is a live holder: the open fails.
    */
   private async lock(): Promise<void> {
     const file = path.join(this.dir, LOCK);
     const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
+    const giveUpAt = Date.now() + this.staleLockMs * 1.5;
     for (;;) {
+      if (lockedHere.has(path.resolve(this.dir))) throw new Error(`journal ${this.dir} is in use by this process; give each instance a directory of its own`);
       try {
         await fsp.writeFile(file, me, { flag: 'wx' });
         break;
@@ -303,22 +310,22 @@ export class Journal<T> {
       }
       const holder = await readLock(file);
       if (holder && !(await this.isStale(file, holder))) {
-        throw new Error(`journal ${this.dir} is in use by process ${holder.pid} on ${holder.host}; give each instance a directory of its own`);
+        if (Date.now() >= giveUpAt) throw new Error(`journal ${this.dir} is in use by process ${holder.pid} on ${holder.host}; give each instance a directory of its own`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.staleLockMs / 4)));
+        continue;
       }
       await fsp.unlink(file).catch(() => undefined);
     }
+    lockedHere.add(path.resolve(this.dir));
     this.heartbeat = setInterval(() => {
       const now = new Date();
       void fsp.utimes(file, now, now).catch(() => undefined);
-    }, Math.max(1000, Math.floor(this.staleLockMs / 3)));
+    }, Math.max(250, Math.floor(this.staleLockMs / 3)));
     this.heartbeat.unref();
   }
 
   private async isStale(file: string, holder: { pid: number; host: string }): Promise<boolean> {
-    if (holder.host === os.hostname()) {
-      if (holder.pid === process.pid) return false;
-      return !processAlive(holder.pid);
-    }
+    if (holder.host === os.hostname() && (holder.pid === process.pid || !processAlive(holder.pid))) return true;
     const stat = await fsp.stat(file).catch(() => null);
     return !stat || Date.now() - stat.mtimeMs > this.staleLockMs;
   }
@@ -326,6 +333,7 @@ export class Journal<T> {
   private async unlock(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
+    lockedHere.delete(path.resolve(this.dir));
     const file = path.join(this.dir, LOCK);
     const holder = await readLock(file);
     if (holder && holder.pid === process.pid && holder.host === os.hostname()) await fsp.unlink(file).catch(() => undefined);
