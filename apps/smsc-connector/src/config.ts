@@ -44,6 +44,25 @@ export const connectorConfigSchema = baseConfigSchema.extend({
    */
   RECEIPT_WAIT_GRACE_MS: ms.default(3_600_000),
   RECEIPT_SWEEP_INTERVAL_MS: positiveMs.default(60_000),
+  /**
+   * A receipt whose SMSC id matches no segment is looked for by content (subscriber, sender, submit
+   * date, text excerpt) once it has waited this long: far beyond a submit_sm_resp being recorded,
+   * the normal reason for a receipt to come first. Its segment's id was lost with a crash.
+   */
+  RECEIPT_MATCH_GRACE_MS: ms.default(15_000),
+  /** How often parked receipts are looked at. */
+  RECEIPT_MATCH_INTERVAL_MS: positiveMs.default(5000),
+  /**
+   * A receipt fits a message claimed this long before or after its `submit date` minute: the SMSC's
+   * clock, and the segments of a message that went out a while after it was claimed.
+   */
+  RECEIPT_MATCH_TOLERANCE_MS: ms.default(600_000),
+  /**
+   * Lock of a job in progress (mt.dispatch, mt.test-outcome), and how often expired locks are looked
+   * for: the jobs of a connector that died run again, on a connector alive, within about the two together.
+   */
+  CONNECTOR_JOB_LOCK_MS: positiveMs.default(30_000),
+  CONNECTOR_STALLED_INTERVAL_MS: positiveMs.default(30_000),
 });
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export const CONNECTOR_CONFIG = Symbol('CONNECTOR_CONFIG');
