@@ -53,6 +53,25 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   CONNECTOR_JOURNAL_DIR: z.string().min(1).default('var/journal'),
   /** Records not yet applied beyond which a deliver_sm is refused with a temporary error (the SMSC resends later). */
   CONNECTOR_JOURNAL_MAX_PENDING: z.coerce.number().int().min(1).default(500_000),
+  /**
+   * A receipt whose SMSC id matches no segment is looked for by content (subscriber, sender, submit
+   * date, text excerpt) once it has waited this long: far beyond a submit_sm_resp being recorded,
+   * the normal reason for a receipt to come first. Its segment's id was lost with a crash.
+   */
+  RECEIPT_MATCH_GRACE_MS: ms.default(15_000),
+  /** How often parked receipts are looked at. */
+  RECEIPT_MATCH_INTERVAL_MS: positiveMs.default(5000),
+  /**
+   * A receipt fits a message claimed this long before or after its `submit date` minute: the SMSC's
+   * clock, and the segments of a message that went out a while after it was claimed.
+   */
+  RECEIPT_MATCH_TOLERANCE_MS: ms.default(600_000),
+  /**
+   * Lock of a job in progress (mt.dispatch, mt.test-outcome), and how often expired locks are looked
+   * for: the jobs of a connector that died run again, on a connector alive, within about the two together.
+   */
+  CONNECTOR_JOB_LOCK_MS: positiveMs.default(30_000),
+  CONNECTOR_STALLED_INTERVAL_MS: positiveMs.default(30_000),
 });
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export const CONNECTOR_CONFIG = Symbol('CONNECTOR_CONFIG');

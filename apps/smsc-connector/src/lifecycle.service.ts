@@ -3,6 +3,7 @@ import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
 import { DispatchWorker } from './dispatch/dispatch.worker';
 import { InboundService } from './inbound/inbound.service';
 import { MoService } from './mo/mo.service';
+import { ParkedReceiptMatcher } from './receipts/parked-receipt-matcher.service';
 import { ReceiptDeadline } from './receipts/receipt-deadline.service';
 import { SmscRegistry } from './smsc/smsc-registry.service';
 import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
@@ -29,6 +30,7 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly dispatchWorker: DispatchWorker,
     private readonly testOutcomeWorker: TestOutcomeWorker,
     private readonly receiptDeadline: ReceiptDeadline,
+    private readonly parkedReceipts: ParkedReceiptMatcher,
     private readonly mo: MoService,
     private readonly inbound: InboundService,
   ) {}
@@ -40,13 +42,14 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     this.dispatchWorker.start();
     this.testOutcomeWorker.start();
     this.receiptDeadline.start();
+    this.parkedReceipts.start();
     this.log.log('taking mt.dispatch jobs');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     const timeout = this.config.CONNECTOR_SHUTDOWN_TIMEOUT_MS;
     this.registry.refuseNewSubmits();
-    await Promise.all([this.dispatchWorker.stop(timeout), this.testOutcomeWorker.stop(timeout), this.receiptDeadline.stop()]);
+    await Promise.all([this.dispatchWorker.stop(timeout), this.testOutcomeWorker.stop(timeout), this.receiptDeadline.stop(), this.parkedReceipts.stop()]);
     await this.registry.stop(timeout);
     await this.inbound.stop(timeout);
     await this.mo.stop();

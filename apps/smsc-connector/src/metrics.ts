@@ -32,6 +32,16 @@ export const connectorMetrics = {
     ['outcome'],
   ),
   retries: counter('smsgw_mt_dispatch_retries_total', 'Messages put back for a later attempt, by reason', ['reason']),
+  resubmitted: counter(
+    'smsgw_mt_resubmitted_total',
+    'Segments sent again that the SMSC may have taken already (then the subscriber gets the SMS twice): after a crash of the connector (crash), or after a submit_sm it did not answer (unanswered)',
+    ['reason'],
+  ),
+  receiptContentMatch: counter(
+    'smsgw_receipt_content_match_total',
+    'Parked receipts (no segment with their SMSC id) looked for by content: matched, none (no message fits), ambiguous (several fit; left parked)',
+    ['outcome'],
+  ),
   receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/2 because no receipt came by valid_until plus the grace time'),
   journalRefused: counter('smsgw_journal_refused_total', 'Inbound journal records the database refused (a data or constraint error, not an outage), logged and dropped', ['kind']),
 };

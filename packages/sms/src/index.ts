@@ -3,6 +3,7 @@ export * from './encoding';
 export * from './time';
 export * from './smpp-segments';
 export * from './receipt';
+export * from './receipt-match';
 export * from './mo';
 export * from './callback';
 export * from './callback-target';

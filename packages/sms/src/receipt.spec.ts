@@ -183,27 +183,28 @@ describe('parseReceiptDate', () => {
 describe('receiptFromDeliverSm', () => {
   const TEXT = 'id:0A1B2C sub:001 dlvrd:001 submit date:2605081200 done date:2605081201 stat:DELIVRD err:000 text:Hi';
   const DONE = utc(2026, 5, 8, 12, 1);
+  const SUBMITTED = utc(2026, 5, 8, 12, 0);
 
   it.each<[string, DeliverSmReceiptInput, ReceiptInfo | null]>([
     [
       'text in raw bytes',
       { esm_class: 0x04, data_coding: 0, short_message: Buffer.from(TEXT, 'latin1') },
-      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE },
+      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE, submitDate: SUBMITTED, text: 'Hi' },
     ],
     [
       'text as a string',
       { esm_class: 0x04, short_message: TEXT },
-      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE },
+      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE, submitDate: SUBMITTED, text: 'Hi' },
     ],
     [
       'text in the smpp package decoded form',
       { esm_class: 0x04, data_coding: 0, short_message: { message: TEXT } },
-      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE },
+      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE, submitDate: SUBMITTED, text: 'Hi' },
     ],
     [
       'UCS-2 coded receipt text',
       { esm_class: 0x04, data_coding: 8, short_message: Buffer.from(TEXT, 'utf16le').swap16() },
-      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE },
+      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE, submitDate: SUBMITTED, text: 'Hi' },
     ],
     [
       'TLVs win over the text',
@@ -234,7 +235,7 @@ describe('receiptFromDeliverSm', () => {
     [
       'text in message_payload',
       { esm_class: 0x04, short_message: Buffer.alloc(0), message_payload: Buffer.from(TEXT, 'latin1') },
-      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE },
+      { smscMessageId: '0A1B2C', stat: 'DELIVRD', err: '000', doneAt: DONE, submitDate: SUBMITTED, text: 'Hi' },
     ],
     [
       'an unknown message_state falls back to the text',
@@ -269,14 +270,45 @@ describe('receiptFromDeliverSm', () => {
       stat: 'DELIVRD',
       err: '000',
       doneAt: DONE,
+      submitDate: SUBMITTED,
+      text: 'Hi',
     });
     expect(receiptFromDeliverSm({ esm_class: 0, short_message: 'hello' }, { acceptUnflagged: true })).toBeNull();
   });
 
-  it('applies the SMSC clock offset to doneAt', () => {
-    expect(receiptFromDeliverSm({ esm_class: 4, short_message: TEXT }, { dateOffsetMinutes: 180 })?.doneAt).toEqual(
-      utc(2026, 5, 8, 9, 1),
-    );
+  it('applies the SMSC clock offset to doneAt and submitDate', () => {
+    const receipt = receiptFromDeliverSm({ esm_class: 4, short_message: TEXT }, { dateOffsetMinutes: 180 });
+    expect(receipt?.doneAt).toEqual(utc(2026, 5, 8, 9, 1));
+    expect(receipt?.submitDate).toEqual(utc(2026, 5, 8, 9, 0));
+  });
+
+  it('carries the addresses, the submit date and the text excerpt, for matching by content', () => {
+    const pdu: DeliverSmReceiptInput = {
+      esm_class: 0x04,
+      source_addr: ' +79031234567 ',
+      destination_addr: 'SHOP',
+      short_message: 'id:77 sub:001 dlvrd:001 submit date:2605081207 done date:2605081209 stat:DELIVRD err:000 text:Your code is 4?21',
+    };
+    expect(receiptFromDeliverSm(pdu)).toEqual({
+      smscMessageId: '77',
+      stat: 'DELIVRD',
+      err: '000',
+      doneAt: utc(2026, 5, 8, 12, 9),
+      msisdn: '+79031234567',
+      sender: 'SHOP',
+      submitDate: utc(2026, 5, 8, 12, 7),
+      text: 'Your code is 4?21',
+    });
+  });
+
+  it('leaves out empty addresses, an empty excerpt and a malformed submit date', () => {
+    const pdu: DeliverSmReceiptInput = {
+      esm_class: 0x04,
+      source_addr: '',
+      destination_addr: '  ',
+      short_message: 'id:77 submit date:2613451200 stat:DELIVRD err:000 text:',
+    };
+    expect(receiptFromDeliverSm(pdu)).toEqual({ smscMessageId: '77', stat: 'DELIVRD', err: '000' });
   });
 
   it('reads a deliver_sm as the smpp package decodes it from the wire', () => {
@@ -293,7 +325,16 @@ describe('receiptFromDeliverSm', () => {
     }).toBuffer();
     const decoded = smpp.PDU.fromBuffer(wire) as unknown as DeliverSmReceiptInput;
     const receipt = receiptFromDeliverSm(decoded);
-    expect(receipt).toEqual({ smscMessageId: '1A2B', stat: 'UNDELIV', err: '001', doneAt: utc(2026, 5, 8, 12, 5) });
+    expect(receipt).toEqual({
+      smscMessageId: '1A2B',
+      stat: 'UNDELIV',
+      err: '001',
+      doneAt: utc(2026, 5, 8, 12, 5),
+      msisdn: '79036550550',
+      sender: 'SMSGW',
+      submitDate: utc(2026, 5, 8, 12, 0),
+      text: 'x',
+    });
     expect(mapReceiptState(receipt!.stat, receipt!.err)).toEqual({ status: 5, extStatus: 8, final: true });
 
     const textOnly = smpp.PDU.fromBuffer(
@@ -308,6 +349,7 @@ describe('receiptFromDeliverSm', () => {
       stat: 'DELIVRD',
       err: '000',
       doneAt: utc(2026, 5, 8, 12, 5),
+      submitDate: utc(2026, 5, 8, 12, 0),
     });
   });
 

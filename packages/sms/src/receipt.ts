@@ -123,6 +123,10 @@ export const NETWORK_TYPE_GSM = 3;
  */
 export interface DeliverSmReceiptInput {
   esm_class: number;
+  /** The subscriber the receipt is about (our MT's destination). */
+  source_addr?: string;
+  /** Our MT's sender, as the SMSC echoes it. */
+  destination_addr?: string;
   data_coding?: number;
   short_message?: SmppMessageField;
   message_payload?: SmppMessageField;
@@ -140,6 +144,16 @@ export interface ReceiptInfo {
   err: string | null;
   /** The receipt's `done date`, when present and valid. */
   doneAt?: Date;
+  // What the receipt says about the message itself: read only when its id matches no segment
+  // (content matching after a crash, see the connector's ParkedReceiptMatcher).
+  /** The deliver_sm's source_addr, when not empty: the subscriber, as the SMSC wrote the number. */
+  msisdn?: string;
+  /** The deliver_sm's destination_addr, when not empty: our MT's sender, as the SMSC echoes it. */
+  sender?: string;
+  /** The receipt's `submit date`, when present and valid (minute resolution in most receipts). */
+  submitDate?: Date;
+  /** The receipt's `text:` excerpt, when not empty: most SMSCs give the segment's first 20 characters. */
+  text?: string;
 }
 
 export interface ReceiptOptions {
@@ -188,6 +202,12 @@ export function receiptFromDeliverSm(pdu: DeliverSmReceiptInput, options: Receip
   }
   const info: ReceiptInfo = { smscMessageId, stat, err };
   if (parsed.doneDate !== undefined) info.doneAt = parsed.doneDate;
+  const msisdn = pdu.source_addr?.trim();
+  if (msisdn) info.msisdn = msisdn;
+  const sender = pdu.destination_addr?.trim();
+  if (sender) info.sender = sender;
+  if (parsed.submitDate !== undefined) info.submitDate = parsed.submitDate;
+  if (parsed.text) info.text = parsed.text;
   return info;
 }
 

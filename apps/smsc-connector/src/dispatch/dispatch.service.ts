@@ -9,6 +9,7 @@ import { concatReference } from './concat-reference';
 import { type DispatchMessage, MessageStore } from '../messages/message-store';
 import { InboundService } from '../inbound/inbound.service';
 import { connectorMetrics } from '../metrics';
+import { ParkedReceiptMatcher } from '../receipts/parked-receipt-matcher.service';
 import { ReceiptService } from '../receipts/receipt.service';
 import { destinationAddress, type SmppAddress, sourceAddress } from '../smpp/addresses';
 import { SmscRegistry } from '../smsc/smsc-registry.service';
@@ -20,6 +21,19 @@ export type DispatchResult = { kind: 'done' } | { kind: 'retry'; at: number; rea
 const DONE: DispatchResult = { kind: 'done' };
 
 /**
+ * Why a segment about to be sent may be with the SMSC already (the label of
+ * smsgw_mt_resubmitted_total): the connector that sent it died before recording the answer, or
+ * its submit_sm got no answer (or the answer could not be recorded).
+ */
+type ResubmitReason = 'crash' | 'unanswered';
+
+/** How a run here ended that left segments unsent: with one in doubt, or with none ('clear'). */
+type RunEnd = ResubmitReason | 'clear';
+
+/** Messages whose last run ended here remembered, at most (a retry usually comes within a minute). */
+const RUN_END_MEMORY = 10_000;
+
+/**
  * Hands one stored message to an SMSC (or to the simulated operator for test traffic).
  *
  * The message is claimed (1 → 0) only once a bound connection has given a window slot and a
@@ -27,17 +41,26 @@ const DONE: DispatchResult = { kind: 'done' };
  * message_part before the next is sent; a run after a temporary failure sends only the segments
  * not recorded. Anything temporary (no bind, throttling, SMSC faults, timeouts, database
  * hiccups) is retried with backoff until valid_until, then the message ends 5 / 16.
+ *
+ * A run that finds the message claimed with segments missing resumes it. Unless this process saw
+ * the last run end with nothing in doubt, the first missing segment may be with the SMSC already
+ * (the connector died after writing it, or its submit_sm got no answer): parked receipts are
+ * matched by content first (ParkedReceiptMatcher), and a segment then sent again is counted in
+ * smsgw_mt_resubmitted_total, since the subscriber may get it twice.
  */
 @Injectable()
 export class DispatchService {
   private readonly log = new Logger(DispatchService.name);
   private readonly inProgress = new Set<string>();
+  /** How the last run here of a message still missing segments ended; none known: another process's run. */
+  private readonly runEnds = new Map<string, RunEnd>();
 
   constructor(
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     private readonly store: MessageStore,
     private readonly registry: SmscRegistry,
     private readonly receipts: ReceiptService,
+    private readonly parked: ParkedReceiptMatcher,
     private readonly simulated: SimulatedOperator,
     private readonly callbacks: PartnerCallbacks,
     private readonly inbound: InboundService,
@@ -102,6 +125,13 @@ export class DispatchService {
         return DONE;
     }
 
+    let resend: ResubmitReason | null = null;
+    if (m.status === MessageStatus.SUBMITTED) {
+      const resumed = await this.resume(m);
+      if (resumed === 'accounted') return DONE;
+      resend = resumed;
+    }
+
     if (m.validUntil.getTime() <= Date.now()) return this.expire(m);
 
     if (m.simulated) {
@@ -109,10 +139,40 @@ export class DispatchService {
       connectorMetrics.dispatched.inc({ outcome: handed ? 'test_simulated' : 'cancelled' });
       return DONE;
     }
-    return this.submit(m);
+    return this.submit(m, resend);
   }
 
-  private async submit(m: DispatchMessage): Promise<DispatchResult> {
+  /**
+   * A message claimed for an SMSC by a run that did not finish. Returns why its first missing
+   * segment may be with the SMSC already (null: it is not), or 'accounted' when receipts parked
+   * for its missing segments stand for them and nothing is to be sent.
+   */
+  private async resume(m: DispatchMessage): Promise<ResubmitReason | null | 'accounted'> {
+    const last = this.runEnds.get(m.id);
+    if (last === 'clear' || m.smscConnectionId === null) {
+      this.runEnds.delete(m.id);
+      return null;
+    }
+    // The SMSC may have taken the segment and sent its receipt, parked for want of its id.
+    const matched = await this.parked.matchFor({ id: m.id, msisdn: m.msisdn, smscConnectionId: m.smscConnectionId });
+    for (const seq of matched) m.handedOver.add(seq);
+    // A receipt stood for the segment in doubt (now, or in the periodic sweep): the others were never sent.
+    const recovered = this.parked.takeRecovered(m.id);
+    this.runEnds.delete(m.id);
+    if (m.handedOver.size < m.segments) return recovered ? null : (last ?? 'crash');
+
+    this.log.warn(`message ${m.id}: its missing segments were taken by the SMSC before ${last ? 'the last run ended' : 'a crash'}, as their receipts say; nothing sent again`);
+    connectorMetrics.dispatched.inc({ outcome: 'submitted' });
+    if (m.wantsIntermediate) {
+      // The status-0 report the interrupted run did not get to, unless the receipts made it final.
+      const now = await this.store.loadForDispatch(m.id);
+      if (now?.status === MessageStatus.SUBMITTED) await this.callbacks.deliveryReport(m.id, m.partnerId, MessageStatus.SUBMITTED);
+    }
+    return 'accounted';
+  }
+
+  /** `resend`: the first segment sent may be with the SMSC already, for that reason. */
+  private async submit(m: DispatchMessage, resend: ResubmitReason | null): Promise<DispatchResult> {
     const segments = buildSubmitSegments(m.text, { flash: m.flash, reference: concatReference(m.id) });
     if (segments.length !== m.segments) {
       this.log.warn(`message ${m.id}: stored with ${m.segments} segment(s), encodes to ${segments.length}`);
@@ -120,60 +180,89 @@ export class DispatchService {
     const source = sourceAddress(m.sender);
     const destination = destinationAddress(m.msisdn);
     let claimed = m.status === MessageStatus.SUBMITTED;
+    // A submit_sm written whose acceptance is not recorded: the SMSC may have the segment.
+    let inDoubt = false;
 
-    for (const segment of segments) {
-      if (m.handedOver.has(segment.seq)) continue;
-      const link = this.registry.pick(m.msisdn, m.smscConnectionId);
-      const slot = await link.acquire(m.priority, m.handedOver.size > 0);
-      if (!claimed) {
-        const won = await this.store.claim(m.id, link.id).catch((e: Error) => {
-          slot.release();
-          throw e;
-        });
-        if (!won) {
-          slot.release();
-          connectorMetrics.dispatched.inc({ outcome: 'cancelled' });
-          return DONE;
+    try {
+      for (const segment of segments) {
+        if (m.handedOver.has(segment.seq)) continue;
+        const link = this.registry.pick(m.msisdn, m.smscConnectionId);
+        const slot = await link.acquire(m.priority, m.handedOver.size > 0);
+        if (!claimed) {
+          const won = await this.store.claim(m.id, link.id).catch((e: Error) => {
+            slot.release();
+            throw e;
+          });
+          if (!won) {
+            slot.release();
+            connectorMetrics.dispatched.inc({ outcome: 'cancelled' });
+            return DONE;
+          }
+          claimed = true;
+          m.smscConnectionId = link.id;
         }
-        claimed = true;
-        m.smscConnectionId = link.id;
-      }
-      const result = await link.submit(slot, this.submitSm(m, segment, source, destination));
+        inDoubt = true;
+        const result = await link.submit(slot, this.submitSm(m, segment, source, destination));
+        // Counted once the SMSC may have it twice: taken, or written and not answered.
+        if (resend && (result.kind === 'accepted' || (result.kind === 'unanswered' && result.reason !== 'unsent'))) {
+          connectorMetrics.resubmitted.inc({ reason: resend });
+          this.log.warn(
+            `message ${m.id}: segment ${segment.seq} sent again; the SMSC may have had it already (${resend === 'crash' ? 'a connector died before recording its answer' : 'its submit_sm got no answer'}): the subscriber may get it twice`,
+          );
+          resend = null;
+        }
 
-      if (result.kind === 'accepted') {
-        const smscMessageId = normalizeSmscId(result.smscMessageId);
-        try {
-          await this.store.recordPart(m.id, segment.seq, link.id, smscMessageId);
-        } catch (e) {
-          // The SMSC has the segment: sending it again would reach the subscriber twice. The
-          // journal records it (and applies its parked receipts) once PostgreSQL is back.
-          this.log.warn(`message ${m.id} segment ${segment.seq}: not recorded (${(e as Error).message}); journaled`);
-          await this.inbound.journalPart({ messageId: m.id, seq: segment.seq, smscConnectionId: link.id, smscMessageId });
+        if (result.kind === 'accepted') {
+          const smscMessageId = normalizeSmscId(result.smscMessageId);
+          try {
+            await this.store.recordPart(m.id, segment.seq, link.id, smscMessageId);
+          } catch (e) {
+            // The SMSC has the segment: sending it again would reach the subscriber twice. The
+            // journal records it (and applies its parked receipts) once PostgreSQL is back.
+            this.log.warn(`message ${m.id} segment ${segment.seq}: not recorded (${(e as Error).message}); journaled`);
+            await this.inbound.journalPart({ messageId: m.id, seq: segment.seq, smscConnectionId: link.id, smscMessageId });
+            inDoubt = false;
+            m.handedOver.add(segment.seq);
+            continue;
+          }
+          inDoubt = false;
           m.handedOver.add(segment.seq);
+          // Its receipt may have come already (before the response, or while we were recording).
+          await this.receipts.applyParked(link.id, smscMessageId, m.id, segment.seq);
           continue;
         }
-        m.handedOver.add(segment.seq);
-        // Its receipt may have come already (before the response, or while we were recording).
-        await this.receipts.applyParked(link.id, smscMessageId, m.id, segment.seq);
-        continue;
+        const nothingHandedOver = m.handedOver.size === 0;
+        if (result.kind === 'rejected') {
+          inDoubt = false;
+          const error = mapSubmitError(result.commandStatus);
+          if (error.kind === 'permanent') return this.reject(m, `${link.name} answered ${error.name}`);
+          // The SMSC took nothing: the platform holds the message again (and /cancel works).
+          if (nothingHandedOver) await this.store.releaseClaim(m.id);
+          throw new TemporaryError(`${link.name} answered ${error.name}`, error.name === 'ESME_RTHROTTLED' ? 'throttled' : 'smsc_temporary');
+        }
+        // A submit written but not answered may have been taken: the claim stays (no /cancel of a
+        // message that may be on its way), and the retry sends the segment again.
+        if (result.reason === 'unsent') {
+          inDoubt = false;
+          if (nothingHandedOver) await this.store.releaseClaim(m.id);
+        }
+        throw new TemporaryError(`${link.name}: submit_sm ${result.reason === 'timeout' ? 'not answered in time' : 'lost with the connection'}`, result.reason);
       }
-      const nothingHandedOver = m.handedOver.size === 0;
-      if (result.kind === 'rejected') {
-        const error = mapSubmitError(result.commandStatus);
-        if (error.kind === 'permanent') return this.reject(m, `${link.name} answered ${error.name}`);
-        // The SMSC took nothing: the platform holds the message again (and /cancel works).
-        if (nothingHandedOver) await this.store.releaseClaim(m.id);
-        throw new TemporaryError(`${link.name} answered ${error.name}`, error.name === 'ESME_RTHROTTLED' ? 'throttled' : 'smsc_temporary');
-      }
-      // A submit written but not answered may have been taken: the claim stays (no /cancel of a
-      // message that may be on its way), and the retry sends the segment again.
-      if (result.reason === 'unsent' && nothingHandedOver) await this.store.releaseClaim(m.id);
-      throw new TemporaryError(`${link.name}: submit_sm ${result.reason === 'timeout' ? 'not answered in time' : 'lost with the connection'}`, result.reason);
+    } catch (e) {
+      // For the next run (here, usually): whether its first segment may be a resubmission.
+      if (claimed) this.noteRunEnd(m.id, inDoubt ? 'unanswered' : (resend ?? 'clear'));
+      throw e;
     }
 
     connectorMetrics.dispatched.inc({ outcome: 'submitted' });
     if (m.wantsIntermediate) await this.callbacks.deliveryReport(m.id, m.partnerId, MessageStatus.SUBMITTED);
     return DONE;
+  }
+
+  private noteRunEnd(messageId: string, end: RunEnd): void {
+    this.runEnds.delete(messageId);
+    if (this.runEnds.size >= RUN_END_MEMORY) this.runEnds.delete(this.runEnds.keys().next().value!);
+    this.runEnds.set(messageId, end);
   }
 
   private submitSm(m: DispatchMessage, segment: SubmitSegment, source: SmppAddress, destination: SmppAddress): Record<string, unknown> {

@@ -34,5 +34,8 @@ export function readDeliverSm(pdu: PDU): DeliverSm {
     sar_segment_seqnum: num(pdu.sar_segment_seqnum),
     sourceAddr: str(pdu.source_addr) ?? '',
     destinationAddr: str(pdu.destination_addr) ?? '',
+    // The same, under the names receiptFromDeliverSm reads (a receipt's subscriber and our sender).
+    source_addr: str(pdu.source_addr),
+    destination_addr: str(pdu.destination_addr),
   };
 }

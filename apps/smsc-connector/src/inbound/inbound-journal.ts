@@ -5,7 +5,7 @@ import type { MoSegment, ReceiptInfo } from '@smsgw/sms';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 
 /** A receipt as journaled: its dates as ISO strings. */
-export type JournaledReceipt = Omit<ReceiptInfo, 'doneAt'> & { doneAt?: string };
+export type JournaledReceipt = Omit<ReceiptInfo, 'doneAt' | 'submitDate'> & { doneAt?: string; submitDate?: string };
 
 /** What a deliver_sm (or a submit_sm_resp) asks the platform to store, as the connector journals it. */
 export type InboundRecord =
@@ -67,11 +67,19 @@ export function journalDir(config: Pick<ConnectorConfig, 'CONNECTOR_JOURNAL_DIR'
 }
 
 export function receiptFromJournal(r: JournaledReceipt): ReceiptInfo {
-  const { doneAt, ...rest } = r;
-  return doneAt === undefined ? rest : { ...rest, doneAt: new Date(doneAt) };
+  const { doneAt, submitDate, ...rest } = r;
+  return {
+    ...rest,
+    ...(doneAt === undefined ? {} : { doneAt: new Date(doneAt) }),
+    ...(submitDate === undefined ? {} : { submitDate: new Date(submitDate) }),
+  };
 }
 
 export function receiptForJournal(r: ReceiptInfo): JournaledReceipt {
-  const { doneAt, ...rest } = r;
-  return doneAt === undefined ? rest : { ...rest, doneAt: doneAt.toISOString() };
+  const { doneAt, submitDate, ...rest } = r;
+  return {
+    ...rest,
+    ...(doneAt === undefined ? {} : { doneAt: doneAt.toISOString() }),
+    ...(submitDate === undefined ? {} : { submitDate: submitDate.toISOString() }),
+  };
 }

@@ -18,6 +18,8 @@ export class BullWorker {
       connection: this.connection,
       prefix: config.REDIS_PREFIX,
       concurrency,
+      lockDuration: config.CONNECTOR_JOB_LOCK_MS,
+      stalledInterval: config.CONNECTOR_STALLED_INTERVAL_MS,
       // A job is taken again after a crash (lock expired); only a crash loop should fail it for good.
       maxStalledCount: 100,
     });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher, inTransaction } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
-import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
+import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, receiptAddress, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { PG_POOL } from '../infra/tokens';
 import { connectorMetrics } from '../metrics';
@@ -55,7 +55,8 @@ interface RecordedPart {
  * segment, and, once the message's outcome is known, stored on the message once (guarded by
  * status 0) with a `callback.dlr` for the partner. A receipt that matches nothing yet (it overtook
  * the submit_sm_resp, or the segment is still being recorded) is kept in `unmatched_receipt`
- * and applied when the segment is recorded.
+ * and applied when the segment is recorded; one whose segment was never recorded (a crash) is
+ * matched by content later (ParkedReceiptMatcher).
  */
 @Injectable()
 export class ReceiptService {
@@ -97,14 +98,21 @@ export class ReceiptService {
       // Park them, then look again: the dispatcher records the segment and then looks for parked
       // receipts, so whichever of the two comes second finds the other's row.
       const parked = unmatched.map((i) => batch[i]!);
+      // With what the receipt says about its message: if its segment's id was lost with a crash,
+      // ParkedReceiptMatcher finds the segment by content.
       const { rows } = await this.pool.query<{ id: string }>(
-        `INSERT INTO unmatched_receipt (smsc_connection_id, smsc_message_id, stat, err)
-         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) RETURNING id::text`,
+        `INSERT INTO unmatched_receipt (smsc_connection_id, smsc_message_id, stat, err, msisdn, sender, submit_date, text)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+         RETURNING id::text`,
         [
           parked.map((r) => r.smscConnectionId),
           parked.map((r) => normalizeSmscId(r.receipt.smscMessageId)),
           parked.map((r) => r.receipt.stat),
           parked.map((r) => r.receipt.err),
+          parked.map((r) => (r.receipt.msisdn ? receiptAddress(r.receipt.msisdn) : null)),
+          parked.map((r) => r.receipt.sender ?? null),
+          parked.map((r) => r.receipt.submitDate ?? null),
+          parked.map((r) => r.receipt.text ?? null),
         ],
       );
       const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId })));
@@ -347,7 +355,7 @@ export class ReceiptService {
  * One row per candidate form of each id (smscIdCandidates, most likely first): `keys` says whose
  * (its index in `of`), `ranks` how likely. The statements join these rows on their index.
  */
-function candidateRows(of: Array<{ smscConnectionId: number; smscMessageId: string }>): { keys: number[]; conns: number[]; ids: string[]; ranks: number[] } {
+export function candidateRows(of: Array<{ smscConnectionId: number; smscMessageId: string }>): { keys: number[]; conns: number[]; ids: string[]; ranks: number[] } {
   const rows = { keys: [] as number[], conns: [] as number[], ids: [] as string[], ranks: [] as number[] };
   of.forEach((x, i) =>
     smscIdCandidates(x.smscMessageId).forEach((c, rank) => {
