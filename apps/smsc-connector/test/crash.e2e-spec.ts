@@ -95,12 +95,12 @@ describe('a connector killed between a submit_sm and recording its answer', () =
       await lock.query('BEGIN');
       await lock.query('LOCK TABLE message_part IN EXCLUSIVE MODE');
       const [id] = await env.send(partner, [{ msisdn, text }]);
-      await eventually(() => expect(env.sim.control.getSubmits(10, msisdn)).toHaveLength(1), 10_000);
+      await eventually(() => expect(env.sim.control.getSubmits(10, msisdn)).toHaveLength(1), 30_000);
       // The connector got the answer: its INSERT waits for the lock.
       await eventually(async () => {
         const { rows } = await lock.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO message_part%'`);
         expect(rows).toHaveLength(1);
-      }, 10_000);
+      }, 30_000);
       await kill(first);
       await lock.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity

@@ -32,8 +32,9 @@ describe('test-mode partners without real delivery (PROTOCOL §8)', () => {
       [5, 2],
       [2, null],
     ]);
-    // The handed-over time is when it went to the simulated operator; the outcome ~300 ms later.
-    for (const r of rows) expect(r.done_at!.getTime() - r.submitted_at!.getTime()).toBeGreaterThanOrEqual(250);
+    // The handed-over time is when it went to the simulated operator; the outcome ~300 ms later
+    // (a delayed job may fire a few ms early against PostgreSQL's clock: seen 247 ms on a busy machine).
+    for (const r of rows) expect(r.done_at!.getTime() - r.submitted_at!.getTime()).toBeGreaterThanOrEqual(200);
     await sleep(600);
     expect(await env.message(ids[3]!)).toMatchObject({ status: 0, done_at: null });
 
