@@ -370,7 +370,10 @@ async function runScenario(sc, index, rig) {
     pgDown: async (ms) => {
       await pg.stop('immediate');
       await sleep(ms);
+      const t0 = Date.now();
       await pg.start();
+      // Crash recovery replays the WAL since the last checkpoint: the outage is this much longer.
+      log(`   PostgreSQL started again after ${secs(ms)} stopped; accepting connections ${((Date.now() - t0) / 1000).toFixed(1)} s later`);
     },
     partnerDown: async (ms) => {
       await sink.down();
