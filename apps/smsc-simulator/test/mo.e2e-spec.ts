@@ -1,6 +1,6 @@
 import { encodeGsm7Unpacked, encodeUcs2 } from '@smsgw/sms';
 import type { RunningSimulator } from '../src/simulator';
-import { api, eventually, messageText, startTestSimulator, TestEsme, udhElements, type ReceivedDeliver } from './harness';
+import { api, eventually, messageText, sleep, startTestSimulator, TestEsme, udhElements, type ReceivedDeliver } from './harness';
 
 /** short_message exactly as on the wire: sm_length then the octets. */
 function carries(d: ReceivedDeliver, shortMessage: Buffer): boolean {
@@ -123,6 +123,18 @@ describe('MO injection', () => {
     const delivers = await esme.waitForDelivers(2, () => true, 4000);
     expect(delivers.map((d) => messageText(d.pdu))).toEqual(['again', 'again']);
     await eventually(() => expect(sim.control.getCounters().mo).toMatchObject({ acked: 1, failed: 1 }));
+  });
+
+  it('keeps a segment whose connection closed unanswered until a receiver binds again, like an SMSC', async () => {
+    esme.deliverStatus = () => null; // never answers: the connection closes with the segment outstanding
+    expect((await api(sim, 'POST', '/mo', { from: '79001234567', to: '7522', text: 'kept' })).status).toBe(200);
+    await esme.waitForDelivers(1);
+    await esme.close();
+    await sleep(2500); // two retries find no receiver; the segment is not dropped
+    esme = await TestEsme.bound(sim.smppPort, 'receiver');
+    const [d] = await esme.waitForDelivers(1, () => true, 3000);
+    expect(messageText(d.pdu)).toBe('kept');
+    await eventually(() => expect(sim.control.getCounters().mo).toMatchObject({ acked: 1, failed: 0 }));
   });
 
   it('answers 409 when no receiver is bound, and 400 for what cannot be sent', async () => {

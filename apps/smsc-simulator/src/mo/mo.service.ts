@@ -79,7 +79,8 @@ export class MoService {
   /**
    * Sends one segment; like an SMSC, sends it again a second later when the ESME answers with an
    * error or not at all (SIM_RECEIPT_MAX_ATTEMPTS attempts in all), on whichever receiver of the
-   * system is bound then. A connection closing is not an attempt.
+   * system is bound then. A connection closing is not an attempt, and the segment then waits for
+   * a receiver to bind again.
    */
   private async deliver(req: MoRequest, segment: MoSegment, session: EsmeSession, attempt: number): Promise<void> {
     const outcome = await session.request('deliver_sm', deliverSmFields(req, segment), this.config.deliverResponseTimeoutMs);
@@ -91,9 +92,19 @@ export class MoService {
       this.log.warn(`MO ${req.from} -> ${req.to} segment ${segment.seq} dropped after ${attempt} attempts`);
       return;
     }
+    this.retryLater(req, segment, next, outcome.kind === 'closed');
+  }
+
+  /**
+   * Sends a segment again a second later on whichever receiver is bound then. One whose connection
+   * closed waits for a receiver to bind, as an SMSC stores an MO until the ESME is back; after an
+   * error answer or a timeout with no receiver bound it is dropped.
+   */
+  private retryLater(req: MoRequest, segment: MoSegment, attempt: number, waitForReceiver: boolean): void {
     setTimeout(() => {
       const receiver = this.registry.pickReceiver(req.systemId);
-      if (receiver) void this.deliver(req, segment, receiver, next);
+      if (receiver) void this.deliver(req, segment, receiver, attempt);
+      else if (waitForReceiver) this.retryLater(req, segment, attempt, true);
       else this.log.warn(`MO ${req.from} -> ${req.to} segment ${segment.seq} dropped: no receiver is bound any more`);
     }, MO_RETRY_DELAY_MS).unref();
   }
