@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Startup } from '@smsgw/common';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
 import { DispatchWorker } from './dispatch/dispatch.worker';
 import { MoService } from './mo/mo.service';
@@ -8,7 +9,8 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
 
 /**
  * Start and stop order in one place.
- * Start: bind the SMSCs first (bounded wait), then take jobs.
+ * Start: once PostgreSQL and Redis answer (Startup: until then /health says what is awaited and
+ * nothing else happens), bind the SMSCs first (bounded wait), then take jobs.
  * Stop (SIGTERM): messages still waiting for SMSC capacity go back to the queue (retried later,
  * by another instance or after the restart); take no more jobs and let those running finish their
  * submits (bounded), the messages of a batch not started yet each getting a single job at once
@@ -17,11 +19,12 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
  * PostgreSQL and Redis close after this (InfraModule's onApplicationShutdown).
  */
 @Injectable()
-export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ConnectorLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly log = new Logger(ConnectorLifecycle.name);
 
   constructor(
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly startup: Startup,
     private readonly registry: SmscRegistry,
     private readonly dispatchWorker: DispatchWorker,
     private readonly testOutcomeWorker: TestOutcomeWorker,
@@ -29,13 +32,20 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly mo: MoService,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    this.mo.start();
-    await this.registry.start();
-    this.dispatchWorker.start();
-    this.testOutcomeWorker.start();
-    this.receiptDeadline.start();
-    this.log.log('taking mt.dispatch jobs');
+  onApplicationBootstrap(): Promise<void> {
+    return this.startup.begin(async () => {
+      this.mo.start();
+      await this.registry.start();
+      this.dispatchWorker.start();
+      this.testOutcomeWorker.start();
+      this.receiptDeadline.start();
+      this.log.log('taking mt.dispatch jobs');
+    });
+  }
+
+  /** First of the stop hooks: a connector still waiting for PostgreSQL or Redis stops waiting. */
+  onModuleDestroy(): Promise<void> {
+    return this.startup.stop();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -4,5 +4,7 @@ export * from './redis';
 export * from './postgres';
 export * from './logging';
 export * from './metrics';
+export * from './dependencies';
 export * from './health';
+export * from './startup';
 export * from './batcher';
