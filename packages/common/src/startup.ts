@@ -58,7 +58,7 @@ export class Startup implements OnModuleDestroy {
     this.background = answered.then(
       async () => {
         await this.run(work);
-        this.log.log(`started, ${Math.round((Date.now() - since) / 100) / 10} s after it began waiting`);
+        this.log.log(`started, after waiting ${Math.round((Date.now() - since) / 100) / 10} s`);
       },
       (e: unknown) => {
         if (this.abort.signal.aborted) return; // stopped while waiting: nothing was started
