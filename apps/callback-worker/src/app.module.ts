@@ -1,8 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule, Startup } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from './config';
+import { DeliveryModule } from './delivery/delivery.module';
 import { DlrModule } from './dlr/dlr.module';
 import { InfraModule } from './infra/infra.module';
+import { CallbackLifecycle } from './lifecycle.service';
 import { MoModule } from './mo/mo.module';
 import { ParkingModule } from './parking/parking.module';
 
@@ -17,8 +19,9 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('callback-worker', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, DlrModule, MoModule, ParkingModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('callback-worker', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, DeliveryModule, DlrModule, MoModule, ParkingModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
+      providers: [Startup, CallbackLifecycle],
     };
   }
 }

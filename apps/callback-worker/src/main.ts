@@ -1,4 +1,4 @@
-import { ConfigError } from '@smsgw/common';
+import { ConfigError, Startup } from '@smsgw/common';
 import { createCallbackWorkerApp } from './bootstrap';
 import { loadCallbackConfig } from './config';
 
@@ -7,6 +7,8 @@ async function main(): Promise<void> {
   const app = await createCallbackWorkerApp(config);
   await app.listen({ port: config.CALLBACK_HTTP_PORT, host: config.CALLBACK_HTTP_HOST });
   app.getHttpAdapter().getInstance().log?.info?.(`callback-worker: /health and /metrics on ${config.CALLBACK_HTTP_HOST}:${config.CALLBACK_HTTP_PORT}`);
+  // Started before PostgreSQL or Redis answered: it waits for them; a start that then fails exits.
+  await app.get(Startup).started();
 }
 
 main().catch((e) => {

@@ -1,8 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule, Startup } from '@smsgw/common';
 import { CancelModule } from './cancel/cancel.module';
 import { INGRESS_CONFIG, type IngressConfig } from './config';
 import { InfraModule } from './infra/infra.module';
+import { IngressLifecycle } from './lifecycle.service';
+import { PartnersModule } from './partners/partners.module';
 import { SendModule } from './send/send.module';
 import { StatusModule } from './status/status.module';
 
@@ -17,8 +19,9 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), InfraModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), InfraModule, PartnersModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
+      providers: [Startup, IngressLifecycle],
     };
   }
 }

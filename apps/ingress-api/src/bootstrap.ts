@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { refuseUntilStarted, Startup } from '@smsgw/common';
 import { AppModule } from './app.module';
 import type { IngressConfig } from './config';
 import { parseUrlEncoded } from './http/params';
@@ -21,6 +22,9 @@ export async function createIngressApp(config: IngressConfig): Promise<NestFasti
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  // Until PostgreSQL and Redis answer and the partners are loaded, nothing but /health and
+  // /metrics is answered (503), so no request is refused for a reason that is not its own.
+  app.getHttpAdapter().getInstance().addHook('onRequest', refuseUntilStarted(app.get(Startup)));
   app
     .getHttpAdapter()
     .getInstance()

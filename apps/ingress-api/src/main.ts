@@ -1,15 +1,18 @@
-import { ConfigError } from '@smsgw/common';
+import { ConfigError, Startup } from '@smsgw/common';
 import { refuseDevelopmentSecrets } from '@smsgw/db';
 import { createIngressApp } from './bootstrap';
 import { loadIngressConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadIngressConfig();
-  // NODE_ENV=production: no development pepper, no seeded password (one line and exit 1 if so).
-  await refuseDevelopmentSecrets({ nodeEnv: config.NODE_ENV, pepper: config.API_PASSWORD_PEPPER, databaseUrl: config.DATABASE_URL, partners: true });
+  // NODE_ENV=production: no development pepper (one line and exit 1 if so); seeded partner
+  // passwords are looked for once PostgreSQL answers (IngressLifecycle).
+  await refuseDevelopmentSecrets({ nodeEnv: config.NODE_ENV, pepper: config.API_PASSWORD_PEPPER, databaseUrl: config.DATABASE_URL });
   const app = await createIngressApp(config);
   await app.listen({ port: config.INGRESS_PORT, host: config.INGRESS_HOST });
   app.getHttpAdapter().getInstance().log?.info?.(`ingress-api listening on ${config.INGRESS_HOST}:${config.INGRESS_PORT}`);
+  // Started before PostgreSQL or Redis answered: it waits for them; a start that then fails exits.
+  await app.get(Startup).started();
 }
 
 main().catch((e) => {

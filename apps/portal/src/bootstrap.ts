@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { refuseUntilStarted, Startup } from '@smsgw/common';
 import { AppModule } from './app.module';
 import { sameToken } from './auth/auth.guard';
 import { SESSION_COOKIE } from './auth/session';
@@ -47,6 +48,8 @@ export async function createPortalApp(config: PortalConfig): Promise<NestFastify
   app.useLogger(app.get(Logger));
   // Nest's adapter carries its own copy of fastify's types; the instance is the same server.
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  // Until PostgreSQL and Redis answer, nothing but /health and /metrics is answered (503).
+  fastify.addHook('onRequest', refuseUntilStarted(app.get(Startup)));
   await fastify.register(fastifyCookie);
 
   // PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate: such a request is refused

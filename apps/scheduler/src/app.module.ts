@@ -1,8 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, MetricsModule, loggerModule } from '@smsgw/common';
+import { HealthController, MetricsModule, loggerModule, Startup } from '@smsgw/common';
 import { CLOCK, type Clock } from './clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from './config';
 import { InfraModule } from './infra/infra.module';
+import { SchedulerLifecycle } from './lifecycle.service';
 import { OutboxModule } from './outbox/outbox.module';
 import { ReleaseModule } from './release/release.module';
 import { StatsModule } from './stats/stats.module';
@@ -23,6 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
+      providers: [Startup, SchedulerLifecycle],
     };
   }
 }

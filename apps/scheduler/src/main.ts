@@ -1,4 +1,4 @@
-import { ConfigError } from '@smsgw/common';
+import { ConfigError, Startup } from '@smsgw/common';
 import { startScheduler } from './bootstrap';
 import { loadSchedulerConfig } from './config';
 
@@ -6,6 +6,8 @@ async function main(): Promise<void> {
   const config = loadSchedulerConfig();
   const { app, httpPort } = await startScheduler(config);
   app.getHttpAdapter().getInstance().log?.info?.(`scheduler: tasks ${config.SCHEDULER_TASKS.join(',') || 'none'}; /health and /metrics on ${config.SCHEDULER_HTTP_HOST}:${httpPort}`);
+  // Started before PostgreSQL or Redis answered: it waits for them; a start that then fails exits.
+  await app.get(Startup).started();
 }
 
 main().catch((e) => {

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, loggerModule, MetricsModule } from '@smsgw/common';
+import { HealthController, loggerModule, MetricsModule, Startup } from '@smsgw/common';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
 import { DispatchModule } from './dispatch/dispatch.module';
 import { InfraModule } from './infra/infra.module';
@@ -22,7 +22,7 @@ export class AppModule {
       module: AppModule,
       imports: [configModule, loggerModule('smsc-connector', config.LOG_LEVEL), InfraModule, SmscModule, ReceiptsModule, MoModule, TestModeModule, DispatchModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
-      providers: [ConnectorLifecycle],
+      providers: [Startup, ConnectorLifecycle],
     };
   }
 }

@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Startup } from '@smsgw/common';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from './config';
 import { DispatchWorker } from './dispatch/dispatch.worker';
 import { InboundService } from './inbound/inbound.service';
@@ -10,8 +11,9 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
 
 /**
  * Start and stop order in one place.
- * Start: open the inbound journal (what an earlier run left is applied), bind the SMSCs (bounded
- * wait), then take jobs.
+ * Start: once PostgreSQL and Redis answer (Startup: until then /health says what is awaited and
+ * nothing else happens), open the inbound journal (what an earlier run left is applied), bind the
+ * SMSCs (bounded wait), then take jobs.
  * Stop (SIGTERM): messages still waiting for SMSC capacity go back to the queue (retried later,
  * by another instance or after the restart); take no more jobs and let those running finish their
  * submits (bounded), the messages of a batch not started yet each getting a single job at once
@@ -21,11 +23,12 @@ import { TestOutcomeWorker } from './test-mode/test-outcome.worker';
  * PostgreSQL and Redis close after this (InfraModule's onApplicationShutdown).
  */
 @Injectable()
-export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ConnectorLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly log = new Logger(ConnectorLifecycle.name);
 
   constructor(
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
+    private readonly startup: Startup,
     private readonly registry: SmscRegistry,
     private readonly dispatchWorker: DispatchWorker,
     private readonly testOutcomeWorker: TestOutcomeWorker,
@@ -35,15 +38,22 @@ export class ConnectorLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly inbound: InboundService,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.inbound.start();
-    this.mo.start();
-    await this.registry.start();
-    this.dispatchWorker.start();
-    this.testOutcomeWorker.start();
-    this.receiptDeadline.start();
-    this.parkedReceipts.start();
-    this.log.log('taking mt.dispatch jobs');
+  onApplicationBootstrap(): Promise<void> {
+    return this.startup.begin(async () => {
+      await this.inbound.start();
+      this.mo.start();
+      await this.registry.start();
+      this.dispatchWorker.start();
+      this.testOutcomeWorker.start();
+      this.receiptDeadline.start();
+      this.parkedReceipts.start();
+      this.log.log('taking mt.dispatch jobs');
+    });
+  }
+
+  /** First of the stop hooks: a connector still waiting for PostgreSQL or Redis stops waiting. */
+  onModuleDestroy(): Promise<void> {
+    return this.startup.stop();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConfigError } from '@smsgw/common';
+import { ConfigError, Startup } from '@smsgw/common';
 import { loadConnectorConfig } from './config';
 import { createConnectorApp } from './connector';
 
@@ -8,6 +8,8 @@ async function main(): Promise<void> {
   // SIGTERM/SIGINT: stop taking jobs, wait for submit responses, unbind, close (see ConnectorLifecycle).
   app.enableShutdownHooks();
   await app.listen({ port: config.CONNECTOR_HTTP_PORT, host: config.CONNECTOR_HTTP_HOST });
+  // Started before PostgreSQL or Redis answered: it waits for them; a start that then fails exits.
+  await app.get(Startup).started();
 }
 
 main().catch((e) => {

@@ -1,18 +1,24 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
+import { HEALTH_CHECKS, type HealthCheck, withTimeout } from './dependencies';
+import { Startup } from './startup';
 
-export interface HealthCheck {
-  name: string;
-  check(): Promise<void>;
-}
-export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
-
-/** `/health`: 200 when every dependency answers, 503 with the failing ones otherwise. */
+/**
+ * `/health`: 200 when every dependency answers, 503 with the failing ones otherwise. While the
+ * service is still starting (see Startup), 503 with what it waits for, without checking again.
+ */
 @Controller()
 export class HealthController {
-  constructor(@Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[]) {}
+  constructor(
+    @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
+    @Optional() private readonly startup?: Startup,
+  ) {}
 
   @Get('health')
   async health(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<Record<string, string>> {
+    if (this.startup && !this.startup.ready) {
+      res.status(503);
+      return this.startup.report();
+    }
     const results: Record<string, string> = {};
     let ok = true;
     await Promise.all(
@@ -29,20 +35,4 @@ export class HealthController {
     res.status(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'down', ...results };
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

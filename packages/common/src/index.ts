@@ -4,6 +4,8 @@ export * from './redis';
 export * from './postgres';
 export * from './logging';
 export * from './metrics';
+export * from './dependencies';
 export * from './health';
+export * from './startup';
 export * from './batcher';
 export * from './journal';

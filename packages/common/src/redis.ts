@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
 
 export type RedisRole =
@@ -6,13 +7,31 @@ export type RedisRole =
   /** BullMQ workers and subscribers: block and retry forever */
   | 'blocking';
 
-/** The one place Redis connections are made. */
+/**
+ * The one place Redis connections are made. ioredis reconnects by itself; a lost connection is
+ * logged once per outage (not at every reconnect attempt, and not before it was first ready: a
+ * service starting without Redis says so once, see Startup).
+ */
 export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
   const options: RedisOptions =
     role === 'blocking'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 };
-  return new Redis(url, { lazyConnect: false, ...options, ...extra });
+  return logConnectionErrors(new Redis(url, { lazyConnect: false, ...options, ...extra }));
+}
+
+function logConnectionErrors(redis: Redis): Redis {
+  let state: 'never-ready' | 'ready' | 'lost' = 'never-ready';
+  redis.on('ready', () => {
+    if (state === 'lost') new Logger('Redis').log('Redis connection back');
+    state = 'ready';
+  });
+  redis.on('error', (e: Error) => {
+    if (state !== 'ready') return;
+    state = 'lost';
+    new Logger('Redis').warn(`Redis connection lost: ${e.message}; reconnecting`);
+  });
+  return redis;
 }
 
 /** Resolves when the connection is ready, rejects with a clear message if it is not within `ms`. */

@@ -8,5 +8,6 @@ import { ReportSlots } from './report-slots';
 @Module({
   imports: [DeliveryModule],
   providers: [DlrProcessor, DlrService, ReportLoader, ReportSlots],
+  exports: [DlrProcessor],
 })
 export class DlrModule {}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { QUEUES } from '@smsgw/contracts';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
@@ -9,7 +9,7 @@ import { ReportSlots } from './report-slots';
 
 /** Consumes `callback.dlr`; all the work is in DlrService. */
 @Injectable()
-export class DlrProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+export class DlrProcessor implements OnModuleDestroy {
   private readonly worker: QueueWorker;
 
   constructor(
@@ -23,7 +23,8 @@ export class DlrProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     slots.onJobConcurrency((n) => this.worker.setConcurrency(n));
   }
 
-  onApplicationBootstrap(): Promise<void> {
+  /** Takes jobs from now on (CallbackLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): Promise<void> {
     return this.worker.start(this.pool);
   }
 

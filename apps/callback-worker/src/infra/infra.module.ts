@@ -2,7 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck, postgresDependency, redisDependency } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
@@ -47,10 +47,10 @@ const queue = (name: string, token: symbol) => ({
     queue(QUEUES.CALLBACK_MO, CALLBACK_MO_QUEUE),
     {
       provide: HEALTH_CHECKS,
-      inject: [PG_POOL, REDIS],
-      useFactory: (pool: Pool, redis: Redis): HealthCheck[] => [
-        { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
-        { name: 'redis', check: async () => void (await redis.ping()) },
+      inject: [PG_POOL, REDIS, QUEUE_CONNECTION, REDIS_SUBSCRIBER, CALLBACK_CONFIG],
+      useFactory: (pool: Pool, redis: Redis, queueConnection: Redis, subscriber: Redis, cfg: CallbackConfig): HealthCheck[] => [
+        postgresDependency(pool, cfg.DATABASE_URL),
+        redisDependency([redis, queueConnection, subscriber], cfg.REDIS_URL),
       ],
     },
   ],

@@ -8,5 +8,6 @@ import { MoService } from './mo.service';
 @Module({
   imports: [DeliveryModule],
   providers: [MoProcessor, MoService, MoOrder, MoReplyWriter],
+  exports: [MoProcessor],
 })
 export class MoModule {}

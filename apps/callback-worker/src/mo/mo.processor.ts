@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { QUEUES } from '@smsgw/contracts';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
@@ -8,7 +8,7 @@ import { MoService } from './mo.service';
 
 /** Consumes `callback.mo`; all the work is in MoService. */
 @Injectable()
-export class MoProcessor implements OnApplicationBootstrap, OnModuleDestroy {
+export class MoProcessor implements OnModuleDestroy {
   private readonly worker: QueueWorker;
 
   constructor(
@@ -19,7 +19,8 @@ export class MoProcessor implements OnApplicationBootstrap, OnModuleDestroy {
     this.worker = new QueueWorker(QUEUES.CALLBACK_MO, config, config.CALLBACK_MO_CONCURRENCY, (job, token) => service.handle(job, token));
   }
 
-  onApplicationBootstrap(): Promise<void> {
+  /** Takes jobs from now on (CallbackLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): Promise<void> {
     return this.worker.start(this.pool);
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
@@ -11,7 +11,7 @@ import { CALLBACK_JOB_COLUMNS, enqueueCallbacks, resendParked, type CallbackJobR
  * Adding a job that still exists is a no-op, so the sweep is harmless when nothing was lost.
  */
 @Injectable()
-export class ParkedCallbacks implements OnApplicationBootstrap, OnModuleDestroy {
+export class ParkedCallbacks implements OnModuleDestroy {
   private readonly logger = new Logger(ParkedCallbacks.name);
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
@@ -47,7 +47,8 @@ export class ParkedCallbacks implements OnApplicationBootstrap, OnModuleDestroy 
     return rows.length;
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts the sweep (CallbackLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): void {
     if (this.config.CALLBACK_SWEEP_MS <= 0) return;
     this.timer = setInterval(() => {
       this.sweeping ??= this.sweep()

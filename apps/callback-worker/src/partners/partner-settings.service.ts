@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { waitForRedis } from '@smsgw/common';
@@ -58,7 +58,7 @@ const SELECT = `SELECT id, login, status::text AS status, status_url, mo_url, ca
  * PARTNER_RELOAD_SECONDS, so a lost notification delays a change but never loses it.
  */
 @Injectable()
-export class PartnerSettings implements OnModuleInit {
+export class PartnerSettings {
   private readonly logger = new Logger(PartnerSettings.name);
   private readonly cache = new Map<number, { partner: CallbackPartner | null; loadedAt: number }>();
   private readonly loading = new Map<number, Promise<CallbackPartner | null>>();
@@ -71,7 +71,8 @@ export class PartnerSettings implements OnModuleInit {
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  /** Follows change notifications (CallbackLifecycle calls it once PostgreSQL and Redis answer). */
+  async start(): Promise<void> {
     const channel = partnerChangedChannel(this.config.REDIS_PREFIX);
     this.subscriber.on('message', (ch: string, payload: string) => {
       if (ch !== channel) return;

@@ -2,10 +2,13 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck, postgresDependency, redisDependency } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
+
+/** The connection the dispatch queue adds jobs on (closed here: the queue does not own it). */
+const QUEUE_CONNECTION = Symbol('QUEUE_CONNECTION');
 
 /** Connections to PostgreSQL and Redis, made once per process. */
 @Global()
@@ -29,20 +32,21 @@ import { MT_DISPATCH_QUEUE, PG_POOL, REDIS, REDIS_SUBSCRIBER } from './tokens';
       useFactory: (cfg: IngressConfig) => createRedis(cfg.REDIS_URL, 'blocking', { enableReadyCheck: false }),
     },
     {
-      provide: MT_DISPATCH_QUEUE,
+      provide: QUEUE_CONNECTION,
       inject: [INGRESS_CONFIG],
-      useFactory: (cfg: IngressConfig) =>
-        new Queue(QUEUES.MT_DISPATCH, {
-          prefix: cfg.REDIS_PREFIX,
-          connection: createRedis(cfg.REDIS_URL, 'client', { enableAutoPipelining: true }),
-        }),
+      useFactory: (cfg: IngressConfig) => createRedis(cfg.REDIS_URL, 'client', { enableAutoPipelining: true }),
+    },
+    {
+      provide: MT_DISPATCH_QUEUE,
+      inject: [INGRESS_CONFIG, QUEUE_CONNECTION],
+      useFactory: (cfg: IngressConfig, connection: Redis) => new Queue(QUEUES.MT_DISPATCH, { prefix: cfg.REDIS_PREFIX, connection }),
     },
     {
       provide: HEALTH_CHECKS,
-      inject: [PG_POOL, REDIS],
-      useFactory: (pool: Pool, redis: Redis): HealthCheck[] => [
-        { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
-        { name: 'redis', check: async () => void (await redis.ping()) },
+      inject: [PG_POOL, REDIS, QUEUE_CONNECTION, REDIS_SUBSCRIBER, INGRESS_CONFIG],
+      useFactory: (pool: Pool, redis: Redis, queueConnection: Redis, subscriber: Redis, cfg: IngressConfig): HealthCheck[] => [
+        postgresDependency(pool, cfg.DATABASE_URL),
+        redisDependency([redis, queueConnection, subscriber], cfg.REDIS_URL),
       ],
     },
   ],
@@ -53,15 +57,16 @@ export class InfraModule implements OnApplicationShutdown {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(QUEUE_CONNECTION) private readonly queueConnection: Redis,
     @Inject(MT_DISPATCH_QUEUE) private readonly queue: Queue,
   ) {}
 
   /** Runs after every provider's own shutdown hook, so pending writes are done by now. */
   async onApplicationShutdown(): Promise<void> {
-    // The queue does not own the connection it was given: close both.
-    const queueConnection = await this.queue.client.catch(() => null);
+    // The queue does not own the connection it was given: close both. (Not through queue.client,
+    // which waits for a connection that may never come: a stop while Redis is down.)
     await this.queue.close().catch(() => undefined);
-    queueConnection?.disconnect();
+    this.queueConnection.disconnect();
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => undefined);
     await this.pool.end().catch(() => undefined);

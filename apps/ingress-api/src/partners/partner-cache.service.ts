@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { waitForRedis } from '@smsgw/common';
@@ -17,7 +17,7 @@ export const BLACKLIST_CHANGED = 'blacklist';
  * notifications lost while Redis was unreachable.
  */
 @Injectable()
-export class PartnerCache implements OnModuleInit, OnModuleDestroy {
+export class PartnerCache implements OnModuleDestroy {
   private readonly logger = new Logger(PartnerCache.name);
   private byLogin = new Map<string, CachedPartner>();
   private byId = new Map<number, CachedPartner>();
@@ -37,7 +37,8 @@ export class PartnerCache implements OnModuleInit, OnModuleDestroy {
     @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  /** Loads everything and follows changes; IngressLifecycle calls it once PostgreSQL and Redis answer. */
+  async start(): Promise<void> {
     await this.reloadAll();
     const channel = partnerChangedChannel(this.config.REDIS_PREFIX);
     this.subscriber.on('message', (ch: string, payload: string) => {

@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck, postgresDependency, redisDependency } from '@smsgw/common';
 import { createPrismaClient, type PrismaClient } from '@smsgw/db';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { Changes } from './changes.service';
@@ -22,10 +22,10 @@ import { PG_POOL, PRISMA, REDIS } from './tokens';
     Changes,
     {
       provide: HEALTH_CHECKS,
-      inject: [PG_POOL, REDIS],
-      useFactory: (pool: Pool, redis: Redis): HealthCheck[] => [
-        { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
-        { name: 'redis', check: async () => void (await redis.ping()) },
+      inject: [PG_POOL, REDIS, PORTAL_CONFIG],
+      useFactory: (pool: Pool, redis: Redis, cfg: PortalConfig): HealthCheck[] => [
+        postgresDependency(pool, cfg.DATABASE_URL),
+        redisDependency(redis, cfg.REDIS_URL),
       ],
     },
   ],

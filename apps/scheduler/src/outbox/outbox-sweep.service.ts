@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { PeriodicTask } from '../tasks/periodic-task';
@@ -14,7 +14,7 @@ export type SweepResult = Record<SweepKind, { checked: number; found: number; ex
  * after Redis lost its data the queues are rebuilt at full speed.
  */
 @Injectable()
-export class OutboxSweep implements OnApplicationBootstrap, OnModuleDestroy {
+export class OutboxSweep implements OnModuleDestroy {
   private readonly task: PeriodicTask;
   /** This instance's totals. */
   readonly totals: SweepResult = empty();
@@ -28,7 +28,8 @@ export class OutboxSweep implements OnApplicationBootstrap, OnModuleDestroy {
     this.task = new PeriodicTask('sweep', config.SCHEDULER_SWEEP_INTERVAL_MS, () => this.sweepPage(this.clock.now()));
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts the task if SCHEDULER_TASKS names it (SchedulerLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): void {
     if (this.config.SCHEDULER_TASKS.includes('sweep')) this.task.start();
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { MessageStatus } from '@smsgw/contracts';
 import { CLOCK, type Clock } from '../clock';
@@ -77,7 +77,7 @@ SELECT (SELECT count(*)::int FROM (SELECT 1 FROM message WHERE status = ${Messag
  * The status does not change, so /cancel still wins until the connector claims the message.
  */
 @Injectable()
-export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
+export class ReleaseService implements OnModuleDestroy {
   private readonly log = new Logger(ReleaseService.name);
   private readonly task: PeriodicTask;
   private removeProbe: (() => void) | null = null;
@@ -98,7 +98,8 @@ export class ReleaseService implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts the task if SCHEDULER_TASKS names it (SchedulerLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): void {
     this.removeProbe = addBacklogProbe({ due: () => this.backlog(this.clock.now()) });
     if (this.config.SCHEDULER_TASKS.includes('release')) this.task.start();
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { MessageStatus } from '@smsgw/contracts';
 import { CLOCK, type Clock } from '../clock';
@@ -65,7 +65,7 @@ export interface FoldResult {
  * there is no scan of `message`.
  */
 @Injectable()
-export class StatsRollup implements OnApplicationBootstrap, OnModuleDestroy {
+export class StatsRollup implements OnModuleDestroy {
   private readonly task: PeriodicTask;
 
   constructor(
@@ -79,7 +79,8 @@ export class StatsRollup implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts the task if SCHEDULER_TASKS names it (SchedulerLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): void {
     if (this.config.SCHEDULER_TASKS.includes('rollup')) this.task.start();
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
@@ -25,7 +25,7 @@ ORDER BY relname`;
  * on 100,000.
  */
 @Injectable()
-export class TableAnalyze implements OnApplicationBootstrap, OnModuleDestroy {
+export class TableAnalyze implements OnModuleDestroy {
   private readonly log = new Logger(TableAnalyze.name);
   private readonly task: PeriodicTask;
   private told = false;
@@ -40,7 +40,8 @@ export class TableAnalyze implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  onApplicationBootstrap(): void {
+  /** Starts the task if SCHEDULER_TASKS names it (SchedulerLifecycle calls it once PostgreSQL and Redis answer). */
+  start(): void {
     if (this.config.SCHEDULER_TASKS.includes('analyze')) this.task.start();
   }
 

@@ -2,7 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { Pool } from 'pg';
-import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck } from '@smsgw/common';
+import { createRedis, createServicePool, HEALTH_CHECKS, type HealthCheck, postgresDependency, redisDependency } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, MT_DISPATCH_QUEUE, PG_POOL, REDIS_SUBSCRIBER, TEST_OUTCOME_QUEUE } from './tokens';
@@ -45,10 +45,10 @@ const queueProvider = (token: symbol, name: string) => ({
     queueProvider(MT_DISPATCH_QUEUE, QUEUES.MT_DISPATCH),
     {
       provide: HEALTH_CHECKS,
-      inject: [PG_POOL, QUEUE_CONNECTION],
-      useFactory: (pool: Pool, redis: Redis): HealthCheck[] => [
-        { name: 'postgres', check: async () => void (await pool.query('SELECT 1')) },
-        { name: 'redis', check: async () => void (await redis.ping()) },
+      inject: [PG_POOL, QUEUE_CONNECTION, REDIS_SUBSCRIBER, CONNECTOR_CONFIG],
+      useFactory: (pool: Pool, queueConnection: Redis, subscriber: Redis, cfg: ConnectorConfig): HealthCheck[] => [
+        postgresDependency(pool, cfg.DATABASE_URL),
+        redisDependency([queueConnection, subscriber], cfg.REDIS_URL),
       ],
     },
   ],

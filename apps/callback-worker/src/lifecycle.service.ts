@@ -1,0 +1,35 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Startup } from '@smsgw/common';
+import { DlrProcessor } from './dlr/dlr.processor';
+import { MoProcessor } from './mo/mo.processor';
+import { ParkedCallbacks } from './parking/parked-callbacks.service';
+import { PartnerSettings } from './partners/partner-settings.service';
+
+/**
+ * Start and stop order in one place. Start: once PostgreSQL and Redis answer (Startup), follow
+ * partner changes, take `callback.dlr` and `callback.mo` jobs, run the sweep. Stop: no more
+ * waiting; the workers stop in their own onModuleDestroy (docs/operator-guide.md, section 15).
+ */
+@Injectable()
+export class CallbackLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(
+    private readonly startup: Startup,
+    private readonly partners: PartnerSettings,
+    private readonly dlr: DlrProcessor,
+    private readonly mo: MoProcessor,
+    private readonly parked: ParkedCallbacks,
+  ) {}
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.startup.begin(async () => {
+      await this.partners.start();
+      await this.dlr.start();
+      await this.mo.start();
+      this.parked.start();
+    });
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.startup.stop();
+  }
+}
