@@ -99,4 +99,21 @@ describe('PartnerGate', () => {
     await releasing;
     expect(results.filter((r) => !r.granted)).toEqual([]);
   });
+
+  it('does not take the leases of a killed instance for a slow partner: jobs are put back for a short while', async () => {
+    const id = ++partner;
+    await setLatency(id, 2);
+    // Every slot held by an instance that died half a request timeout ago: its leases (a request
+    // timeout plus 5 s long) stay until they expire, and look like requests in flight that long.
+    const timeout = loadCallbackConfig({ ...FAST }).CALLBACK_TIMEOUT_MS;
+    const started = Date.now() - timeout / 2;
+    for (let i = 0; i < 4; i++) await redis.zadd(`${prefix}:cb:dlr:${id}:leases`, started + timeout + 5_000, `dead.${i}`);
+    const results = await Promise.all(Array.from({ length: 200 }, () => gate.acquire('dlr', id, 4)));
+    const deferred = results.map((r) => {
+      if (r.granted) throw new Error('granted a slot a dead instance holds');
+      return r.retryInMs;
+    });
+    // 200 jobs of a 2 ms partner with 4 slots: back within a second or two, not minutes.
+    expect(Math.max(...deferred)).toBeLessThan(3_000);
+  }, 20_000);
 });

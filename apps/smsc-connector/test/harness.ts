@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { bullPriority, dispatchBatches, dispatchJobId, dlrJobId, isDeliveryReportBatch, parseJob, QUEUES, smscChangedChannel, type DeliveryReport } from '@smsgw/contracts';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
+export { TcpProxy } from '@smsgw/db/dist/testing';
 import { analyzeText } from '@smsgw/sms';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '@smsgw/smsc-simulator/dist/index';
 import { loadConnectorConfig } from '../src/config';
@@ -347,65 +347,3 @@ export async function getJson<T>(port: number, path: string): Promise<{ status: 
   return { status: res.status, body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as T };
 }
 
-/**
- * A TCP relay to a real server that can be cut: `down()` drops every connection through it and
- * refuses new ones (the server as its clients see it during an outage), `up()` relays again.
- */
-export class TcpProxy {
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  private readonly server: Server;
-  port = 0;
-
-  private constructor(
-    private readonly targetPort: number,
-    private readonly targetHost: string,
-  ) {
-    this.server = createServer((client) => this.relay(client));
-  }
-
-  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    const proxy = new TcpProxy(targetPort, targetHost);
-    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
-    proxy.port = (proxy.server.address() as AddressInfo).port;
-    return proxy;
-  }
-
-  private relay(client: Socket): void {
-    if (this.cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(this.targetPort, this.targetHost);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  }
-
-  /** `url` with its host and port replaced by this relay's. */
-  url(url: string): string {
-    const u = new URL(url);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
-
-  down(): void {
-    this.cut = true;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  up(): void {
-    this.cut = false;
-  }
-
-  async close(): Promise<void> {
-    this.down();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}

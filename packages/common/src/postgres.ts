@@ -27,7 +27,7 @@ export function createServicePool(databaseUrl: string, max: number, applicationN
  * when it throws (the error goes on to the caller), the connection given back either way.
  */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -37,6 +37,42 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    release();
   }
+}
+
+/**
+ * A connection of `pool` held across several statements. A connection lost while held between two
+ * statements (the server stopped or restarted) is reported as an 'error' event on the client,
+ * which, without a listener, ends the process; here it is kept, the next statement fails with it,
+ * and `release` drops the connection instead of giving it back to the pool.
+ */
+export async function checkOut(pool: Pool): Promise<{ client: PoolClient; release: () => void }> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (e: Error): void => {
+    lost = e;
+  };
+  client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    release: () => {
+      if (released) return;
+      released = true;
+      client.removeListener('error', onError);
+      client.release(lost);
+    },
+  };
+}
+
+/**
+ * A PostgreSQL error about the data or the statement itself (SQLSTATE classes 22 data exception,
+ * 23 integrity constraint violation, 42 syntax error or access rule violation): trying the same
+ * again fails the same way. Anything else (the server unreachable, starting, shutting down, out of
+ * connections, a deadlock) may pass on a later try.
+ */
+export function isStatementRefused(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }

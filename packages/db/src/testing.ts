@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { databaseUrl } from './database-url';
 
@@ -74,4 +75,67 @@ export async function createTestDatabase(serverUrl: string = databaseUrl()): Pro
     throw err;
   }
   return { url, name, drop };
+}
+
+/**
+ * A TCP relay to a real server that can be cut: `down()` drops every connection through it and
+ * refuses new ones (the server as its clients see it during an outage), `up()` relays again.
+ */
+export class TcpProxy {
+  private readonly sockets = new Set<Socket>();
+  private cut = false;
+  private readonly server: Server;
+  port = 0;
+
+  private constructor(
+    private readonly targetPort: number,
+    private readonly targetHost: string,
+  ) {
+    this.server = createServer((client) => this.relay(client));
+  }
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, targetHost);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as AddressInfo).port;
+    return proxy;
+  }
+
+  private relay(client: Socket): void {
+    if (this.cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(this.targetPort, this.targetHost);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+
+  /** `url` with its host and port replaced by this relay's. */
+  url(url: string): string {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  down(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  up(): void {
+    this.cut = false;
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { isStatementRefused } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
 import type { CallbackKind } from './partner-gate.service';
@@ -44,6 +45,9 @@ interface Pending {
   reject(e: Error): void;
 }
 
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
+
 const ATTEMPT_COLUMNS = `$1::int[], $2::bigint[], $3::smallint[], $4::bigint[], $5::int[], $6::timestamptz[], $7::text[], $8::smallint[], $9::text[], $10::int[]`;
 const STATE_COLUMNS = `$11::int[], $12::bigint[], $13::smallint[], $14::bigint[], $15::callback_state[], $16::int[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::text[]`;
 
@@ -78,6 +82,11 @@ export class CallbackLog implements BeforeApplicationShutdown {
   private inFlight = 0;
   private scheduled = false;
   private readonly maxInFlight: number;
+  /** The database failing: records wait in memory, written again after this backoff (0: writing normally). */
+  private retryDelay = 0;
+  private pausedUntil = 0;
+  private failingSince = 0;
+  private stopping = false;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -104,14 +113,20 @@ export class CallbackLog implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // From now on a failed write fails its callers (their jobs run again later) instead of waiting.
+    this.stopping = true;
+    this.pausedUntil = 0;
+    this.schedule();
     while (this.waiting.dlr.length + this.waiting.mo.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const wait = this.pausedUntil - Date.now();
+    const run = (): void => {
       this.scheduled = false;
+      if (this.pausedUntil > Date.now()) return this.schedule();
       for (const kind of ['dlr', 'mo'] as const) {
         while (this.inFlight < this.maxInFlight && this.waiting[kind].length > 0) {
           const batch = this.waiting[kind].splice(0, this.config.CALLBACK_BATCH_MAX);
@@ -122,14 +137,31 @@ export class CallbackLog implements BeforeApplicationShutdown {
           });
         }
       }
-    });
+    };
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   private async flush(kind: CallbackKind, batch: Pending[]): Promise<void> {
     try {
       await this.pool.query({ name: `callback-record-${kind}`, text: upsertSql(kind), values: params(batch.map((p) => p.record)) });
       for (const p of batch) p.resolve();
+      if (this.retryDelay > 0) this.logger.log(`callback records are written again after ${Math.round((Date.now() - this.failingSince) / 1000)} s`);
+      this.retryDelay = 0;
     } catch (e) {
+      if (!isStatementRefused(e) && !this.stopping) {
+        // The database is away, not the rows wrong. The pushes these records describe have been
+        // made: failing their jobs would make them again, a duplicate for the partner. They wait
+        // here, in order, and are written when the database answers.
+        if (this.retryDelay === 0) {
+          this.failingSince = Date.now();
+          this.logger.error(`callback records cannot be written (${(e as Error).message}); kept and written again when the database answers`);
+        }
+        this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay === 0 ? RETRY_FIRST_MS : this.retryDelay * 2);
+        this.pausedUntil = Date.now() + this.retryDelay;
+        this.waiting[kind].unshift(...batch);
+        return;
+      }
       if (batch.length === 1) {
         this.logger.error(`callback record failed: ${(e as Error).message}`);
         batch[0]?.reject(e as Error);

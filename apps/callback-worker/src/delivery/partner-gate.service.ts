@@ -29,7 +29,9 @@ const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + ma
  * a slot. Returns {granted, x, 'ok'|'probe'|'busy'|'open'} where x tells the tokens left without
  * one: ms until the breaker closes ('open'), or until the probe in flight ends ('probe'), or the
  * expected request duration ('busy'): the partner's recent average, or the age of its oldest
- * request in flight if that is longer (a partner that just turned slow, or has no history yet).
+ * request in flight if that is longer (a partner that just turned slow, or has no history yet),
+ * but no more than four times the average (at least 20 ms) when there is one: the leases of an
+ * instance killed mid-request look like requests in flight until they expire.
  * A half-open breaker grants one token, the probe.
  */
 const ACQUIRE = `${NOW}
@@ -59,7 +61,13 @@ end
 if granted == n then return {granted, 0, 'ok'} end
 local lat = tonumber(b[5] or '0') or 0
 local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[4]) + tonumber(ARGV[2]), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-if oldest[2] then lat = math.max(lat, now - (tonumber(oldest[2]) - tonumber(ARGV[2]))) end
+if oldest[2] then
+  local age = now - (tonumber(oldest[2]) - tonumber(ARGV[2]))
+  -- With a history, an old lease says at most that the partner is four times slower than usual:
+  -- it may be a crashed instance's, which would otherwise make every job wait for its expiry.
+  if lat > 0 then age = math.min(age, math.max(lat * 4, 20)) end
+  lat = math.max(lat, age)
+end
 return {granted, math.max(1, math.floor(lat)), 'busy'}`;
 
 /**

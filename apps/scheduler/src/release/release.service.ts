@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { checkOut } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
@@ -132,7 +133,7 @@ export class ReleaseService implements OnModuleDestroy {
 
   /** One claim transaction of up to SCHEDULER_RELEASE_BATCH due rows. */
   async releaseBatch(now: Date): Promise<ReleaseResult> {
-    const client = await this.pool.connect();
+    const { client, release } = await checkOut(this.pool);
     let reports: ReportRef[] = [];
     const result: ReleaseResult = { released: 0, rescheduled: 0, expired: 0 };
     try {
@@ -176,7 +177,7 @@ export class ReleaseService implements OnModuleDestroy {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      release();
     }
     schedulerMetrics.released.inc(result.released);
     schedulerMetrics.rescheduled.inc(result.rescheduled);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { checkOut } from '@smsgw/common';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
 import { PeriodicTask } from '../tasks/periodic-task';
@@ -51,7 +52,7 @@ export class TableAnalyze implements OnModuleDestroy {
 
   /** The hot tables analysed now; none while autovacuum is on or another instance is at it. */
   async analyzeStale(): Promise<string[]> {
-    const client = await this.pool.connect();
+    const { client, release } = await checkOut(this.pool);
     try {
       const { rows: [setting] } = await client.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
       if (setting?.on) return [];
@@ -70,7 +71,7 @@ export class TableAnalyze implements OnModuleDestroy {
         await client.query(`SELECT pg_advisory_unlock(hashtext('smsgw.scheduler.analyze'))`);
       }
     } finally {
-      client.release();
+      release();
     }
   }
 }

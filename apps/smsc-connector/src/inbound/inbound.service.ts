@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PDU } from 'smpp';
-import type { JournalEntry } from '@smsgw/common';
+import { isStatementRefused, type JournalEntry } from '@smsgw/common';
 import { isReceiptEsmClass, mapReceiptState, readMoSegment, receiptFromDeliverSm } from '@smsgw/sms';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 import { MessageStore } from '../messages/message-store';
@@ -144,7 +144,7 @@ export class InboundService {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           if (r.value) applied.push(chunk[i]!.id);
-        } else if (isRefusal(r.reason)) {
+        } else if (isStatementRefused(r.reason)) {
           // The database refuses this record itself (not its absence): retrying would hold it at
           // the head of the queue forever. Logged whole, for the operator to act on, and counted.
           connectorMetrics.journalRefused.inc({ kind: chunk[i]!.data.kind });
@@ -217,12 +217,3 @@ export class InboundService {
   }
 }
 
-/**
- * A PostgreSQL error about the data or the statement (SQLSTATE classes 22 data exception, 23
- * integrity constraint violation, 42 syntax error or access rule violation), as opposed to the
- * database being unreachable, starting or shutting down, which is worth retrying.
- */
-function isRefusal(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
-}

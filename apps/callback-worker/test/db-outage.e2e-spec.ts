@@ -1,0 +1,56 @@
+import { TcpProxy } from '@smsgw/db/dist/testing';
+import { attemptsOf, createTestEnv, sleep, startPartnerServer, waitFor, type PartnerServer, type TestEnv } from './harness';
+
+jest.setTimeout(60_000);
+
+/**
+ * PostgreSQL goes away between a push and its record: the partner has the report, so the worker
+ * must keep the record and write it when the database is back, not push again.
+ */
+describe('callback-worker: the database lost right after a push', () => {
+  let t: TestEnv;
+  let proxy: TcpProxy;
+  let partner: PartnerServer;
+
+  beforeAll(async () => {
+    t = await createTestEnv();
+    proxy = await TcpProxy.start(Number(new URL(t.db.url).port || 5432));
+  });
+
+  afterAll(async () => {
+    await partner?.close();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('records the attempt once the database answers again, and pushes each report once', async () => {
+    let cut = false;
+    partner = await startPartnerServer(() => {
+      // The first push takes the database away before the worker can record it.
+      if (!cut) {
+        cut = true;
+        proxy.down();
+      }
+      return { status: 200, body: 'OK' };
+    });
+    const partnerId = await t.createPartner({ status_url: partner.url('/dlr') });
+    const ids = await t.insertMessages(partnerId, 5);
+    const worker = await t.startWorker({ DATABASE_URL: proxy.url(t.db.url) });
+    await t.enqueueDlr(partnerId, ids);
+    await waitFor('the first push', () => cut);
+    await sleep(3000); // the database away: no record can be written, no report loaded
+    proxy.up();
+    await waitFor(
+      'every attempt recorded',
+      async () => {
+        const rows = await Promise.all(ids.map((messageId) => attemptsOf(t.pool, { messageId })));
+        return rows.every((r) => r.length === 1) || null;
+      },
+      20_000,
+    );
+    await sleep(500);
+    const pushes = partner.received.map((r) => r.query.get('transactionId'));
+    expect(pushes.sort()).toEqual([...ids].sort());
+    await worker.close();
+  });
+});
