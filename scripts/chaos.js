@@ -423,7 +423,7 @@ async function runScenario(sc, index, rig) {
       }
       await sleep(1000);
     }
-    const details = await finalDetails(pool, send, ports.simHttp).catch((e) => ({ error: e.message }));
+    const details = await finalDetails(pool, send, ports.simHttp, t.duplicateIds ?? []).catch((e) => ({ error: e.message }));
     if (t.error) t = await tally(pool, send, mo, sink);
     Object.assign(result, t, {
       refused: send.refusedTotal,
@@ -476,6 +476,7 @@ async function tally(pool, send, mo, sink) {
   );
   let reported = 0;
   let duplicates = 0;
+  const duplicateIds = [];
   for (const id of ids) {
     const byStatus = sink.reports.get(id);
     if (!byStatus) continue;
@@ -483,6 +484,7 @@ async function tally(pool, send, mo, sink) {
     if (finals > 0) {
       reported++;
       duplicates += finals - 1;
+      if (finals > 1) duplicateIds.push(id);
     }
   }
   const texts = [...mo.injected];
@@ -500,7 +502,7 @@ async function tally(pool, send, mo, sink) {
     for (const v of byId.values()) n += v;
     moDuplicates += n - 1;
   }
-  const t = { accepted: ids.length, stored: rows[0].stored, final: rows[0].final, reported, duplicates, moInjected: texts.length, moStored, moStoredTwice: mo0.rows - mo0.n, moDelivered, moDuplicates };
+  const t = { accepted: ids.length, stored: rows[0].stored, final: rows[0].final, reported, duplicates, duplicateIds, moInjected: texts.length, moStored, moStoredTwice: mo0.rows - mo0.n, moDelivered, moDuplicates };
   t.converged = t.accepted > 0 && t.stored === t.accepted && t.final === t.accepted && t.reported === t.accepted && t.moDelivered === t.moInjected;
   return t;
 }
@@ -510,7 +512,7 @@ async function tally(pool, send, mo, sink) {
  * an SMSC id, receipts that matched no segment, rows stored without an OK answer, and what the
  * simulator says it sent, had acknowledged and dropped.
  */
-async function finalDetails(pool, send, simHttpPort) {
+async function finalDetails(pool, send, simHttpPort, duplicateIds) {
   const ids = [...send.accepted.keys()];
   const q = async (sql, params = []) => (await pool.query(sql, params)).rows;
   const notFinal = await q('SELECT status, count(*)::int AS n FROM message WHERE id = ANY($1::bigint[]) AND status NOT IN (2, 5) GROUP BY status ORDER BY status', [ids]);
@@ -530,7 +532,17 @@ async function finalDetails(pool, send, simHttpPort) {
   } catch {
     // the figures are clues only
   }
+  // What the platform recorded of the reports the partner got twice: which attempts, when.
+  const duplicated = duplicateIds.slice(0, 20);
+  const duplicateAttempts = duplicated.length
+    ? await q(
+        `SELECT message_id::text AS id, status, attempt, attempted_at, http_status, error FROM callback_attempt
+         WHERE kind = 'dlr' AND message_id = ANY($1::bigint[]) ORDER BY message_id, attempted_at`,
+        [duplicated],
+      )
+    : [];
   return {
+    duplicateAttempts,
     notFinalByStatus: Object.fromEntries(notFinal.map((r) => [r.status, r.n])),
     notFinalParts: { withSmscId: parts.with_id, withoutSmscId: parts.without_id },
     unmatchedReceipts: unmatched,

@@ -71,6 +71,12 @@ export const callbackConfigSchema = baseConfigSchema.extend({
   CALLBACK_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
   /** Partner settings are re-read after this long even without a change notification. */
   PARTNER_RELOAD_SECONDS: z.coerce.number().int().min(1).default(60),
+  /**
+   * Journal of delivery reports the partner acknowledged, until their record is in PostgreSQL:
+   * kept in `<database>/callback-worker/<slot>` below it, a slot per instance. A worker killed
+   * between a push and its record writes the record at its next start instead of pushing again.
+   */
+  CALLBACK_JOURNAL_DIR: z.string().min(1).default('var/journal'),
 });
 export type CallbackConfig = z.infer<typeof callbackConfigSchema>;
 export const CALLBACK_CONFIG = Symbol('CALLBACK_CONFIG');

@@ -1,13 +1,14 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Startup } from '@smsgw/common';
+import { CallbackLog } from './delivery/callback-log.service';
 import { DlrProcessor } from './dlr/dlr.processor';
 import { MoProcessor } from './mo/mo.processor';
 import { ParkedCallbacks } from './parking/parked-callbacks.service';
 import { PartnerSettings } from './partners/partner-settings.service';
 
 /**
- * Start and stop order in one place. Start: once PostgreSQL and Redis answer (Startup), follow
- * partner changes, take `callback.dlr` and `callback.mo` jobs, run the sweep. Stop: no more
+ * Start and stop order in one place. Start: once PostgreSQL and Redis answer (Startup), record
+ * what the journal kept of a killed predecessor's acknowledged pushes, follow partner changes, take `callback.dlr` and `callback.mo` jobs, run the sweep. Stop: no more
  * waiting; the workers stop in their own onModuleDestroy (docs/operator-guide.md, section 15).
  */
 @Injectable()
@@ -18,10 +19,12 @@ export class CallbackLifecycle implements OnApplicationBootstrap, OnModuleDestro
     private readonly dlr: DlrProcessor,
     private readonly mo: MoProcessor,
     private readonly parked: ParkedCallbacks,
+    private readonly log: CallbackLog,
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
     return this.startup.begin(async () => {
+      await this.log.open();
       await this.partners.start();
       await this.dlr.start();
       await this.mo.start();

@@ -46,7 +46,7 @@ export const connectorConfigSchema = baseConfigSchema.extend({
   RECEIPT_SWEEP_INTERVAL_MS: positiveMs.default(60_000),
   /**
    * The local journal of receipts and MO: a deliver_sm is answered once its record is here, and
-   * applied to PostgreSQL from here, in a subdirectory named after the database. One directory per
+   * applied to PostgreSQL from here; kept in `<database>/smsc-connector` below it. One directory per
    * connector instance (the journal locks it), on a disk that outlives the process (a volume in
    * containers).
    */

@@ -23,7 +23,12 @@ export interface JournalOptions {
   name?: string;
   /** A lock whose holder is not this host's live process is taken over once it is this old (ms). */
   staleLockMs?: number;
+  /** How long to wait for a lock held by someone else to go stale (default 1.5 × staleLockMs); 0: fail at once. */
+  lockWaitMs?: number;
 }
+
+/** The directory is locked by a live holder (or by this process). */
+export class JournalLockedError extends Error {}
 
 interface Waiter {
   resolve: () => void;
@@ -70,6 +75,7 @@ export class Journal<T> {
   private readonly sync: boolean;
   private readonly label: string;
   private readonly staleLockMs: number;
+  private readonly lockWaitMs: number;
   private readonly prefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private counter = 0;
   private file: fsp.FileHandle | null = null;
@@ -95,6 +101,7 @@ export class Journal<T> {
     this.sync = options.sync ?? true;
     this.label = options.name ?? path.basename(options.dir);
     this.staleLockMs = options.staleLockMs ?? 15_000;
+    this.lockWaitMs = options.lockWaitMs ?? this.staleLockMs * 1.5;
   }
 
   /**
@@ -299,9 +306,9 @@ export class Journal<T> {
   private async lock(): Promise<void> {
     const file = path.join(this.dir, LOCK);
     const me = JSON.stringify({ pid: process.pid, host: os.hostname() });
-    const giveUpAt = Date.now() + this.staleLockMs * 1.5;
+    const giveUpAt = Date.now() + this.lockWaitMs;
     for (;;) {
-      if (lockedHere.has(path.resolve(this.dir))) throw new Error(`journal ${this.dir} is in use by this process; give each instance a directory of its own`);
+      if (lockedHere.has(path.resolve(this.dir))) throw new JournalLockedError(`journal ${this.dir} is in use by this process; give each instance a directory of its own`);
       try {
         await fsp.writeFile(file, me, { flag: 'wx' });
         break;
@@ -310,7 +317,7 @@ export class Journal<T> {
       }
       const holder = await readLock(file);
       if (holder && !(await this.isStale(file, holder))) {
-        if (Date.now() >= giveUpAt) throw new Error(`journal ${this.dir} is in use by process ${holder.pid} on ${holder.host}; give each instance a directory of its own`);
+        if (Date.now() >= giveUpAt) throw new JournalLockedError(`journal ${this.dir} is in use by process ${holder.pid} on ${holder.host}; give each instance a directory of its own`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.staleLockMs / 4)));
         continue;
       }
@@ -365,4 +372,22 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Opens the first journal of `base/0`, `base/1`, … that no live process holds: instances of one
+ * service on one machine (or one volume) each take a slot, and a restarted instance takes over the
+ * slot its dead predecessor left, with what it left in it.
+ */
+export async function openJournalSlot<T>(base: string, options: Omit<JournalOptions, 'dir' | 'lockWaitMs'> & { slots?: number }): Promise<{ journal: Journal<T>; unfinished: Array<JournalEntry<T>>; slot: number }> {
+  const slots = options.slots ?? 64;
+  for (let slot = 0; slot < slots; slot++) {
+    try {
+      const opened = await Journal.open<T>({ ...options, dir: path.join(base, String(slot)), lockWaitMs: 0 });
+      return { ...opened, slot };
+    } catch (e) {
+      if (!(e instanceof JournalLockedError)) throw e;
+    }
+  }
+  throw new JournalLockedError(`every journal slot under ${base} (${slots}) is in use`);
 }

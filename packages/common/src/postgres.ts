@@ -76,3 +76,9 @@ export function isStatementRefused(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }
+
+/** The database a connection URL names, as a safe file name (journal directories are per database). */
+export function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}

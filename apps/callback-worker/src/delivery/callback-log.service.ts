@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { isStatementRefused } from '@smsgw/common';
+import { databaseName, isStatementRefused, type Journal, openJournalSlot } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
 import type { CallbackKind } from './partner-gate.service';
@@ -41,9 +42,18 @@ export interface CallbackRecord {
 
 interface Pending {
   record: CallbackRecord;
+  /** Its entry in the journal (an acknowledged push), done once the record is committed. */
+  journalId?: string;
   resolve(): void;
   reject(e: Error): void;
 }
+
+/** A record as journaled: its dates as ISO strings. */
+type JournaledRecord = Omit<CallbackRecord, 'attempt' | 'dueAt' | 'nextAttemptAt'> & {
+  attempt: (Omit<AttemptRecord, 'attemptedAt'> & { attemptedAt: string }) | null;
+  dueAt: string;
+  nextAttemptAt: string | null;
+};
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5000;
@@ -87,6 +97,7 @@ export class CallbackLog implements BeforeApplicationShutdown {
   private pausedUntil = 0;
   private failingSince = 0;
   private stopping = false;
+  private journal: Journal<JournaledRecord> | null = null;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -97,9 +108,34 @@ export class CallbackLog implements BeforeApplicationShutdown {
     this.maxInFlight = Math.min(2, Math.max(1, config.CALLBACK_DB_POOL - 4));
   }
 
-  record(record: CallbackRecord): Promise<void> {
+  /**
+   * Opens this instance's journal slot and writes what a killed predecessor left in it: the
+   * records of pushes the partner acknowledged that never reached PostgreSQL. Before any job is
+   * taken, so that their jobs, run again, find them delivered and push nothing twice.
+   */
+  async open(): Promise<void> {
+    const base = path.join(this.config.CALLBACK_JOURNAL_DIR, databaseName(this.config.DATABASE_URL), 'callback-worker');
+    const { journal, unfinished, slot } = await openJournalSlot<JournaledRecord>(base, { name: 'callback' });
+    this.journal = journal;
+    if (unfinished.length === 0) return;
+    this.logger.warn(`journal slot ${slot}: ${unfinished.length} acknowledged push(es) of an earlier run not recorded yet: recording them`);
+    await Promise.all(unfinished.map((e) => this.enqueue(fromJournal(e.data), e.id)));
+  }
+
+  /**
+   * Resolves once the record is committed. The record of a push the partner acknowledged is
+   * journaled first (on this machine's disk, a few ms), so that a crash before the commit does not
+   * make the push again.
+   */
+  async record(record: CallbackRecord): Promise<void> {
+    const acknowledged = record.kind === 'dlr' && record.state === 'delivered' && record.attempt !== null;
+    const journalId = acknowledged && this.journal ? await this.journal.append(toJournal(record)) : undefined;
+    return this.enqueue(record, journalId);
+  }
+
+  private enqueue(record: CallbackRecord, journalId: string | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting[record.kind].push({ record, resolve, reject });
+      this.waiting[record.kind].push({ record, journalId, resolve, reject });
       this.schedule();
     });
   }
@@ -118,6 +154,8 @@ export class CallbackLog implements BeforeApplicationShutdown {
     this.pausedUntil = 0;
     this.schedule();
     while (this.waiting.dlr.length + this.waiting.mo.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.journal?.close();
+    this.journal = null;
   }
 
   private schedule(): void {
@@ -146,6 +184,8 @@ export class CallbackLog implements BeforeApplicationShutdown {
     try {
       await this.pool.query({ name: `callback-record-${kind}`, text: upsertSql(kind), values: params(batch.map((p) => p.record)) });
       for (const p of batch) p.resolve();
+      const journaled = batch.filter((p) => p.journalId !== undefined).map((p) => p.journalId!);
+      if (journaled.length > 0) this.journal?.done(journaled);
       if (this.retryDelay > 0) this.logger.log(`callback records are written again after ${Math.round((Date.now() - this.failingSince) / 1000)} s`);
       this.retryDelay = 0;
     } catch (e) {
@@ -202,4 +242,22 @@ function params(records: CallbackRecord[]): unknown[] {
     s.map((r) => r.nextAttemptAt),
     s.map((r) => r.lastResult),
   ];
+}
+
+function toJournal(r: CallbackRecord): JournaledRecord {
+  return {
+    ...r,
+    attempt: r.attempt ? { ...r.attempt, attemptedAt: r.attempt.attemptedAt.toISOString() } : null,
+    dueAt: r.dueAt.toISOString(),
+    nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null,
+  };
+}
+
+function fromJournal(r: JournaledRecord): CallbackRecord {
+  return {
+    ...r,
+    attempt: r.attempt ? { ...r.attempt, attemptedAt: new Date(r.attempt.attemptedAt) } : null,
+    dueAt: new Date(r.dueAt),
+    nextAttemptAt: r.nextAttemptAt === null ? null : new Date(r.nextAttemptAt),
+  };
 }

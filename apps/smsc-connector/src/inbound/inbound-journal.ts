@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Journal, type JournalEntry } from '@smsgw/common';
+import { databaseName, Journal, type JournalEntry } from '@smsgw/common';
 import type { MoSegment, ReceiptInfo } from '@smsgw/sms';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 
@@ -58,12 +58,11 @@ export class InboundJournal {
 }
 
 /**
- * A subdirectory per database under CONNECTOR_JOURNAL_DIR: records are applied only to the
+ * `<database>/smsc-connector` under CONNECTOR_JOURNAL_DIR: records are applied only to the
  * database they came for, even when one machine runs connectors for several.
  */
 export function journalDir(config: Pick<ConnectorConfig, 'CONNECTOR_JOURNAL_DIR' | 'DATABASE_URL'>): string {
-  const database = decodeURIComponent(new URL(config.DATABASE_URL).pathname.replace(/^\//, '')) || 'postgres';
-  return path.join(config.CONNECTOR_JOURNAL_DIR, database.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  return path.join(config.CONNECTOR_JOURNAL_DIR, databaseName(config.DATABASE_URL), 'smsc-connector');
 }
 
 export function receiptFromJournal(r: JournaledReceipt): ReceiptInfo {
