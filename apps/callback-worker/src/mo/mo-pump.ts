@@ -62,11 +62,12 @@ export type PumpEnd =
   | { reason: 'fault'; error: Error };
 
 /**
- * What a job waiting for its MO learns: `acked` (done with, the job can end), or `look` (the job
- * looks at its MO itself: the pump has not pushed it within the wait, does not know it, parked it,
- * has no room for another waiter, or is ending).
+ * What a job waiting for its MO learns: `acked` (done with, the job can end); `full` (no room for
+ * another waiter: the pump has noted the MO and will push it, the job steps back); or `look` (the
+ * job looks at its MO itself: the pump has not pushed it within the wait, did not find it, parked
+ * it, or is ending).
  */
-export type WaitResult = 'acked' | 'look';
+export type WaitResult = 'acked' | 'full' | 'look';
 
 export interface PumpOptions {
   /** MO read per page (PostgreSQL round trip). */
@@ -81,8 +82,6 @@ export interface PumpOptions {
 
 interface Waiter {
   id: string;
-  /** The read in progress when it came: a later read that starts from the oldest and misses its MO means the pump does not have it. */
-  seq: number;
   resolve(r: WaitResult): void;
   timer: NodeJS.Timeout;
 }
@@ -91,6 +90,14 @@ interface Waiter {
 const EXTEND_MS = 1_000;
 /** With room for more pushes and nothing to push, the pump looks for knocks of other instances this often. */
 const KNOCK_POLL_MS = 100;
+/**
+ * A job usually runs before its MO's row is committed (the connector queues it inside the
+ * transaction). While an MO a job asked about has not been read, the pump reads again this
+ * often (and does not let go); only a read that starts UNSEEN_GRACE_MS after the job asked and
+ * misses the MO gives up on it.
+ */
+const UNSEEN_POLL_MS = 10;
+const UNSEEN_GRACE_MS = 1_000;
 /** A line whose next MO is due within this is pushed now. */
 const DUE_SLACK_MS = 50;
 /** Jobs may wait for as many MO as the pump settles in this long at its recent rate (at least its concurrency). */
@@ -131,6 +138,8 @@ export class MoPump {
   private readonly settled = new Map<string, { seq: number; acked: boolean }>();
   private readonly waiters = new Map<string, Waiter[]>();
   private waiterCount = 0;
+  /** MO jobs asked about that no read has found yet, and since when. */
+  private readonly unseen = new Map<string, number>();
   private cursor: PageCursor | null = null;
   /** The last page was full: more may wait after the cursor. */
   private more = false;
@@ -185,11 +194,6 @@ export class MoPump {
     return !this.ended && !this.stopping && this.halted === null && this.failure === null;
   }
 
-  /** Acknowledged in this run. */
-  acked(id: string): boolean {
-    return this.settled.get(id)?.acked === true;
-  }
-
   /** A new MO of the partner waits (its row is committed): read again from the oldest before letting go. */
   knock(): void {
     this.dirty = true;
@@ -200,11 +204,15 @@ export class MoPump {
   waitFor(id: string): Promise<WaitResult> {
     const s = this.settled.get(id);
     if (s) return Promise.resolve(s.acked ? 'acked' : 'look');
-    if (!this.accepting || this.waiterCount >= this.waitersAllowed()) return Promise.resolve('look');
-    // Not read yet (or not committed yet): the next read from the oldest tells.
-    if (!this.known.has(id)) this.knock();
+    if (!this.accepting) return Promise.resolve('look');
+    // Not read yet, or not committed yet: read again from the oldest until it shows.
+    if (!this.known.has(id) && !this.unseen.has(id)) {
+      this.unseen.set(id, Date.now());
+      this.knock();
+    }
+    if (this.waiterCount >= this.waitersAllowed()) return Promise.resolve('full');
     return new Promise<WaitResult>((resolve) => {
-      const w: Waiter = { id, seq: this.readSeq, resolve, timer: setTimeout(() => this.dropWaiter(w, 'look'), this.options.maxWaitMs) };
+      const w: Waiter = { id, resolve, timer: setTimeout(() => this.dropWaiter(w, 'look'), this.options.maxWaitMs) };
       const list = this.waiters.get(id);
       if (list) list.push(w);
       else this.waiters.set(id, [w]);
@@ -231,7 +239,7 @@ export class MoPump {
         if (end) return end;
         continue;
       }
-      if (this.inFlight.size === 0 && this.ready.size === 0) {
+      if (this.inFlight.size === 0 && this.ready.size === 0 && this.unseen.size === 0) {
         // Nothing to push and nothing more to read: let go, unless a job of another instance knocked.
         if (await this.io.leave()) {
           const next = this.nextBlocked();
@@ -240,12 +248,14 @@ export class MoPump {
         this.dirty = true;
         continue;
       }
-      // Wait for a push to end or a knock; with room to push, look for a knock of another instance
-      // now and then, and for a blocked line coming due. The lock is extended meanwhile.
-      let timeout = free ? KNOCK_POLL_MS : EXTEND_MS;
+      // Wait for a push to end or a knock; with room to push, read again soon for an MO a job
+      // asked about and no read found yet, look for a knock of another instance now and then,
+      // and for a blocked line coming due. The lock is extended meanwhile.
+      const unseen = free && this.unseen.size > 0;
+      let timeout = !free ? EXTEND_MS : unseen ? UNSEEN_POLL_MS : KNOCK_POLL_MS;
       const next = this.nextBlocked();
       if (next) timeout = Math.max(1, Math.min(timeout, next.at - Date.now()));
-      if ((await this.event(timeout)) && free && !this.dirty && (await this.io.knocked())) this.dirty = true;
+      if ((await this.event(timeout)) && free && !this.dirty && (unseen || (await this.io.knocked()))) this.dirty = true;
     }
   }
 
@@ -262,15 +272,21 @@ export class MoPump {
     const fromOldest = !this.more;
     if (fromOldest) this.dirty = false;
     const seq = ++this.readSeq;
+    const started = Date.now();
     const limit = this.options.pageSize;
     const rows = await this.io.page(partner, this.perSubscriber, fromOldest ? null : this.cursor, limit);
     this.more = rows.length === limit;
     const last = rows[rows.length - 1];
     if (last) this.cursor = { receivedAt: last.received_at, id: last.id };
     for (const row of rows) this.merge(row, seq);
-    if (fromOldest && !this.more) {
-      // Everything waiting was read: a waiter whose MO was not among it looks for itself.
-      for (const list of [...this.waiters.values()]) for (const w of [...list]) if (w.seq < seq && !this.known.has(w.id)) this.dropWaiter(w, 'look');
+    for (const [id, since] of this.unseen) {
+      if (this.known.has(id) || this.settled.has(id)) this.unseen.delete(id);
+      else if (fromOldest && !this.more && since + UNSEEN_GRACE_MS <= started) {
+        // Everything waiting was read, long enough after the job asked: not committed, or not
+        // waiting (parked, acknowledged, another partner's). Its jobs look for themselves.
+        this.unseen.delete(id);
+        for (const w of [...(this.waiters.get(id) ?? [])]) this.dropWaiter(w, 'look');
+      }
     }
     return null;
   }

@@ -64,6 +64,8 @@ const SUBSCRIBER_PAGE = 500;
 const PARTNER_PAGE = 100;
 /** A job waits this long at most for the pump of its partner in this instance to push its MO. */
 const JOB_WAIT_MS = 2_000;
+/** MO acknowledged by this instance lately: a job of one of them ends without a read. */
+const RECENTLY_ACKED = 100_000;
 
 /**
  * Incoming messages (PROTOCOL §6). One pump per partner across all instances (the holder of the
@@ -80,6 +82,8 @@ export class MoService {
   private stopping = false;
   /** Pumps running in this instance, by partner. */
   private readonly pumps = new Map<number, MoPump>();
+  /** Acknowledged here lately (an acknowledgement is final), oldest first. */
+  private readonly acked = new Set<string>();
 
   constructor(
     private readonly partners: PartnerSettings,
@@ -102,12 +106,16 @@ export class MoService {
 
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_MO, job.data);
+    if (this.acked.has(data.moId)) return;
     // A pump of this partner running here pushes the MO without this job's help: the job waits
-    // for the outcome (no read of its own) while the pump has room for waiters.
-    let waited: MoPump | null = null;
-    const local = this.pumps.get(data.partnerId);
-    if (local && (await local.waitFor(data.moId)) === 'acked') return;
-    waited = local ?? null;
+    // for the outcome (no read of its own) while the pump has room for waiters, or steps back.
+    const waited = this.pumps.get(data.partnerId) ?? null;
+    if (waited) {
+      const seen = await waited.waitFor(data.moId);
+      if (seen === 'acked') return;
+      // The pump noted the MO and pushes it once it is read: the job comes back in case it does not.
+      if (seen === 'full') return this.deferOrdered(job, token);
+    }
 
     const state = await this.ownState(data);
     if (state === 'missing') {
@@ -167,14 +175,13 @@ export class MoService {
       leave: () => this.order.leave(first.id, lockToken),
     };
     let partner = first;
-    let acked = false;
     let end: PumpEnd;
     for (;;) {
       const pump = new MoPump(partner, io, {
         pageSize: partner.moOrder === 'subscriber' ? SUBSCRIBER_PAGE : PARTNER_PAGE,
         maxKnown: 4 * SUBSCRIBER_PAGE,
-        // Jobs waiting for their MO hold worker slots: at most half of them, the rest stays for other partners.
-        maxWaiters: Math.max(1, Math.floor(this.config.CALLBACK_MO_CONCURRENCY / 2)),
+        // Jobs waiting for their MO hold worker slots: a quarter stays for other partners' jobs.
+        maxWaiters: Math.max(1, Math.floor((this.config.CALLBACK_MO_CONCURRENCY * 3) / 4)),
         maxWaitMs: JOB_WAIT_MS,
       });
       this.pumps.set(partner.id, pump);
@@ -184,7 +191,6 @@ export class MoService {
       } finally {
         if (this.pumps.get(partner.id) === pump) this.pumps.delete(partner.id);
       }
-      acked ||= pump.acked(data.moId);
       if (end.reason !== 'changed') break;
       partner = end.partner;
     }
@@ -221,7 +227,7 @@ export class MoService {
         await release();
         throw end.error;
     }
-    if (acked || (await this.ownState(data)) !== 'waiting') return;
+    if (this.acked.has(data.moId) || (await this.ownState(data)) !== 'waiting') return;
     return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
   }
 
@@ -326,6 +332,8 @@ export class MoService {
     if (outcome.ok) {
       await this.replies.acknowledge({ id: mo.id, msisdn: mo.msisdn, serviceNumber: mo.service_number }, partner, reply?.lines ?? [], record);
       metrics.delivered.inc();
+      this.acked.add(mo.id);
+      if (this.acked.size > RECENTLY_ACKED) this.acked.delete(this.acked.values().next().value!);
       return { settled: 'acked' };
     }
     const decision = nextRetry(attempt, dueAt.getTime(), Date.now(), this.retry);
