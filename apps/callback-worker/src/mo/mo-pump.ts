@@ -147,6 +147,8 @@ export class MoPump {
   private dirty = true;
   private readSeq = 0;
   private extendedAt = Date.now();
+  /** The page being read, if any: pushes go on meanwhile. */
+  private reading: Promise<void> | null = null;
   private halted: PumpEnd | null = null;
   private failure: { mo: WaitingMo; at: number } | null = null;
   private stopping = false;
@@ -174,7 +176,7 @@ export class MoPump {
     }
     this.halted ??= end;
     // Pushes in flight finish and are recorded, whatever ended the run.
-    while (this.inFlight.size > 0) await this.event();
+    while (this.inFlight.size > 0 || this.reading) await this.event();
     this.ended = true;
     for (const list of this.waiters.values()) for (const w of list) this.resolveWaiter(w, 'look');
     this.waiters.clear();
@@ -233,13 +235,9 @@ export class MoPump {
       this.unblock();
       this.fill();
       if (this.halted || this.failure) continue;
+      if (this.wantsRead()) this.startRead();
       const free = this.inFlight.size < this.concurrency;
-      if (free && this.ready.size === 0 && (this.more ? this.known.size < this.options.maxKnown : this.dirty)) {
-        const end = await this.read();
-        if (end) return end;
-        continue;
-      }
-      if (this.inFlight.size === 0 && this.ready.size === 0 && this.unseen.size === 0) {
+      if (this.inFlight.size === 0 && this.ready.size === 0 && this.unseen.size === 0 && !this.reading) {
         // Nothing to push and nothing more to read: let go, unless a job of another instance knocked.
         if (await this.io.leave()) {
           const next = this.nextBlocked();
@@ -257,6 +255,34 @@ export class MoPump {
       if (next) timeout = Math.max(1, Math.min(timeout, next.at - Date.now()));
       if ((await this.event(timeout)) && free && !this.dirty && (unseen || (await this.io.knocked()))) this.dirty = true;
     }
+  }
+
+  /**
+   * A page is read ahead, while the lines in memory still have MO to push, once fewer can go than
+   * the pump's concurrency (order per partner: one MO left): the next page after the last one
+   * while pages come back full, otherwise one from the oldest if a job knocked.
+   */
+  private wantsRead(): boolean {
+    if (this.reading) return false;
+    const available = this.perSubscriber ? this.ready.size : (this.lines.get('')?.length ?? 0);
+    if (available >= Math.max(2, this.concurrency)) return false;
+    return this.more ? this.known.size < this.options.maxKnown : this.dirty;
+  }
+
+  private startRead(): void {
+    this.reading = this.read()
+      .then(
+        (end) => {
+          if (end) this.halted ??= end;
+        },
+        (e: unknown) => {
+          this.halted ??= { reason: 'fault', error: e instanceof Error ? e : new Error(String(e)) };
+        },
+      )
+      .finally(() => {
+        this.reading = null;
+        this.signal();
+      });
   }
 
   /** Reads the next page: after the last one while pages come back full, otherwise from the oldest. */

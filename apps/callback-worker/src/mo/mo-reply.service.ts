@@ -97,9 +97,16 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
     return result;
   }
 
-  /** One transaction for the batch; the replies are queued after its commit. */
+  /** One transaction for the batch (one statement when no MO has a reply); the replies are queued after its commit. */
   private async store(acks: Ack[]): Promise<AckResult[]> {
     const results: AckResult[] = acks.map(() => ({ replyIds: [], refused: null }));
+    // One record per MO: a statement may not upsert the same callback twice (two pushes of one MO
+    // only meet here if a partner's lock was lost mid-push).
+    const records = [...new Map(acks.map((a) => [a.mo.id, a.record])).values()];
+    if (acks.every((a) => a.lines.length === 0)) {
+      await this.log.recordAcknowledgedMo(records);
+      return results;
+    }
     const replies: { ack: Ack; ids: string[] }[] = [];
     await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string }>(
@@ -128,9 +135,7 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
           });
         }
       }
-      // One record per MO: a statement may not upsert the same callback twice (two pushes of one MO
-      // only meet here if a partner's lock was lost mid-push).
-      await this.log.recordWith(client, [...new Map(acks.map((a) => [a.mo.id, a.record])).values()]);
+      await this.log.recordWith(client, records);
     });
     for (const { ack, ids } of replies) {
       moReplies.inc(ids.length);

@@ -27,30 +27,42 @@ interface OwnRow {
 
 const OWN_SQL = `SELECT m.partner_id, m.callback_done_at, c.state::text AS state FROM mo_message m LEFT JOIN callback c ON c.mo_id = m.id WHERE m.id = $1`;
 
+/** The state of an MO's callback row (null: none, it never failed), by the unique index on mo_id. */
+const CALLBACK_STATE = (alias: string) => `(SELECT p.state FROM callback p WHERE p.mo_id = ${alias}.id LIMIT 1)`;
+
 /**
- * A page of the partner's MO not yet acknowledged nor parked, oldest first (the partial index
- * on (partner_id, received_at, id) WHERE callback_done_at IS NULL), after a cursor. mtSent of each
- * is counted once per page: the MO of its line waiting after the cursor (one count per subscriber
- * of the page, or one for the partner), less its rank among them in the page.
+ * A page of the partner's MO not yet acknowledged nor parked, oldest first, after a cursor: the
+ * partial index on (partner_id, received_at, id) WHERE callback_done_at IS NULL, read in order up
+ * to the limit. mtSent of each is counted once per page: the MO of its line waiting after the
+ * cursor (order per subscriber: one count per subscriber of the page, on the partial index with
+ * msisdn; per partner: one count), less its rank among them in the page. Every lookup is by key
+ * (LATERAL … LIMIT 1, a count gated to the first MO of each subscriber), so the plan stays the same
+ * whatever the statistics say about the tables.
  */
 function pageSql(perSubscriber: boolean): string {
-  const parked = (alias: string) => `NOT EXISTS (SELECT 1 FROM callback p WHERE p.mo_id = ${alias}.id AND p.state = 'parked')`;
+  const waitingAfterCursor = (alias: string) =>
+    `${alias}.partner_id = $1 AND ${alias}.callback_done_at IS NULL AND (${alias}.received_at, ${alias}.id) > ($2::timestamptz, $3::bigint) AND ${CALLBACK_STATE(alias)} IS DISTINCT FROM 'parked'`;
+  const waiting = perSubscriber
+    ? `max(n.n) OVER (PARTITION BY r.msisdn)`
+    : `(SELECT count(*) FROM mo_message w WHERE ${waitingAfterCursor('w')})`;
   return `
-WITH page AS (
-  SELECT m.id FROM mo_message m
-  WHERE m.partner_id = $1 AND m.callback_done_at IS NULL AND (m.received_at, m.id) > ($2::timestamptz, $3::bigint) AND ${parked('m')}
+WITH page AS MATERIALIZED (
+  SELECT m.id, m.msisdn, m.service_number, m.text, m.segments, m.smsc_connection_id, m.received_at FROM mo_message m
+  WHERE ${waitingAfterCursor('m')}
   ORDER BY m.received_at, m.id LIMIT $4
-), waiting AS (
-  SELECT ${perSubscriber ? 'w.msisdn, ' : ''}count(*) AS n FROM mo_message w
-  WHERE w.partner_id = $1 AND w.callback_done_at IS NULL AND (w.received_at, w.id) > ($2::timestamptz, $3::bigint) AND ${parked('w')}
-    ${perSubscriber ? 'AND w.msisdn IN (SELECT pm.msisdn FROM page JOIN mo_message pm ON pm.id = page.id) GROUP BY w.msisdn' : ''}
+), ranked AS (
+  SELECT page.*, c.state, c.attempts, c.due_at, c.next_attempt_at, row_number() OVER (${perSubscriber ? 'PARTITION BY page.msisdn ' : ''}ORDER BY page.received_at, page.id) AS rank
+  FROM page LEFT JOIN LATERAL (SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE mo_id = page.id LIMIT 1) c ON true
 )
-SELECT m.id::text AS id, m.msisdn, m.service_number, m.text, m.segments, m.smsc_connection_id, m.received_at,
-  c.state::text AS state, c.attempts, c.due_at, c.next_attempt_at,
-  (w.n - row_number() OVER (${perSubscriber ? 'PARTITION BY m.msisdn ' : ''}ORDER BY m.received_at, m.id))::text AS behind
-FROM page JOIN mo_message m ON m.id = page.id LEFT JOIN callback c ON c.mo_id = m.id
-  JOIN waiting w ON ${perSubscriber ? 'w.msisdn = m.msisdn' : 'true'}
-ORDER BY m.received_at, m.id`;
+SELECT r.id::text AS id, r.msisdn, r.service_number, r.text, r.segments, r.smsc_connection_id, r.received_at,
+  r.state::text AS state, r.attempts, r.due_at, r.next_attempt_at, (${waiting} - r.rank)::text AS behind
+FROM ranked r${
+    perSubscriber
+      ? `
+  LEFT JOIN LATERAL (SELECT count(*) AS n FROM mo_message w WHERE r.rank = 1 AND w.msisdn = r.msisdn AND ${waitingAfterCursor('w')}) n ON true`
+      : ''
+  }
+ORDER BY r.received_at, r.id`;
 }
 const PARTNER_PAGE_SQL = pageSql(false);
 const SUBSCRIBER_PAGE_SQL = pageSql(true);
@@ -84,6 +96,8 @@ export class MoService {
   private readonly pumps = new Map<number, MoPump>();
   /** Acknowledged here lately (an acknowledgement is final), oldest first. */
   private readonly acked = new Set<string>();
+  /** Partners whose first job here is taking the lock: their other jobs wait for its pump. */
+  private readonly starting = new Map<number, Promise<void>>();
 
   constructor(
     private readonly partners: PartnerSettings,
@@ -107,6 +121,25 @@ export class MoService {
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_MO, job.data);
     if (this.acked.has(data.moId)) return;
+    // Another job of this partner is about to start its pump here (a backlog's first jobs come at once).
+    await this.starting.get(data.partnerId);
+    if (this.pumps.has(data.partnerId) || this.starting.has(data.partnerId)) return this.handleMo(job, token, data, () => undefined);
+    let started!: () => void;
+    const starting = new Promise<void>((resolve) => (started = resolve));
+    this.starting.set(data.partnerId, starting);
+    const done = () => {
+      if (this.starting.get(data.partnerId) === starting) this.starting.delete(data.partnerId);
+      started();
+    };
+    try {
+      return await this.handleMo(job, token, data, done);
+    } finally {
+      done();
+    }
+  }
+
+  /** `started`: this job's pump runs (or it will not start one). */
+  private async handleMo(job: Job, token: string, data: CallbackMoJob, started: () => void): Promise<void> {
     // A pump of this partner running here pushes the MO without this job's help: the job waits
     // for the outcome (no read of its own) while the pump has room for waiters, or steps back.
     const waited = this.pumps.get(data.partnerId) ?? null;
@@ -155,7 +188,7 @@ export class MoService {
       // lock's lease would have run out: a long queue of waiting MO costs nothing meanwhile.
       return this.deferOrdered(job, token);
     }
-    return this.pumpPartner(job, token, data, partner, lockToken);
+    return this.pumpPartner(job, token, data, partner, lockToken, started);
   }
 
   /** Holders finish the pushes in hand and hand their partners over (the worker is closing). */
@@ -165,7 +198,7 @@ export class MoService {
   }
 
   /** This job holds the partner's lock: it pumps the partner's MO until none waits (or it has to stop). */
-  private async pumpPartner(job: Job, token: string, data: CallbackMoJob, first: CallbackPartner, lockToken: string): Promise<void> {
+  private async pumpPartner(job: Job, token: string, data: CallbackMoJob, first: CallbackPartner, lockToken: string, started: () => void): Promise<void> {
     const io: PumpIo = {
       partner: () => this.partners.get(first.id),
       page: (partner, perSubscriber, after, limit) => this.page(partner.id, perSubscriber, after, limit),
@@ -185,6 +218,7 @@ export class MoService {
         maxWaitMs: JOB_WAIT_MS,
       });
       this.pumps.set(partner.id, pump);
+      started();
       if (this.stopping) pump.stop();
       try {
         end = await pump.run();
