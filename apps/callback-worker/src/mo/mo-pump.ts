@@ -33,8 +33,11 @@ export interface PumpIo {
   partner(): Promise<CallbackPartner | null>;
   /** The partner's waiting MO after `after`, oldest first, at most `limit`, each with mtSent for its line. */
   page(partner: CallbackPartner, perSubscriber: boolean, after: PageCursor | null, limit: number): Promise<WaitingMo[]>;
-  /** One push, its record, and after a failure the partner's MO URL marked down until the retry. */
-  push(partner: CallbackPartner, mo: WaitingMo, connections: number): Promise<PushResult>;
+  /**
+   * One push, its record, and after a failure the partner's MO URL marked down until the retry.
+   * `failing` is called as soon as the push is known to have failed (before the record).
+   */
+  push(partner: CallbackPartner, mo: WaitingMo, connections: number, failing: () => void): Promise<PushResult>;
   extend(): Promise<boolean>;
   /** A job of another instance knocked since the last look. */
   knocked(): Promise<boolean>;
@@ -100,10 +103,8 @@ const UNSEEN_POLL_MS = 10;
 const UNSEEN_GRACE_MS = 1_000;
 /** A line whose next MO is due within this is pushed now. */
 const DUE_SLACK_MS = 50;
-/** Jobs may wait for as many MO as the pump settles in this long at its recent rate (at least its concurrency). */
+/** Jobs may wait for as many MO as the pump can settle in this long (at least its concurrency). */
 const WAITERS_HORIZON_MS = 500;
-/** Time constant of the pump's settle rate (ms). */
-const RATE_TAU_MS = 2_000;
 /** MO settled in this run, remembered for the jobs that come after their push. */
 const MAX_SETTLED = 50_000;
 
@@ -151,11 +152,13 @@ export class MoPump {
   private reading: Promise<void> | null = null;
   private halted: PumpEnd | null = null;
   private failure: { mo: WaitingMo; at: number } | null = null;
+  /** A push failed and is being recorded: nothing new starts. */
+  private failing = false;
   private stopping = false;
   private ended = false;
   private wake: (() => void) | null = null;
-  private settles = 0;
-  private settledAt = 0;
+  /** Recent time from a push's start to its acknowledgement (ms, moving average); 0 before the first. */
+  private cycleMs = 0;
 
   constructor(
     private partner: CallbackPartner,
@@ -193,7 +196,7 @@ export class MoPump {
 
   /** Whether jobs can still count on this run (it pushes new MO). */
   get accepting(): boolean {
-    return !this.ended && !this.stopping && this.halted === null && this.failure === null;
+    return !this.ended && !this.stopping && !this.failing && this.halted === null && this.failure === null;
   }
 
   /** A new MO of the partner waits (its row is committed): read again from the oldest before letting go. */
@@ -341,7 +344,7 @@ export class MoPump {
 
   /** Starts pushes of ready lines while there is room. */
   private fill(): void {
-    if (this.stopping) return;
+    if (this.stopping || this.failing) return;
     const now = Date.now();
     for (const line of this.ready) {
       if (this.inFlight.size >= this.concurrency) return;
@@ -357,15 +360,18 @@ export class MoPump {
       queue.shift();
       if (queue.length === 0) this.lines.delete(line);
       this.inFlight.set(line, mo);
-      this.io.push(this.partner, mo, this.concurrency).then(
-        (r) => this.finished(line, mo, r),
-        (e: unknown) => this.finished(line, mo, e instanceof Error ? e : new Error(String(e))),
+      const started = Date.now();
+      this.io.push(this.partner, mo, this.concurrency, () => (this.failing = true)).then(
+        (r) => this.finished(line, mo, r, started),
+        (e: unknown) => this.finished(line, mo, e instanceof Error ? e : new Error(String(e)), started),
       );
     }
   }
 
-  private finished(line: LineKey, mo: WaitingMo, result: PushResult | Error): void {
+  private finished(line: LineKey, mo: WaitingMo, result: PushResult | Error, started: number): void {
     this.inFlight.delete(line);
+    const took = Math.max(1, Date.now() - started);
+    this.cycleMs = this.cycleMs > 0 ? this.cycleMs * 0.8 + took * 0.2 : took;
     if (result instanceof Error) {
       this.halted ??= { reason: 'fault', error: result };
     } else if ('settled' in result) {
@@ -381,9 +387,6 @@ export class MoPump {
   private settle(id: string, acked: boolean): void {
     this.settled.set(id, { seq: this.readSeq, acked });
     if (this.settled.size > MAX_SETTLED) this.settled.delete(this.settled.keys().next().value!);
-    const now = Date.now();
-    this.settles = this.settles * Math.exp(-(now - this.settledAt) / RATE_TAU_MS) + 1;
-    this.settledAt = now;
     const list = this.waiters.get(id);
     if (list) for (const w of [...list]) this.dropWaiter(w, acked ? 'acked' : 'look');
   }
@@ -404,13 +407,14 @@ export class MoPump {
   }
 
   /**
-   * As many jobs as can expect their MO within WAITERS_HORIZON_MS at the pump's recent rate (at
-   * least its concurrency) may wait here, at most maxWaiters: a partner answering slowly must not
-   * hold the instance's MO job slots that other partners' jobs need.
+   * As many jobs as can expect their MO within WAITERS_HORIZON_MS at the pump's pace (its
+   * concurrency over the recent time from push to acknowledgement; at least its concurrency) may
+   * wait here, at most maxWaiters: a partner answering slowly must not hold the instance's MO job
+   * slots that other partners' jobs need.
    */
   private waitersAllowed(): number {
-    const rate = (this.settles * Math.exp(-(Date.now() - this.settledAt) / RATE_TAU_MS)) / RATE_TAU_MS; // per ms
-    return Math.min(this.options.maxWaiters, Math.max(this.concurrency, Math.ceil(WAITERS_HORIZON_MS * rate)));
+    if (this.cycleMs <= 0) return this.options.maxWaiters;
+    return Math.min(this.options.maxWaiters, Math.max(this.concurrency, Math.ceil((WAITERS_HORIZON_MS * this.concurrency) / this.cycleMs)));
   }
 
   /** Lines whose next MO came due go back to the ready ones. */

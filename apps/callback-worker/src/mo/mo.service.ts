@@ -202,7 +202,7 @@ export class MoService {
     const io: PumpIo = {
       partner: () => this.partners.get(first.id),
       page: (partner, perSubscriber, after, limit) => this.page(partner.id, perSubscriber, after, limit),
-      push: (partner, mo, connections) => this.push(partner, mo, connections),
+      push: (partner, mo, connections, failing) => this.push(partner, mo, connections, failing),
       extend: () => this.order.extend(first.id, lockToken),
       knocked: () => this.order.knocked(first.id),
       leave: () => this.order.leave(first.id, lockToken),
@@ -316,7 +316,7 @@ export class MoService {
    * (acknowledged, with its replies, or parked), or failed, and then the partner's MO URL counts
    * as down until the retry.
    */
-  private async push(partner: CallbackPartner, mo: WaitingMo, connections: number): Promise<PushResult> {
+  private async push(partner: CallbackPartner, mo: WaitingMo, connections: number, failing: () => void): Promise<PushResult> {
     const target = partner.moUrl!;
     let outcome: HttpOutcome;
     let loggedUrl: string;
@@ -377,6 +377,7 @@ export class MoService {
       this.logger.warn(`MO ${mo.id} to partner ${partner.id} parked after ${attempt} attempts: ${record.lastResult}`);
       return { settled: 'parked' };
     }
+    failing();
     await this.log.record({ ...record, state: 'pending', nextAttemptAt: new Date(decision.at) });
     await this.order.markDown(partner.id, decision.at - Date.now());
     return { retryAt: decision.at };
