@@ -193,8 +193,8 @@ async function drainBacklog(pool, partner, n, round) {
   const cpu1 = await cpuSnapshot(pool);
   const { rows } = await pool.query('SELECT id::text FROM mo_message WHERE id > $1', [since]);
   const last = Math.max(...rows.map((r) => partner.state.arrivals.get(r.id)));
-  const cpuMsPerMo = {};
-  for (const k of ['callback-worker', 'postgres']) cpuMsPerMo[k] = Number(((cpu1[k] - (cpu0[k] ?? 0)) / n).toFixed(3));
+  const cpu = cpuPerMo(cpu0, cpu1, n);
+  const cpuMsPerMo = { 'callback-worker': cpu['callback-worker'], postgres: cpu.postgres };
   return { n, perSecond: Math.round(n / ((last - resumedAt) / 1000)), cpuMsPerMo };
 }
 
@@ -206,8 +206,22 @@ async function cpuSnapshot(pool) {
   const out = {};
   for (const c of children) out[c.name] = cpuMs(c.pid) ?? 0;
   const { rows } = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [benchDb]);
-  out.postgres = 0;
-  for (const { pid } of rows) out.postgres += cpuMs(pid) ?? 0;
+  out.postgres = new Map();
+  for (const { pid } of rows) out.postgres.set(pid, cpuMs(pid) ?? 0);
+  return out;
+}
+
+/**
+ * CPU ms per MO of each process between two snapshots. PostgreSQL: the backends of the bench
+ * database, each from its first snapshot (a backend that ended in between is not counted: the
+ * figure is a lower bound when pools close idle connections).
+ */
+function cpuPerMo(cpu0, cpu1, n) {
+  const out = {};
+  for (const k of Object.keys(cpu1)) {
+    const ms = k === 'postgres' ? [...cpu1.postgres].reduce((sum, [pid, t]) => sum + t - (cpu0.postgres.get(pid) ?? 0), 0) : cpu1[k] - (cpu0[k] ?? 0);
+    out[k] = Number((ms / n).toFixed(3));
+  }
   return out;
 }
 
@@ -290,8 +304,7 @@ async function main() {
         await settle(pool, partner, since, size, 600000);
         const cpu1 = await cpuSnapshot(pool);
         const b = await figures(pool, partner, since);
-        const cpuPerMo = {};
-        for (const k of Object.keys(cpu1)) cpuPerMo[k] = Number(((cpu1[k] - (cpu0[k] ?? 0)) / size).toFixed(3));
+        const cpu = cpuPerMo(cpu0, cpu1, size);
 
         const rate = Math.max(1, Math.floor(b.perSecond / 2));
         since = await lastId(pool);
@@ -299,13 +312,13 @@ async function main() {
         await inject(n, rate, `p${++round}`);
         await settle(pool, partner, since, n, 600000);
         const p = await figures(pool, partner, since);
-        const r = { answerMs: delayMs, order: mode, burst: b, paced: { rate, ...p }, cpuMsPerMo: cpuPerMo };
+        const r = { answerMs: delayMs, order: mode, burst: b, paced: { rate, ...p }, cpuMsPerMo: cpu };
         if (backlog) r.backlog = await drainBacklog(pool, partner, size, `k${++round}`);
         results.push(r);
         process.stdout.write(
           `answer ${String(delayMs).padStart(3)} ms, order per ${mode.padEnd(10)}  burst ${String(b.perSecond).padStart(5)} MO/s (stored ${b.storedPerSecond}/s; p50 ${b.p50} p99 ${b.p99} max ${b.max} ms, gap ${b.gap} ms)` +
             `  paced ${rate}/s: p50 ${p.p50} p99 ${p.p99} max ${p.max} ms, largest gap ${p.gap} ms` +
-            `  CPU ms/MO ${Object.entries(cpuPerMo).map(([k, v]) => `${k} ${v}`).join(', ')}` +
+            `  CPU ms/MO ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}` +
             (r.backlog ? `  backlog ${r.backlog.perSecond} MO/s (CPU ms/MO callback-worker ${r.backlog.cpuMsPerMo['callback-worker']}, postgres ${r.backlog.cpuMsPerMo.postgres})` : '') +
             '\n',
         );
