@@ -146,6 +146,15 @@ export class MoPump {
   private more = false;
   /** A job knocked (a new MO may wait anywhere): read again from the oldest. */
   private dirty = true;
+  /**
+   * A job asked about an MO older (by id) than one already read: committed late, it may have to
+   * go before MO in memory, so the next read starts from the oldest at once, and no push starts
+   * until it is done.
+   */
+  private late = false;
+  private lateRead = false;
+  /** The largest MO id read (decimal text). */
+  private maxId = '0';
   private readSeq = 0;
   private extendedAt = Date.now();
   /** The page being read, if any: pushes go on meanwhile. */
@@ -213,6 +222,7 @@ export class MoPump {
     // Not read yet, or not committed yet: read again from the oldest until it shows.
     if (!this.known.has(id) && !this.unseen.has(id)) {
       this.unseen.set(id, Date.now());
+      if (idBefore(id, this.maxId)) this.late = true;
       this.knock();
     }
     if (this.waiterCount >= this.waitersAllowed()) return Promise.resolve('full');
@@ -267,6 +277,7 @@ export class MoPump {
    */
   private wantsRead(): boolean {
     if (this.reading) return false;
+    if (this.late) return true;
     const available = this.perSubscriber ? this.ready.size : (this.lines.get('')?.length ?? 0);
     if (available >= Math.max(2, this.concurrency)) return false;
     return this.more ? this.known.size < this.options.maxKnown : this.dirty;
@@ -284,6 +295,7 @@ export class MoPump {
       )
       .finally(() => {
         this.reading = null;
+        this.lateRead = false;
         this.signal();
       });
   }
@@ -298,7 +310,9 @@ export class MoPump {
     }
     this.partner = partner;
     this.concurrency = this.perSubscriber ? partner.concurrency : 1;
-    const fromOldest = !this.more;
+    const fromOldest = !this.more || this.late;
+    this.lateRead = this.late;
+    this.late = false;
     if (fromOldest) this.dirty = false;
     const seq = ++this.readSeq;
     const started = Date.now();
@@ -331,6 +345,7 @@ export class MoPump {
     }
     const line = this.perSubscriber ? row.msisdn : '';
     this.known.set(row.id, row);
+    if (idBefore(this.maxId, row.id)) this.maxId = row.id;
     const queue = this.lines.get(line);
     if (!queue) this.lines.set(line, [row]);
     else {
@@ -344,7 +359,7 @@ export class MoPump {
 
   /** Starts pushes of ready lines while there is room. */
   private fill(): void {
-    if (this.stopping || this.failing) return;
+    if (this.stopping || this.failing || (this.reading && this.lateRead)) return;
     const now = Date.now();
     for (const line of this.ready) {
       if (this.inFlight.size >= this.concurrency) return;
@@ -471,7 +486,10 @@ export class MoPump {
 function before(a: WaitingMo, b: WaitingMo): boolean {
   const ta = a.received_at.getTime();
   const tb = b.received_at.getTime();
-  if (ta !== tb) return ta < tb;
-  // Ids are decimal bigint text: the shorter is the smaller.
-  return a.id.length !== b.id.length ? a.id.length < b.id.length : a.id < b.id;
+  return ta !== tb ? ta < tb : idBefore(a.id, b.id);
+}
+
+/** Ids are decimal bigint text: the shorter is the smaller. */
+function idBefore(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
