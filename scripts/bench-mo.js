@@ -5,6 +5,9 @@
 // order mode (partner: all MO in one line; subscriber: a line per subscriber) it runs
 //   - a burst: BENCH_MO_BURST MO injected as fast as the simulator takes them: MO/s at the partner;
 //   - a paced phase: BENCH_MO_PACED_SECONDS at half the burst's rate (below saturation): latency.
+//   - a backlog (BENCH_MO_BACKLOG=0 leaves it out): the same burst stored while the callback worker
+//     is paused (SIGSTOP), then the worker resumed: the rate of the worker alone (with PostgreSQL
+//     and Redis), without the simulator and the connector competing for the CPU.
 // Latency is from the MO's arrival at the connector (mo_message.received_at) to the push's arrival
 // at the partner; the largest gap is the longest time between two pushes while MO were waiting.
 const { spawn } = require('node:child_process');
@@ -27,6 +30,7 @@ const burst = int('BENCH_MO_BURST', 3000, 10);
 /** One line per partner is slow by design (one push per answer time): a shorter burst says as much. */
 const partnerBurst = int('BENCH_MO_PARTNER_BURST', 500, 10);
 const pacedSeconds = int('BENCH_MO_PACED_SECONDS', 10, 1);
+const backlog = int('BENCH_MO_BACKLOG', 1, 0) > 0;
 const subscribers = int('BENCH_MO_SUBSCRIBERS', 500, 1);
 const concurrency = int('BENCH_MO_CONCURRENCY', 32, 1);
 const delays = (env.BENCH_MO_DELAYS || '5,50').split(',').map((d) => {
@@ -161,7 +165,37 @@ async function figures(pool, partner, sinceId) {
     prev = t;
   }
   const span = (Math.max(...byPush) - firstIn) / 1000;
-  return { n: lat.length, perSecond: Math.round(lat.length / span), p50: pct(50), p99: pct(99), max: Math.round(lat[lat.length - 1]), gap: Math.round(gap) };
+  // The rate at which the connector stored them: a worker that keeps up pushes at about this rate.
+  const inSpan = (Math.max(...arrivals.map((a) => a[0])) - firstIn) / 1000;
+  return { n: lat.length, perSecond: Math.round(lat.length / span), storedPerSecond: Math.round(lat.length / Math.max(inSpan, 0.001)), p50: pct(50), p99: pct(99), max: Math.round(lat[lat.length - 1]), gap: Math.round(gap) };
+}
+
+/** `n` MO stored while the callback worker is paused, then pushed: MO/s from its resumption to the last push. */
+async function drainBacklog(pool, partner, n, round) {
+  const worker = children.find((c) => c.name === 'callback-worker');
+  const since = await lastId(pool);
+  process.kill(worker.pid, 'SIGSTOP');
+  let resumedAt;
+  let cpu0;
+  try {
+    await inject(n, 0, round);
+    for (const until = Date.now() + 120000; ; await sleep(100)) {
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM mo_message WHERE id > $1', [since]);
+      if (rows[0].n >= n) break;
+      if (Date.now() > until) throw new Error(`backlog: ${rows[0].n}/${n} MO stored after 120 s`);
+    }
+    cpu0 = await cpuSnapshot(pool);
+    resumedAt = Date.now();
+  } finally {
+    process.kill(worker.pid, 'SIGCONT');
+  }
+  await settle(pool, partner, since, n, 600000);
+  const cpu1 = await cpuSnapshot(pool);
+  const { rows } = await pool.query('SELECT id::text FROM mo_message WHERE id > $1', [since]);
+  const last = Math.max(...rows.map((r) => partner.state.arrivals.get(r.id)));
+  const cpu = cpuPerMo(cpu0, cpu1, n);
+  const cpuMsPerMo = { 'callback-worker': cpu['callback-worker'], postgres: cpu.postgres };
+  return { n, perSecond: Math.round(n / ((last - resumedAt) / 1000)), cpuMsPerMo };
 }
 
 async function lastId(pool) {
@@ -172,8 +206,22 @@ async function cpuSnapshot(pool) {
   const out = {};
   for (const c of children) out[c.name] = cpuMs(c.pid) ?? 0;
   const { rows } = await pool.query('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [benchDb]);
-  out.postgres = 0;
-  for (const { pid } of rows) out.postgres += cpuMs(pid) ?? 0;
+  out.postgres = new Map();
+  for (const { pid } of rows) out.postgres.set(pid, cpuMs(pid) ?? 0);
+  return out;
+}
+
+/**
+ * CPU ms per MO of each process between two snapshots. PostgreSQL: the backends of the bench
+ * database, each from its first snapshot (a backend that ended in between is not counted: the
+ * figure is a lower bound when pools close idle connections).
+ */
+function cpuPerMo(cpu0, cpu1, n) {
+  const out = {};
+  for (const k of Object.keys(cpu1)) {
+    const ms = k === 'postgres' ? [...cpu1.postgres].reduce((sum, [pid, t]) => sum + t - (cpu0.postgres.get(pid) ?? 0), 0) : cpu1[k] - (cpu0[k] ?? 0);
+    out[k] = Number((ms / n).toFixed(3));
+  }
   return out;
 }
 
@@ -256,8 +304,7 @@ async function main() {
         await settle(pool, partner, since, size, 600000);
         const cpu1 = await cpuSnapshot(pool);
         const b = await figures(pool, partner, since);
-        const cpuPerMo = {};
-        for (const k of Object.keys(cpu1)) cpuPerMo[k] = Number(((cpu1[k] - (cpu0[k] ?? 0)) / size).toFixed(3));
+        const cpu = cpuPerMo(cpu0, cpu1, size);
 
         const rate = Math.max(1, Math.floor(b.perSecond / 2));
         since = await lastId(pool);
@@ -265,12 +312,15 @@ async function main() {
         await inject(n, rate, `p${++round}`);
         await settle(pool, partner, since, n, 600000);
         const p = await figures(pool, partner, since);
-        const r = { answerMs: delayMs, order: mode, burst: b, paced: { rate, ...p }, cpuMsPerMo: cpuPerMo };
+        const r = { answerMs: delayMs, order: mode, burst: b, paced: { rate, ...p }, cpuMsPerMo: cpu };
+        if (backlog) r.backlog = await drainBacklog(pool, partner, size, `k${++round}`);
         results.push(r);
         process.stdout.write(
-          `answer ${String(delayMs).padStart(3)} ms, order per ${mode.padEnd(10)}  burst ${String(b.perSecond).padStart(5)} MO/s (p50 ${b.p50} p99 ${b.p99} max ${b.max} ms, gap ${b.gap} ms)` +
+          `answer ${String(delayMs).padStart(3)} ms, order per ${mode.padEnd(10)}  burst ${String(b.perSecond).padStart(5)} MO/s (stored ${b.storedPerSecond}/s; p50 ${b.p50} p99 ${b.p99} max ${b.max} ms, gap ${b.gap} ms)` +
             `  paced ${rate}/s: p50 ${p.p50} p99 ${p.p99} max ${p.max} ms, largest gap ${p.gap} ms` +
-            `  CPU ms/MO ${Object.entries(cpuPerMo).map(([k, v]) => `${k} ${v}`).join(', ')}\n`,
+            `  CPU ms/MO ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}` +
+            (r.backlog ? `  backlog ${r.backlog.perSecond} MO/s (CPU ms/MO callback-worker ${r.backlog.cpuMsPerMo['callback-worker']}, postgres ${r.backlog.cpuMsPerMo.postgres})` : '') +
+            '\n',
         );
       }
     }

@@ -12,8 +12,12 @@ export const callbackConfigSchema = baseConfigSchema.extend({
 
   /** DLR jobs one instance works on at once (HTTP requests in flight plus jobs waiting for a partner slot). */
   CALLBACK_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(512),
-  /** MO jobs one instance works on at once (each partner's MO go one at a time, in order). */
-  CALLBACK_MO_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  /**
+   * MO jobs one instance holds at once: a partner's pump holds one, jobs waiting for their MO's
+   * push hold the others (at most three quarters of them for one partner). The pushes themselves
+   * are bounded by each partner's callback concurrency, not by this.
+   */
+  CALLBACK_MO_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(256),
   /** Requests in flight to one partner, across every instance (held in Redis). */
   /** Default of partner.callback_concurrency, which sets it per partner. */
   CALLBACK_PARTNER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),

@@ -226,6 +226,8 @@ export interface Received {
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
   at: number;
+  /** When the answer was sent (undefined while it is pending). */
+  answeredAt?: number;
 }
 
 export interface Answer {
@@ -266,6 +268,7 @@ export async function startPartnerServer(answer: (r: Received) => Answer = () =>
     res.on('close', finish);
     const send = () => {
       if (res.destroyed) return finish();
+      r.answeredAt = Date.now();
       res.writeHead(a.status ?? 200, { 'content-type': a.contentType ?? 'text/plain; charset=utf-8' });
       res.end(a.body ?? '');
       finish();

@@ -61,11 +61,15 @@ const RETRY_MAX_MS = 5000;
 const ATTEMPT_COLUMNS = `$1::int[], $2::bigint[], $3::smallint[], $4::bigint[], $5::int[], $6::timestamptz[], $7::text[], $8::smallint[], $9::text[], $10::int[]`;
 const STATE_COLUMNS = `$11::int[], $12::bigint[], $13::smallint[], $14::bigint[], $15::callback_state[], $16::int[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::text[]`;
 
-/** Attempts and state in one statement: one commit covers both, so they never disagree. */
-function upsertSql(kind: CallbackKind): string {
+/**
+ * Attempts and state in one statement: one commit covers both, so they never disagree. `before`:
+ * a data-modifying CTE (on parameters from $21) committed with them.
+ */
+function upsertSql(kind: CallbackKind, before?: string): string {
   const conflict = kind === 'dlr' ? '(message_id, status)' : '(mo_id)';
   return `
-WITH attempt AS (
+WITH ${before ? `${before},
+` : ''}attempt AS (
   INSERT INTO callback_attempt (kind, partner_id, message_id, status, mo_id, attempt, attempted_at, url, http_status, error, duration_ms)
   SELECT '${kind}'::callback_kind, * FROM unnest(${ATTEMPT_COLUMNS})
 )
@@ -79,6 +83,8 @@ ON CONFLICT ${conflict} DO UPDATE SET
   last_result = EXCLUDED.last_result, delivered_at = EXCLUDED.delivered_at, parked_at = EXCLUDED.parked_at, updated_at = now()
 WHERE c.state <> 'delivered'`;
 }
+
+const ACK_MO_SQL = upsertSql('mo', `ack AS (UPDATE mo_message SET callback_done_at = now() WHERE id = ANY($21::bigint[]) AND callback_done_at IS NULL)`);
 
 /**
  * The attempt log and the state of callbacks that failed at least once, written with group commit: concurrent deliveries share
@@ -146,6 +152,14 @@ export class CallbackLog implements BeforeApplicationShutdown {
       const mine = records.filter((r) => r.kind === kind);
       if (mine.length > 0) await client.query(upsertSql(kind), params(mine));
     }
+  }
+
+  /**
+   * MO acknowledged without replies: their acknowledgement (`callback_done_at`) and their records
+   * in one statement, a commit without a transaction around it.
+   */
+  async recordAcknowledgedMo(records: CallbackRecord[]): Promise<void> {
+    await this.pool.query({ name: 'callback-record-mo-ack', text: ACK_MO_SQL, values: [...params(records), records.map((r) => r.moId)] });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -35,19 +35,11 @@ interface OrderRedis extends Redis {
 }
 
 /**
- * The line an MO waits in: all of its partner's MO (mo_order = partner), or its subscriber's only
- * (mo_order = subscriber). A line pushes one MO at a time, in arrival order.
- */
-export interface MoLine {
-  partnerId: number;
-  msisdn: string | null;
-}
-
-/**
- * MO for one line go out one at a time, in arrival order, across every instance: a line's MO are
- * pushed only by the holder of its lock, who goes on to the next waiting MO as soon as one is
- * answered, and after a failure the partner's MO URL counts as down (no MO of that partner is
- * tried, in any line) until the failed MO's next attempt.
+ * A partner's MO are pushed by one pump at a time across every instance: the holder of the
+ * partner's lock (`<prefix>:cb:mo:<partnerId>:lock`), in either order (PROTOCOL §6: strictly in
+ * arrival order, or each subscriber's in order). A job that finds the lock held knocks, so the
+ * holder looks for waiting MO once more before it lets go; after a failed push the partner's MO
+ * URL counts as down (no MO of that partner is tried) until the failed MO's next attempt.
  */
 @Injectable()
 export class MoOrder {
@@ -67,42 +59,42 @@ export class MoOrder {
     this.leaseMs = config.CALLBACK_TIMEOUT_MS + 5_000;
   }
 
-  async take(line: MoLine, token: string): Promise<{ taken: true } | { taken: false; reason: 'down' | 'locked'; retryInMs: number }> {
-    const [ok, ms, reason] = await this.redis.cbMoTake(this.key(line, 'lock'), this.downKey(line.partnerId), this.key(line, 'knock'), token, this.leaseMs);
+  async take(partnerId: number, token: string): Promise<{ taken: true } | { taken: false; reason: 'down' | 'locked'; retryInMs: number }> {
+    const [ok, ms, reason] = await this.redis.cbMoTake(this.key(partnerId, 'lock'), this.key(partnerId, 'down'), this.key(partnerId, 'knock'), token, this.leaseMs);
     if (ok === 1) return { taken: true };
     return { taken: false, reason: reason === 'down' ? 'down' : 'locked', retryInMs: ms };
   }
 
-  /** Extends the lock before each push; false if it was lost (expired and taken over). */
-  async extend(line: MoLine, token: string): Promise<boolean> {
-    return (await this.redis.cbMoHold(this.key(line, 'lock'), token, this.leaseMs)) === 1;
+  /** Extends the lock (the pump does so at least every second); false if it was lost (expired and taken over). */
+  async extend(partnerId: number, token: string): Promise<boolean> {
+    return (await this.redis.cbMoHold(this.key(partnerId, 'lock'), token, this.leaseMs)) === 1;
   }
 
   /**
    * Lets go of the lock once nothing waits. False when another job knocked since the holder last
    * looked: the lock is kept and the holder must look for waiting MO again (their rows were
-   * committed before their jobs ran, so the next look finds them). This closes the gap between
-   * "nothing waits" and the release, in which a new MO's job would otherwise find the lock held,
-   * step back, and leave its MO to wait.
+   * committed before their jobs knocked, so the next look finds them). This closes the gap
+   * between "nothing waits" and the release, in which a new MO's job would otherwise find the
+   * lock held, step back, and leave its MO to wait.
    */
-  async leave(line: MoLine, token: string): Promise<boolean> {
-    return (await this.redis.cbMoLeave(this.key(line, 'lock'), this.key(line, 'knock'), token)) !== 2;
+  async leave(partnerId: number, token: string): Promise<boolean> {
+    return (await this.redis.cbMoLeave(this.key(partnerId, 'lock'), this.key(partnerId, 'knock'), token)) !== 2;
   }
 
-  async release(line: MoLine, token: string): Promise<void> {
-    await this.redis.cbMoHold(this.key(line, 'lock'), token, 0);
+  /** Whether a job of another instance knocked since the last look (and clears the knock). */
+  async knocked(partnerId: number): Promise<boolean> {
+    return (await this.redis.del(this.key(partnerId, 'knock'))) === 1;
+  }
+
+  async release(partnerId: number, token: string): Promise<void> {
+    await this.redis.cbMoHold(this.key(partnerId, 'lock'), token, 0);
   }
 
   async markDown(partnerId: number, ms: number): Promise<void> {
-    await this.redis.set(this.downKey(partnerId), '1', 'PX', Math.max(1, Math.round(ms)));
+    await this.redis.set(this.key(partnerId, 'down'), '1', 'PX', Math.max(1, Math.round(ms)));
   }
 
-  private key(line: MoLine, what: string): string {
-    const base = `${this.config.REDIS_PREFIX}:cb:mo:${line.partnerId}`;
-    return line.msisdn === null ? `${base}:${what}` : `${base}:s:${line.msisdn}:${what}`;
-  }
-
-  private downKey(partnerId: number): string {
-    return `${this.config.REDIS_PREFIX}:cb:mo:${partnerId}:down`;
+  private key(partnerId: number, what: 'lock' | 'knock' | 'down'): string {
+    return `${this.config.REDIS_PREFIX}:cb:mo:${partnerId}:${what}`;
   }
 }

@@ -22,24 +22,41 @@ export interface AcknowledgedMo {
 /** Reply messages are normal priority, like a /send without smsPriority. */
 const REPLY_PRIORITY = 1 as const;
 
-// The same columns the ingress writes (apps/ingress-api/src/send/message-writer.service.ts).
+// The same columns the ingress writes (apps/ingress-api/src/send/message-writer.service.ts), for
+// the replies to several MO (of one or more partners) at once.
 const INSERT_SQL = `
 INSERT INTO message (id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at,
   window_start, window_end, window_zone, valid_until)
-SELECT id, $2, NULL, NULL, $3, $4, text, encoding, segments, false, $5, $6, NULL, NULL, NULL, NULL, $7
-FROM unnest($1::bigint[], $8::text[], $9::smallint[], $10::smallint[]) AS r(id, text, encoding, segments)`;
+SELECT id, partner_id, NULL, NULL, sender, msisdn, text, encoding, segments, false, $1, test, NULL, NULL, NULL, NULL, valid_until
+FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::smallint[], $8::smallint[], $9::boolean[], $10::timestamptz[])
+  AS r(id, partner_id, sender, msisdn, text, encoding, segments, test, valid_until)`;
 
 // The ingress's test-quota counter (`<prefix>:testq:<partnerId>`) counts reply messages too, if it exists;
 // when it does not, the ingress seeds it from the table, which already holds them.
 const TEST_QUOTA_ADD = `if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end return 0`;
 
+/** One MO to acknowledge, with the reply lines of its partner's answer. */
+interface Ack {
+  mo: AcknowledgedMo;
+  partner: CallbackPartner;
+  lines: string[];
+  record: CallbackRecord;
+}
+
+/** The ids of the reply messages stored, and why lines were not sent, if so. */
+export interface AckResult {
+  replyIds: string[];
+  refused: string | null;
+}
+
 /**
- * Acknowledges an MO and turns the partner's reply into messages (PROTOCOL §6), sent from the
- * service number the subscriber wrote to. The acknowledgement, the reply rows and the attempt
- * record are one transaction: a repeated push (after a crash) finds the MO acknowledged and
- * creates no second reply. The rows are queued on `mt.dispatch` after the commit, one single `m<id>`
- * job each (the ingress queues batch jobs; a reply is a few messages); a failed enqueue leaves
- * status-1 rows for the outbox sweep.
+ * Acknowledges MO and turns the partners' replies into messages (PROTOCOL §6), sent from the
+ * service number the subscriber wrote to. Acknowledgements are group-committed: the MO answered
+ * at the same moment (a pump's concurrent pushes, every partner's) share one transaction, in
+ * which each MO's acknowledgement, its reply rows and its attempt record go together. A repeated
+ * push (after a crash) finds the MO acknowledged and creates no second reply. The rows are queued
+ * on `mt.dispatch` after the commit, one single `m<id>` job each (the ingress queues batch jobs; a
+ * reply is a few messages); a failed enqueue leaves status-1 rows for the outbox sweep.
  */
 @Injectable()
 export class MoReplyWriter implements BeforeApplicationShutdown {
@@ -58,45 +75,73 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
   }
 
   /**
-   * MO answered without a reply, acknowledged together: concurrent pushes share one transaction
-   * (the acknowledgements and their attempt records), so a partner taking hundreds of MO a second
-   * costs a few commits a second, not one per MO.
+   * A batch's transaction failing fails each of its MO alone once more, so one MO the database
+   * refuses (a reply it cannot store) does not hold back the others.
    */
-  private readonly plainAcks = new Batcher<{ moId: string; record: CallbackRecord }, void>(
+  private readonly acks = new Batcher<Ack, AckResult | Error>(
     async (acks) => {
-      await inTransaction(this.pool, async (client) => {
-        await client.query('UPDATE mo_message SET callback_done_at = now() WHERE id = ANY($1::bigint[]) AND callback_done_at IS NULL', [acks.map((a) => a.moId)]);
-        // One row per MO: a statement may not upsert the same callback twice (two pushes of one MO
-        // only meet here if a line's lock was lost mid-push).
-        await this.log.recordWith(client, [...new Map(acks.map((a) => [a.moId, a.record])).values()]);
-      });
-      return acks.map(() => undefined);
+      try {
+        return await this.store(acks);
+      } catch (e) {
+        if (acks.length === 1) return [e instanceof Error ? e : new Error(String(e))];
+        return Promise.all(acks.map((a) => this.store([a]).then((r) => r[0]!, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+      }
     },
     { maxBatch: 200, maxInFlight: 2, name: 'mo.ack' },
   );
 
-  /** Returns the ids of the reply messages stored, and why lines were not sent, if so. */
-  async acknowledge(mo: AcknowledgedMo, partner: CallbackPartner, lines: string[], record: CallbackRecord): Promise<{ replyIds: string[]; refused: string | null }> {
-    if (lines.length === 0) {
-      await this.plainAcks.submit({ moId: mo.id, record });
-      return { replyIds: [], refused: null };
+  /** Acknowledges `mo` with its attempt record and stores its reply lines as messages, once it is committed. */
+  async acknowledge(mo: AcknowledgedMo, partner: CallbackPartner, lines: string[], record: CallbackRecord): Promise<AckResult> {
+    const result = await this.acks.submit({ mo, partner, lines, record });
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /** One transaction for the batch (one statement when no MO has a reply); the replies are queued after its commit. */
+  private async store(acks: Ack[]): Promise<AckResult[]> {
+    const results: AckResult[] = acks.map(() => ({ replyIds: [], refused: null }));
+    // One record per MO: a statement may not upsert the same callback twice (two pushes of one MO
+    // only meet here if a partner's lock was lost mid-push).
+    const records = [...new Map(acks.map((a) => [a.mo.id, a.record])).values()];
+    if (acks.every((a) => a.lines.length === 0)) {
+      await this.log.recordAcknowledgedMo(records);
+      return results;
     }
-    let replyIds: string[] = [];
-    let refused: string | null = null;
+    const replies: { ack: Ack; ids: string[] }[] = [];
     await inTransaction(this.pool, async (client) => {
-      const ack = await client.query('UPDATE mo_message SET callback_done_at = now() WHERE id = $1 AND callback_done_at IS NULL', [mo.id]);
-      if (ack.rowCount === 1) {
-        refused = await this.refusal(client, partner, mo.msisdn);
-        if (refused === null) replyIds = await this.insert(client, mo, partner, lines);
+      const { rows } = await client.query<{ id: string }>(
+        'UPDATE mo_message SET callback_done_at = now() WHERE id = ANY($1::bigint[]) AND callback_done_at IS NULL RETURNING id::text AS id',
+        [[...new Set(acks.map((a) => a.mo.id))]],
+      );
+      // Replies only for an MO this transaction acknowledged, and once if it came twice.
+      const fresh = new Set(rows.map((r) => r.id));
+      const answering = acks.flatMap((ack, i) => (ack.lines.length > 0 && fresh.delete(ack.mo.id) ? [{ ack, i }] : []));
+      if (answering.length > 0) {
+        const blacklisted = await this.blacklisted(client, answering.map(({ ack }) => ack.mo.msisdn));
+        const sending: { ack: Ack; i: number }[] = [];
+        for (const a of answering) {
+          const refused = refusal(a.ack.partner) ?? (blacklisted.has(a.ack.mo.msisdn) ? 'the number is blacklisted' : null);
+          if (refused === null) sending.push(a);
+          else {
+            results[a.i]!.refused = refused;
+            if (a.ack.record.attempt) a.ack.record.attempt.error = `reply not sent: ${refused}`;
+          }
+        }
+        if (sending.length > 0) {
+          const ids = await this.insert(client, sending.map((x) => x.ack));
+          sending.forEach(({ ack, i }, k) => {
+            results[i]!.replyIds = ids[k]!;
+            replies.push({ ack, ids: ids[k]! });
+          });
+        }
       }
-      if (refused && record.attempt) record.attempt.error = `reply not sent: ${refused}`;
-      await this.log.recordWith(client, [record]);
+      await this.log.recordWith(client, records);
     });
-    if (replyIds.length > 0) {
-      moReplies.inc(replyIds.length);
-      this.enqueue(replyIds, partner);
+    for (const { ack, ids } of replies) {
+      moReplies.inc(ids.length);
+      this.enqueue(ids, ack.partner);
     }
-    return { replyIds, refused };
+    return results;
   }
 
   /** After the workers stopped, before the queues close: let the last enqueues finish. */
@@ -104,30 +149,38 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.enqueues]);
   }
 
-  /** The checks of /send that still apply to a reply: the partner may send, the number may receive. */
-  private async refusal(client: PoolClient, partner: CallbackPartner, msisdn: string): Promise<string | null> {
-    if (partner.blocked) return 'the partner is blocked';
-    if (partner.testMode && partner.testEndsAt && partner.testEndsAt.getTime() <= Date.now()) return 'the test period is over';
-    const { rowCount } = await client.query('SELECT 1 FROM blacklisted_number WHERE msisdn = $1', [msisdn]);
-    return rowCount ? 'the number is blacklisted' : null;
+  /** The numbers among `msisdns` that may not receive messages. */
+  private async blacklisted(client: PoolClient, msisdns: string[]): Promise<Set<string>> {
+    const { rows } = await client.query<{ msisdn: string }>('SELECT msisdn FROM blacklisted_number WHERE msisdn = ANY($1::text[])', [[...new Set(msisdns)]]);
+    return new Set(rows.map((r) => r.msisdn));
   }
 
-  private async insert(client: PoolClient, mo: AcknowledgedMo, partner: CallbackPartner, lines: string[]): Promise<string[]> {
-    const ids = await this.ids.take(lines.length);
-    const analyses = lines.map((l) => analyzeText(l));
-    await client.query(INSERT_SQL, [
-      ids,
-      partner.id,
-      mo.serviceNumber,
-      mo.msisdn.replace(/^\+/, ''),
-      REPLY_PRIORITY,
-      partner.testMode,
-      new Date(Date.now() + partner.validityMinutes * 60_000),
-      lines,
-      analyses.map((a) => a.dataCoding),
-      analyses.map((a) => a.segments),
-    ]);
-    return ids;
+  /** The reply rows of each MO; returns their ids, per MO. */
+  private async insert(client: PoolClient, acks: Ack[]): Promise<string[][]> {
+    const ids = await this.ids.take(acks.reduce((n, a) => n + a.lines.length, 0));
+    const perMo: string[][] = [];
+    const rows = { id: [] as string[], partner: [] as number[], sender: [] as string[], msisdn: [] as string[], text: [] as string[], encoding: [] as number[], segments: [] as number[], test: [] as boolean[], validUntil: [] as Date[] };
+    let next = 0;
+    for (const { mo, partner, lines } of acks) {
+      const mine = ids.slice(next, next + lines.length);
+      next += lines.length;
+      perMo.push(mine);
+      const validUntil = new Date(Date.now() + partner.validityMinutes * 60_000);
+      lines.forEach((line, k) => {
+        const analysis = analyzeText(line);
+        rows.id.push(mine[k]!);
+        rows.partner.push(partner.id);
+        rows.sender.push(mo.serviceNumber);
+        rows.msisdn.push(mo.msisdn.replace(/^\+/, ''));
+        rows.text.push(line);
+        rows.encoding.push(analysis.dataCoding);
+        rows.segments.push(analysis.segments);
+        rows.test.push(partner.testMode);
+        rows.validUntil.push(validUntil);
+      });
+    }
+    await client.query(INSERT_SQL, [REPLY_PRIORITY, rows.id, rows.partner, rows.sender, rows.msisdn, rows.text, rows.encoding, rows.segments, rows.test, rows.validUntil]);
+    return perMo;
   }
 
   private enqueue(ids: string[], partner: CallbackPartner): void {
@@ -144,4 +197,11 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
       .finally(() => this.enqueues.delete(p));
     this.enqueues.add(p);
   }
+}
+
+/** The checks of /send that still apply to a reply, besides the blacklist: the partner may send. */
+function refusal(partner: CallbackPartner): string | null {
+  if (partner.blocked) return 'the partner is blocked';
+  if (partner.testMode && partner.testEndsAt && partner.testEndsAt.getTime() <= Date.now()) return 'the test period is over';
+  return null;
 }

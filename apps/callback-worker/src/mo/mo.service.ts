@@ -2,80 +2,102 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { moJobId, parseJob, QUEUES, type CallbackMoJob } from '@smsgw/contracts';
+import { moJobId, moJobOptions, parseJob, QUEUES, type CallbackMoJob } from '@smsgw/contracts';
 import { appendCallbackParams, callbackPathAndQuery, formatCallbackDate, moCallbackHash, signCallback, type CallbackParams } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CallbackLog, type CallbackRecord, type CallbackState } from '../delivery/callback-log.service';
 import { boundMetrics } from '../delivery/callback-metrics';
 import { deferJob } from '../delivery/defer';
 import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
-import { PartnerGate } from '../delivery/partner-gate.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
 import { outcomeLabel } from '../dlr/dlr.service';
 import { CALLBACK_MO_QUEUE, PG_POOL } from '../infra/tokens';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
-import { type MoLine, MoOrder } from './mo-order.service';
+import { MoOrder } from './mo-order.service';
+import { MoPump, type PageCursor, type PumpEnd, type PumpIo, type PushResult, type WaitingMo } from './mo-pump';
 import { MoReplyWriter } from './mo-reply.service';
 import { replyLines } from './reply-body';
 
-interface MoRow {
-  id: string;
+/** The job's own MO: whether it still waits. */
+interface OwnRow {
   partner_id: number | null;
-  msisdn: string;
-  service_number: string;
-  text: string;
-  segments: number;
-  smsc_connection_id: number | null;
-  received_at: Date;
   callback_done_at: Date | null;
   state: CallbackState | null;
-  attempts: number | null;
-  due_at: Date | null;
-  next_attempt_at: Date | null;
-  /** MO of the partner waiting behind this one. */
-  behind: string;
 }
 
-const MO_COLUMNS = `m.id::text AS id, m.partner_id, m.msisdn, m.service_number, m.text, m.segments, m.smsc_connection_id, m.received_at,
-  m.callback_done_at, c.state::text AS state, c.attempts, c.due_at, c.next_attempt_at`;
+const OWN_SQL = `SELECT m.partner_id, m.callback_done_at, c.state::text AS state FROM mo_message m LEFT JOIN callback c ON c.mo_id = m.id WHERE m.id = $1`;
 
-const OWN_SQL = `SELECT ${MO_COLUMNS}, '0' AS behind FROM mo_message m LEFT JOIN callback c ON c.mo_id = m.id WHERE m.id = $1`;
+/** The state of an MO's callback row (null: none, it never failed), by the unique index on mo_id. */
+const CALLBACK_STATE = (alias: string) => `(SELECT p.state FROM callback p WHERE p.mo_id = ${alias}.id LIMIT 1)`;
 
 /**
- * The line's oldest MO not yet acknowledged nor parked, and how many wait behind it (mtSent): the
- * partner's line, or with `AND m.msisdn = $2` its subscriber's.
+ * A page of the partner's MO not yet acknowledged nor parked, oldest first, after a cursor: the
+ * partial index on (partner_id, received_at, id) WHERE callback_done_at IS NULL, read in order up
+ * to the limit. mtSent of each is counted once per page: the MO of its line waiting after the
+ * cursor (order per subscriber: one count per subscriber of the page, on the partial index with
+ * msisdn; per partner: one count), less its rank among them in the page. Every lookup is by key
+ * (LATERAL … LIMIT 1, a count gated to the first MO of each subscriber), so the plan stays the same
+ * whatever the statistics say about the tables.
  */
-function headSql(perSubscriber: boolean): string {
+function pageSql(perSubscriber: boolean): string {
+  const waitingAfterCursor = (alias: string) =>
+    `${alias}.partner_id = $1 AND ${alias}.callback_done_at IS NULL AND (${alias}.received_at, ${alias}.id) > ($2::timestamptz, $3::bigint) AND ${CALLBACK_STATE(alias)} IS DISTINCT FROM 'parked'`;
+  const waiting = perSubscriber
+    ? `max(n.n) OVER (PARTITION BY r.msisdn)`
+    : `(SELECT count(*) FROM mo_message w WHERE ${waitingAfterCursor('w')})`;
   return `
-WITH waiting AS (
-  SELECT m.id, m.received_at FROM mo_message m
-  WHERE m.partner_id = $1 ${perSubscriber ? 'AND m.msisdn = $2' : ''} AND m.callback_done_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM callback p WHERE p.mo_id = m.id AND p.state = 'parked')
-), head AS (
-  SELECT id, received_at FROM waiting ORDER BY received_at, id LIMIT 1
+WITH page AS MATERIALIZED (
+  SELECT m.id, m.msisdn, m.service_number, m.text, m.segments, m.smsc_connection_id, m.received_at FROM mo_message m
+  WHERE ${waitingAfterCursor('m')}
+  ORDER BY m.received_at, m.id LIMIT $4
+), ranked AS (
+  SELECT page.*, c.state, c.attempts, c.due_at, c.next_attempt_at, row_number() OVER (${perSubscriber ? 'PARTITION BY page.msisdn ' : ''}ORDER BY page.received_at, page.id) AS rank
+  FROM page LEFT JOIN LATERAL (SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE mo_id = page.id LIMIT 1) c ON true
 )
-SELECT ${MO_COLUMNS},
-  (SELECT count(*) FROM waiting w WHERE (w.received_at, w.id) > (head.received_at, head.id))::text AS behind
-FROM head JOIN mo_message m ON m.id = head.id LEFT JOIN callback c ON c.mo_id = m.id`;
+SELECT r.id::text AS id, r.msisdn, r.service_number, r.text, r.segments, r.smsc_connection_id, r.received_at,
+  r.state::text AS state, r.attempts, r.due_at, r.next_attempt_at, (${waiting} - r.rank)::text AS behind
+FROM ranked r${
+    perSubscriber
+      ? `
+  LEFT JOIN LATERAL (SELECT count(*) AS n FROM mo_message w WHERE r.rank = 1 AND w.msisdn = r.msisdn AND ${waitingAfterCursor('w')}) n ON true`
+      : ''
+  }
+ORDER BY r.received_at, r.id`;
 }
-const PARTNER_HEAD_SQL = headSql(false);
-const SUBSCRIBER_HEAD_SQL = headSql(true);
+const PARTNER_PAGE_SQL = pageSql(false);
+const SUBSCRIBER_PAGE_SQL = pageSql(true);
 
 const metrics = boundMetrics('mo');
 
 /** How long a job waits for its MO row to be committed before it gives up on it. */
 const MISSING_MO_GRACE_MS = 60_000;
+/** MO per page: order per subscriber reads many lines at once; order per partner pushes one at a time. */
+const SUBSCRIBER_PAGE = 500;
+const PARTNER_PAGE = 100;
+/** A job waits this long at most for the pump of its partner in this instance to push its MO. */
+const JOB_WAIT_MS = 2_000;
+/** MO acknowledged by this instance lately: a job of one of them ends without a read. */
+const RECENTLY_ACKED = 100_000;
 
 /**
- * Incoming messages (PROTOCOL §6). A partner's MO go out strictly in arrival order: the job that
- * holds the partner's lock pushes its oldest waiting MO, then the next, until none waits; when a
- * push fails, every MO of that partner waits for that MO's retry.
+ * Incoming messages (PROTOCOL §6). One pump per partner across all instances (the holder of the
+ * partner's lock, MoOrder) pushes its waiting MO: strictly in arrival order, one at a time, or
+ * with order per subscriber each subscriber's in order and subscribers in parallel up to the
+ * partner's callback concurrency (MoPump). When a push fails, every MO of that partner waits for
+ * that MO's retry. The pump runs in the job that took the lock; the jobs of MO it pushes wait for
+ * it in this instance or knock and step back, and end once their MO is acknowledged.
  */
 @Injectable()
 export class MoService {
   private readonly logger = new Logger(MoService.name);
   private readonly retry: RetrySettings;
   private stopping = false;
+  /** Pumps running in this instance, by partner. */
+  private readonly pumps = new Map<number, MoPump>();
+  /** Acknowledged here lately (an acknowledgement is final), oldest first. */
+  private readonly acked = new Set<string>();
+  /** Partners whose first job here is taking the lock: their other jobs wait for its pump. */
+  private readonly starting = new Map<number, Promise<void>>();
 
   constructor(
     private readonly partners: PartnerSettings,
@@ -83,7 +105,6 @@ export class MoService {
     private readonly http: HttpSender,
     private readonly log: CallbackLog,
     private readonly replies: MoReplyWriter,
-    private readonly gate: PartnerGate,
     @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
@@ -99,7 +120,37 @@ export class MoService {
 
   async handle(job: Job, token: string): Promise<void> {
     const data = parseJob(QUEUES.CALLBACK_MO, job.data);
-    const { state, msisdn } = await this.ownState(data);
+    if (this.acked.has(data.moId)) return;
+    // Another job of this partner is about to start its pump here (a backlog's first jobs come at once).
+    await this.starting.get(data.partnerId);
+    if (this.pumps.has(data.partnerId) || this.starting.has(data.partnerId)) return this.handleMo(job, token, data, () => undefined);
+    let started!: () => void;
+    const starting = new Promise<void>((resolve) => (started = resolve));
+    this.starting.set(data.partnerId, starting);
+    const done = () => {
+      if (this.starting.get(data.partnerId) === starting) this.starting.delete(data.partnerId);
+      started();
+    };
+    try {
+      return await this.handleMo(job, token, data, done);
+    } finally {
+      done();
+    }
+  }
+
+  /** `started`: this job's pump runs (or it will not start one). */
+  private async handleMo(job: Job, token: string, data: CallbackMoJob, started: () => void): Promise<void> {
+    // A pump of this partner running here pushes the MO without this job's help: the job waits
+    // for the outcome (no read of its own) while the pump has room for waiters, or steps back.
+    const waited = this.pumps.get(data.partnerId) ?? null;
+    if (waited) {
+      const seen = await waited.waitFor(data.moId);
+      if (seen === 'acked') return;
+      // The pump noted the MO and pushes it once it is read: the job comes back in case it does not.
+      if (seen === 'full') return this.deferOrdered(job, token);
+    }
+
+    const state = await this.ownState(data);
     if (state === 'missing') {
       // The connector queues the job inside the transaction that stores the MO, so the job can
       // run before the row is committed: look again soon, less often as the job ages. A job whose
@@ -117,129 +168,155 @@ export class MoService {
       metrics.skipped.inc();
       return;
     }
+    // Shutting down: the MO goes to another instance.
+    if (this.stopping) return deferJob(job, token, Date.now(), 'mo', 'ordered');
 
-    const line: MoLine = { partnerId: partner.id, msisdn: partner.moOrder === 'subscriber' ? msisdn : null };
+    const pump = this.pumps.get(partner.id);
+    if (pump?.accepting) {
+      // Its row is committed (read above), so the pump's next look from the oldest finds it. A
+      // pump that started since the job looked waits for it once more.
+      pump.knock();
+      if (pump !== waited && (await pump.waitFor(data.moId)) === 'acked') return;
+      return this.deferOrdered(job, token);
+    }
     const lockToken = randomBytes(9).toString('base64');
-    const took = await this.order.take(line, lockToken);
+    const took = await this.order.take(partner.id, lockToken);
     if (!took.taken) {
       if (took.reason === 'down') return deferJob(job, token, Date.now() + took.retryInMs, 'mo', 'down');
-      // Another run is pushing this line and was told to look once more before it lets go, so it
-      // pushes ours too (or hands the line over to the job of the MO it stops at). This job only
-      // checks again in case that run dies, when the lock's lease would have run out: a long line
-      // of waiting MO costs nothing while its holder works through it.
-      return deferJob(job, token, Date.now() + this.order.leaseMs + Math.floor(Math.random() * 1000), 'mo', 'ordered');
+      // Another instance pumps this partner and was told to look once more before it lets go, so
+      // it pushes this MO too. This job only checks again in case that instance dies, when the
+      // lock's lease would have run out: a long queue of waiting MO costs nothing meanwhile.
+      return this.deferOrdered(job, token);
     }
-    let retryAt: number | null = null;
-    let held = true;
-    /** The MO the holder stopped at while it still waits (no gate slot): its job takes the line over. */
-    let handOver: MoRow | null = null;
-    try {
-      // The holder pushes the line's waiting MO oldest first, the next as soon as one is answered,
-      // until none waits, whichever job it came with. (One worker slot per line: other partners'
-      // and other lines' jobs have the rest.)
-      for (;;) {
-        const head = await this.head(line);
-        if (!head) {
-          if (await this.order.leave(line, lockToken)) {
-            held = false;
-            break;
-          }
-          continue; // another MO's job knocked meanwhile: its row is committed, look again
-        }
-        if (this.stopping) {
-          // Shutting down: the line goes to its next MO's job, on another instance if there is one.
-          retryAt = Date.now();
-          if (head.id !== data.moId) handOver = head;
-          break;
-        }
-        const next = head.next_attempt_at?.getTime() ?? 0;
-        if (next > Date.now() + 50) {
-          retryAt = next;
-          break;
-        }
-        if (!(await this.order.extend(line, lockToken))) {
-          held = false;
-          retryAt = Date.now() + 500;
-          break;
-        }
-        const pushed = await this.pushInLine(partner, line, head);
-        if ('busy' in pushed) {
-          retryAt = Date.now() + pushed.busy;
-          if (head.id !== data.moId) handOver = head;
-          break;
-        }
-        const failedUntil = pushed.failedUntil;
-        if (failedUntil !== null) {
-          await this.order.markDown(partner.id, failedUntil - Date.now());
-          retryAt = failedUntil;
-          break;
-        }
+    return this.pumpPartner(job, token, data, partner, lockToken, started);
+  }
+
+  /** Holders finish the pushes in hand and hand their partners over (the worker is closing). */
+  stop(): void {
+    this.stopping = true;
+    for (const pump of this.pumps.values()) pump.stop();
+  }
+
+  /** This job holds the partner's lock: it pumps the partner's MO until none waits (or it has to stop). */
+  private async pumpPartner(job: Job, token: string, data: CallbackMoJob, first: CallbackPartner, lockToken: string, started: () => void): Promise<void> {
+    const io: PumpIo = {
+      partner: () => this.partners.get(first.id),
+      page: (partner, perSubscriber, after, limit) => this.page(partner.id, perSubscriber, after, limit),
+      push: (partner, mo, connections, failing) => this.push(partner, mo, connections, failing),
+      extend: () => this.order.extend(first.id, lockToken),
+      knocked: () => this.order.knocked(first.id),
+      leave: () => this.order.leave(first.id, lockToken),
+    };
+    let partner = first;
+    let end: PumpEnd;
+    for (;;) {
+      const pump = new MoPump(partner, io, {
+        pageSize: partner.moOrder === 'subscriber' ? SUBSCRIBER_PAGE : PARTNER_PAGE,
+        maxKnown: 4 * SUBSCRIBER_PAGE,
+        // Jobs waiting for their MO hold worker slots: a quarter stays for other partners' jobs.
+        maxWaiters: Math.max(1, Math.floor((this.config.CALLBACK_MO_CONCURRENCY * 3) / 4)),
+        maxWaitMs: JOB_WAIT_MS,
+      });
+      this.pumps.set(partner.id, pump);
+      started();
+      if (this.stopping) pump.stop();
+      try {
+        end = await pump.run();
+      } finally {
+        if (this.pumps.get(partner.id) === pump) this.pumps.delete(partner.id);
       }
-    } finally {
-      if (held) await this.order.release(line, lockToken).catch(() => undefined);
+      if (end.reason !== 'changed') break;
+      partner = end.partner;
     }
-    if (handOver) await this.handOver(handOver, retryAt ?? Date.now());
-    if ((await this.ownState(data)).state !== 'waiting') return;
+
+    let retryAt: number | null = null;
+    const release = () => this.order.release(first.id, lockToken).catch(() => undefined);
+    switch (end.reason) {
+      case 'empty':
+        break;
+      case 'blocked':
+        // The lock is let go; the job of the next MO due runs when it is (or a new MO's job comes first).
+        retryAt = end.at;
+        await this.handOver(end.mo, end.at, first.id);
+        break;
+      case 'failed':
+        // The partner's MO URL is down until then (set by the push): the failed MO's job retries it.
+        retryAt = end.at;
+        await release();
+        await this.handOver(end.mo, end.at, first.id);
+        break;
+      case 'stopped':
+        // Shutting down: the partner goes to its oldest waiting MO's job, on another instance if there is one.
+        retryAt = Date.now();
+        await release();
+        if (end.mo) await this.handOver(end.mo, retryAt, first.id);
+        break;
+      case 'lost':
+        retryAt = Date.now() + 500;
+        break;
+      case 'no-url':
+        await release();
+        return;
+      case 'fault':
+        await release();
+        throw end.error;
+    }
+    if (this.acked.has(data.moId) || (await this.ownState(data)) !== 'waiting') return;
     return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
   }
 
-  /** Holders finish the push in hand and hand their lines over (the worker is closing). */
-  stop(): void {
-    this.stopping = true;
+  /** Steps back for the holder of the partner's lock; looks again once its lease would have run out. */
+  private deferOrdered(job: Job, token: string): Promise<never> {
+    return deferJob(job, token, Date.now() + this.order.leaseMs + Math.floor(Math.random() * 1000), 'mo', 'ordered');
   }
 
   /**
-   * Makes the job of `mo` run at `at`: it waits (deferred) for a line whose holder has to stop
-   * before pushing it. A job that is not delayed right now runs anyway; a lost one is the sweep's.
+   * Makes the job of `mo` run at `at`: the MO a pump stopped at waits for it. A job that is not
+   * delayed right now (waiting, or running and about to look at its MO) runs anyway; a lost one is
+   * added again.
    */
-  private async handOver(mo: MoRow, at: number): Promise<void> {
-    const job = await this.moQueue.getJob(moJobId(mo.id)).catch(() => undefined);
-    if (!job) return;
+  private async handOver(mo: WaitingMo, at: number, partnerId: number): Promise<void> {
     const delay = at - Date.now();
-    await (delay > 0 ? job.changeDelay(delay) : job.promote()).catch(() => undefined);
+    try {
+      const job = await this.moQueue.getJob(moJobId(mo.id));
+      if (!job) {
+        await this.moQueue.add(QUEUES.CALLBACK_MO, { moId: mo.id, partnerId }, { ...moJobOptions(mo.id), delay: Math.max(0, delay) });
+        return;
+      }
+      if (await job.isDelayed()) await (delay > 0 ? job.changeDelay(delay) : job.promote());
+    } catch {
+      // A job in another state, or Redis away: the MO's own job (or the sweep) covers it.
+    }
   }
 
   /** Waiting; done with (acknowledged, parked, or not this partner's); or not in the table (yet). */
-  private async ownState(data: CallbackMoJob): Promise<{ state: 'waiting' | 'done' | 'missing'; msisdn: string }> {
-    const { rows } = await this.pool.query<MoRow>(OWN_SQL, [data.moId]);
+  private async ownState(data: CallbackMoJob): Promise<'waiting' | 'done' | 'missing'> {
+    const { rows } = await this.pool.query<OwnRow>(OWN_SQL, [data.moId]);
     const own = rows[0];
-    if (!own) return { state: 'missing', msisdn: '' };
+    if (!own) return 'missing';
     if (own.partner_id !== data.partnerId) {
       this.logger.warn(`MO ${data.moId} belongs to partner ${own.partner_id}, not ${data.partnerId}`);
-      return { state: 'done', msisdn: own.msisdn };
+      return 'done';
     }
-    const done = own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered';
-    return { state: done ? 'done' : 'waiting', msisdn: own.msisdn };
+    return own.callback_done_at !== null || own.state === 'parked' || own.state === 'delivered' ? 'done' : 'waiting';
   }
 
-  private async head(line: MoLine): Promise<MoRow | null> {
-    const { rows } = line.msisdn === null ? await this.pool.query<MoRow>(PARTNER_HEAD_SQL, [line.partnerId]) : await this.pool.query<MoRow>(SUBSCRIBER_HEAD_SQL, [line.partnerId, line.msisdn]);
-    return rows[0] ?? null;
+  private async page(partnerId: number, perSubscriber: boolean, after: PageCursor | null, limit: number): Promise<WaitingMo[]> {
+    const { rows } = await this.pool.query<WaitingMo>(perSubscriber ? SUBSCRIBER_PAGE_SQL : PARTNER_PAGE_SQL, [
+      partnerId,
+      after ? after.receivedAt : '-infinity',
+      after ? after.id : '0',
+      limit,
+    ]);
+    return rows;
   }
 
   /**
-   * One push of the line's head. The partner's line is one request at a time by itself; lines of
-   * subscribers run in parallel, so each of their pushes holds a slot of the partner's callback
-   * concurrency (shared with nothing else: the gate counts MO apart from reports). `busy`: no slot
-   * now, look again in that many ms.
+   * One push of `mo` (over up to `connections` to the partner) and its record: done with
+   * (acknowledged, with its replies, or parked), or failed, and then the partner's MO URL counts
+   * as down until the retry.
    */
-  private async pushInLine(partner: CallbackPartner, line: MoLine, mo: MoRow): Promise<{ failedUntil: number | null } | { busy: number }> {
-    if (line.msisdn === null) return { failedUntil: await this.push(partner, mo, 1) };
-    const gate = await this.gate.acquire('mo', partner.id, partner.concurrency);
-    if (!gate.granted) return { busy: gate.retryInMs };
-    let ok = false;
-    const started = Date.now();
-    try {
-      const failedUntil = await this.push(partner, mo, partner.concurrency);
-      ok = failedUntil === null;
-      return { failedUntil };
-    } finally {
-      await this.gate.release(gate.lease, ok, Date.now() - started);
-    }
-  }
-
-  /** One push of `mo` (over up to `connections` to the partner). Null when it is done with (acknowledged or parked); else when to retry. */
-  private async push(partner: CallbackPartner, mo: MoRow, connections: number): Promise<number | null> {
+  private async push(partner: CallbackPartner, mo: WaitingMo, connections: number, failing: () => void): Promise<PushResult> {
     const target = partner.moUrl!;
     let outcome: HttpOutcome;
     let loggedUrl: string;
@@ -289,21 +366,25 @@ export class MoService {
     if (outcome.ok) {
       await this.replies.acknowledge({ id: mo.id, msisdn: mo.msisdn, serviceNumber: mo.service_number }, partner, reply?.lines ?? [], record);
       metrics.delivered.inc();
-      return null;
+      this.acked.add(mo.id);
+      if (this.acked.size > RECENTLY_ACKED) this.acked.delete(this.acked.values().next().value!);
+      return { settled: 'acked' };
     }
     const decision = nextRetry(attempt, dueAt.getTime(), Date.now(), this.retry);
     if (decision.action === 'park') {
       await this.log.record({ ...record, state: 'parked' });
       metrics.parked.inc();
       this.logger.warn(`MO ${mo.id} to partner ${partner.id} parked after ${attempt} attempts: ${record.lastResult}`);
-      return null;
+      return { settled: 'parked' };
     }
+    failing();
     await this.log.record({ ...record, state: 'pending', nextAttemptAt: new Date(decision.at) });
-    return decision.at;
+    await this.order.markDown(partner.id, decision.at - Date.now());
+    return { retryAt: decision.at };
   }
 
   /** PROTOCOL §6, in this order; `hash` only for partners with a signing secret. */
-  private params(partner: CallbackPartner, mo: MoRow): CallbackParams {
+  private params(partner: CallbackPartner, mo: WaitingMo): CallbackParams {
     return [
       ['clientId', mo.msisdn],
       ['message', mo.text],
