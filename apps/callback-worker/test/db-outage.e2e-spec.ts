@@ -53,4 +53,35 @@ describe('callback-worker: the database lost right after a push', () => {
     expect(pushes.sort()).toEqual([...ids].sort());
     await worker.close();
   });
+
+  it('acknowledges an MO pushed just before the database went away once it is back, and pushes it once', async () => {
+    let cut = false;
+    const server = await startPartnerServer(() => {
+      if (!cut) {
+        cut = true;
+        proxy.down();
+      }
+      return { status: 200, body: 'OK' };
+    });
+    try {
+      const partnerId = await t.createPartner({ mo_url: server.url('/mo') });
+      const moId = await t.insertMo(partnerId, { text: 'YES', msisdn: '79031112244', service_number: '4545', segments: 1 });
+      proxy.up();
+      const worker = await t.startWorker({ DATABASE_URL: proxy.url(t.db.url) });
+      await t.enqueueMo(partnerId, [moId]);
+      await waitFor('the push', () => cut);
+      await sleep(3000);
+      proxy.up();
+      await waitFor(
+        'the acknowledgement',
+        async () => (await t.pool.query('SELECT 1 FROM mo_message WHERE id = $1 AND callback_done_at IS NOT NULL', [moId])).rows.length > 0 || null,
+        20_000,
+      );
+      await sleep(1000);
+      expect(server.received.map((r) => r.query.get('messageId'))).toEqual([moId]);
+      await worker.close();
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { moReplies } from '../delivery/callback-metrics';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS } from '../infra/tokens';
 import type { CallbackPartner } from '../partners/partner-settings.service';
 import { MessageIdAllocator } from '@smsgw/db';
-import { Batcher, inTransaction } from '@smsgw/common';
+import { Batcher, inTransaction, isStatementRefused } from '@smsgw/common';
 
 /** The MO being acknowledged. */
 export interface AcknowledgedMo {
@@ -58,6 +58,9 @@ export interface AckResult {
  * on `mt.dispatch` after the commit, one single `m<id>` job each (the ingress queues batch jobs; a
  * reply is a few messages); a failed enqueue leaves status-1 rows for the outbox sweep.
  */
+/** How long the acknowledgement of MO the partner has is written again while the database is away. */
+const ACK_RETRY_MS = 120_000;
+
 @Injectable()
 export class MoReplyWriter implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MoReplyWriter.name);
@@ -81,7 +84,7 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
   private readonly acks = new Batcher<Ack, AckResult | Error>(
     async (acks) => {
       try {
-        return await this.store(acks);
+        return await this.storeOnceBack(acks);
       } catch (e) {
         if (acks.length === 1) return [e instanceof Error ? e : new Error(String(e))];
         return Promise.all(acks.map((a) => this.store([a]).then((r) => r[0]!, (err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
@@ -89,6 +92,28 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
     },
     { maxBatch: 200, maxInFlight: 2, name: 'mo.ack' },
   );
+
+  /**
+   * The partner has these MO: failing them while the database is away would push them again. The
+   * batch is written again with backoff (250 ms doubling to 5 s) for up to ACK_RETRY_MS; only a
+   * batch the database refuses for itself, or an outage longer than that, fails.
+   */
+  private async storeOnceBack(acks: Ack[]): Promise<AckResult[]> {
+    const giveUpAt = Date.now() + ACK_RETRY_MS;
+    let delay = 0;
+    for (;;) {
+      try {
+        const results = await this.store(acks);
+        if (delay > 0) this.logger.log(`${acks.length} MO acknowledgement(s) written after the database came back`);
+        return results;
+      } catch (e) {
+        if (isStatementRefused(e) || Date.now() >= giveUpAt) throw e;
+        if (delay === 0) this.logger.error(`MO acknowledgements cannot be written (${(e as Error).message}); kept and written again when the database answers`);
+        delay = Math.min(5000, delay === 0 ? 250 : delay * 2);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
 
   /** Acknowledges `mo` with its attempt record and stores its reply lines as messages, once it is committed. */
   async acknowledge(mo: AcknowledgedMo, partner: CallbackPartner, lines: string[], record: CallbackRecord): Promise<AckResult> {
