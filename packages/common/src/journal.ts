@@ -66,7 +66,8 @@ const LOCK = 'lock';
  * idempotently.
  *
  * Lines of JSON in numbered files: `{"i":id,"d":data}` for an entry, `{"x":[ids]}` for done marks.
- * A torn last line (a crash mid-write) is ignored: its `append` had not resolved. A file is closed
+ * A torn last line (a crash mid-write) is ignored: its `append` had not resolved. Done marks ride
+ * with the next flush of entries, or are written (not fdatasync'd) on their own. A file is closed
  * past `maxFileBytes` and removed once every entry in it, and in the files before it, is done.
  */
 export class Journal<T> {
@@ -220,8 +221,12 @@ export class Journal<T> {
       const text = lines.join('');
       this.fileBytes += Buffer.byteLength(text);
       await file.write(text);
-      if (this.sync) await file.datasync();
-      syncs.inc({ journal: this.label });
+      // Done marks alone need no flush to disk: a mark lost with a crash only makes its entry come
+      // back once more, which its applier takes (idempotent). Written, they survive a process crash.
+      if (this.sync && waiters.length > 0) {
+        await file.datasync();
+        syncs.inc({ journal: this.label });
+      }
       appended.inc({ journal: this.label }, waiters.length);
       for (const w of waiters) w.resolve();
       if (this.fileBytes >= this.maxFileBytes) await this.rotate();
