@@ -4,7 +4,6 @@
 // Each service must stay up, answer /health with 503 naming what it waits for, log that once (not
 // at every retry), and start working within seconds of the proxy forwarding.
 const http = require('node:http');
-const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
@@ -15,7 +14,7 @@ const { root, freePort, clearRedisPrefix, stopChildren, withDatabase } = require
 
 jest.setTimeout(90_000);
 
-const { createTestDatabase } = require(path.join(root, 'packages/db/dist/testing'));
+const { createTestDatabase, TcpProxy } = require(path.join(root, 'packages/db/dist/testing'));
 const { hashApiPassword } = require(path.join(root, 'packages/db/dist'));
 const { QUEUES, dlrJobOptions } = require(path.join(root, 'packages/contracts/dist'));
 
@@ -27,29 +26,10 @@ const URL_PASSWORD = 'url-secret-4711';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A TCP proxy to `target`: while off it accepts and at once closes every connection. */
+/** The shared TcpProxy to `target`, down at first: it accepts and at once closes every connection. */
 async function startProxy(target) {
-  const sockets = new Set();
-  const proxy = { on: false, port: 0 };
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.on('error', () => client.destroy());
-    if (!proxy.on) return client.destroy();
-    const upstream = net.connect(target);
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.port = server.address().port;
-  proxy.close = () => {
-    for (const s of sockets) s.destroy();
-    return new Promise((resolve) => server.close(() => resolve()));
-  };
+  const proxy = await TcpProxy.start(target.port, target.host);
+  proxy.down();
   return proxy;
 }
 
@@ -207,7 +187,7 @@ describe('services started before their dependencies', () => {
   }
 
   it('PostgreSQL late: every service waits, says so once, answers 503, then works', async () => {
-    pgProxy.on = false;
+    pgProxy.down();
     const prefix = newPrefix();
     const pg = new URL(db.url);
     const databaseUrl = withDatabase(`postgresql://postgres:${URL_PASSWORD}@127.0.0.1:${pgProxy.port}/x`, pg.pathname.slice(1));
@@ -228,7 +208,7 @@ describe('services started before their dependencies', () => {
       expect({ app: app.name, alive: app.child.exitCode === null && app.child.signalCode === null, health: (await get(app.port, '/health')).status }).toEqual({ app: app.name, alive: true, health: 503 });
     }
 
-    pgProxy.on = true;
+    pgProxy.up();
     for (const app of apps) expect(await healthIs(app, 200, 15_000)).toEqual({ status: 'ok', postgres: 'ok', redis: 'ok' });
 
     // And they work.
@@ -256,7 +236,7 @@ describe('services started before their dependencies', () => {
   });
 
   it('Redis late: the ingress and the callback worker wait, then work', async () => {
-    redisProxy.on = false;
+    redisProxy.down();
     const prefix = newPrefix();
     const redisUrl = `redis://127.0.0.1:${redisProxy.port}`;
     const apps = await Promise.all(['ingress-api', 'callback-worker'].map((name) => startApp(name, { DATABASE_URL: db.url, REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, children)));
@@ -273,7 +253,7 @@ describe('services started before their dependencies', () => {
     await sleep(2000);
     for (const app of apps) expect({ app: app.name, alive: app.child.exitCode === null && app.child.signalCode === null }).toEqual({ app: app.name, alive: true });
 
-    redisProxy.on = true;
+    redisProxy.up();
     for (const app of apps) expect(await healthIs(app, 200, 15_000)).toEqual({ status: 'ok', postgres: 'ok', redis: 'ok' });
 
     const accepted = await send(ingress, 'hello after Redis');
