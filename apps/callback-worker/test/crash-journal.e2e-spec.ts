@@ -70,7 +70,20 @@ describe('callback-worker killed between a push and its record', () => {
       // Every statement the dead process sent ends here, waiting or still on its way to the lock
       // (the test's own pool reconnects).
       await sleep(500);
-      await lock.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      // pg_terminate_backend with a timeout waits until each backend is gone: a backend that had
+      // only been signalled could still be granted the lock by the ROLLBACK and commit its insert.
+      await waitFor(
+        'every other backend gone',
+        async () => {
+          // Inside a transaction pg_stat_activity is a snapshot taken once: clear it each time.
+          await lock.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await lock.query(
+            `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+          );
+          return rows.length === 0 || null;
+        },
+        20_000,
+      );
       await lock.query('ROLLBACK');
     } finally {
       await lock.end();

@@ -98,12 +98,16 @@ describe('a connector killed between a submit_sm and recording its answer', () =
       await eventually(() => expect(env.sim.control.getSubmits(10, msisdn)).toHaveLength(1), 30_000);
       // The connector got the answer: its INSERT waits for the lock.
       await eventually(async () => {
+        // Inside a transaction pg_stat_activity is a snapshot taken once: clear it each time.
+        await lock.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await lock.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO message_part%'`);
         expect(rows).toHaveLength(1);
       }, 30_000);
       await kill(first);
+      // With a timeout, pg_terminate_backend returns once the backend is gone: one only signalled
+      // could still be granted the lock by the ROLLBACK and commit its insert.
       await lock.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'INSERT INTO message_part%'`,
       );
       await lock.query('ROLLBACK');
