@@ -423,7 +423,7 @@ async function runScenario(sc, index, rig) {
       }
       await sleep(1000);
     }
-    const details = await finalDetails(pool, send, ports.simHttp, t.duplicateIds ?? []).catch((e) => ({ error: e.message }));
+    const details = await finalDetails(pool, send, ports.simHttp, t.duplicateIds ?? [], sink).catch((e) => ({ error: e.message }));
     if (t.error) t = await tally(pool, send, mo, sink);
     Object.assign(result, t, {
       refused: send.refusedTotal,
@@ -431,6 +431,7 @@ async function runScenario(sc, index, rig) {
       skipped: send.skipped,
       moNotInjected: Object.fromEntries(mo.notInjected),
       convergeMs: convergedAt === null ? null : convergedAt - faultEnd,
+      faultStartedAt: new Date(faultStart).toISOString(),
       limitMs,
       restarts: Object.fromEntries([...services.values()].map((s) => [s.name, s.starts - 1])),
       ...details,
@@ -512,7 +513,7 @@ async function tally(pool, send, mo, sink) {
  * an SMSC id, receipts that matched no segment, rows stored without an OK answer, and what the
  * simulator says it sent, had acknowledged and dropped.
  */
-async function finalDetails(pool, send, simHttpPort, duplicateIds) {
+async function finalDetails(pool, send, simHttpPort, duplicateIds, sink) {
   const ids = [...send.accepted.keys()];
   const q = async (sql, params = []) => (await pool.query(sql, params)).rows;
   const notFinal = await q('SELECT status, count(*)::int AS n FROM message WHERE id = ANY($1::bigint[]) AND status NOT IN (2, 5) GROUP BY status ORDER BY status', [ids]);
@@ -541,8 +542,11 @@ async function finalDetails(pool, send, simHttpPort, duplicateIds) {
         [duplicated],
       )
     : [];
+  // And when the partner got them: a first copy just before a kill was a push in flight.
+  const duplicateArrivals = Object.fromEntries(duplicated.map((id) => [id, (sink.arrivals.get(id) ?? []).map((ms) => new Date(ms).toISOString())]));
   return {
     duplicateAttempts,
+    duplicateArrivals,
     notFinalByStatus: Object.fromEntries(notFinal.map((r) => [r.status, r.n])),
     notFinalParts: { withSmscId: parts.with_id, withoutSmscId: parts.without_id },
     unmatchedReceipts: unmatched,

@@ -169,6 +169,8 @@ class PartnerSink {
   constructor() {
     /** message id -> Map(status -> reports received) */
     this.reports = new Map();
+    /** message id -> when each of its reports arrived (ms since the epoch): clues for duplicates */
+    this.arrivals = new Map();
     /** MO text (the harness's token) -> Map(platform MO id -> pushes received) */
     this.mo = new Map();
     this.requests = 0;
@@ -187,6 +189,9 @@ class PartnerSink {
         const byStatus = this.reports.get(id) ?? new Map();
         byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
         this.reports.set(id, byStatus);
+        const at = this.arrivals.get(id) ?? [];
+        at.push(Date.now());
+        this.arrivals.set(id, at);
       }
     } else if (url.pathname === '/mo') {
       const text = q.get('message');
@@ -230,6 +235,7 @@ class PartnerSink {
 
   clear() {
     this.reports.clear();
+    this.arrivals.clear();
     this.mo.clear();
     this.requests = 0;
   }

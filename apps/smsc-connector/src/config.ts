@@ -72,6 +72,11 @@ export const connectorConfigSchema = baseConfigSchema.extend({
    */
   CONNECTOR_JOB_LOCK_MS: positiveMs.default(30_000),
   CONNECTOR_STALLED_INTERVAL_MS: positiveMs.default(30_000),
+  /**
+   * After a link loss, a deliver_sm identical to one answered OK in the last seconds before it is
+   * taken as the SMSC's resend (its answer lost with the link) for this long, and not stored again.
+   */
+  CONNECTOR_RESEND_MATCH_MS: ms.default(600_000),
 });
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export const CONNECTOR_CONFIG = Symbol('CONNECTOR_CONFIG');

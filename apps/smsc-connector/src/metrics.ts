@@ -43,5 +43,10 @@ export const connectorMetrics = {
     ['outcome'],
   ),
   receiptDeadline: counter('smsgw_receipt_deadline_total', 'Messages ended 5/2 because no receipt came by valid_until plus the grace time'),
+  resendsIgnored: counter(
+    'smsgw_deliver_sm_resends_ignored_total',
+    'deliver_sm identical to one answered OK just before the link was lost, taken as the SMSC resending it (its answer lost) and not stored again',
+    ['connection'],
+  ),
   journalRefused: counter('smsgw_journal_refused_total', 'Inbound journal records the database refused (a data or constraint error, not an outage), logged and dropped', ['kind']),
 };

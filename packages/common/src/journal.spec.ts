@@ -46,6 +46,25 @@ describe('Journal', () => {
     await journal.close();
   });
 
+  it('has an entry on file by the end of the task that appended it: a process killed before the flush to disk loses nothing', async () => {
+    const compiled = path.resolve(__dirname, '..', 'dist', 'journal.js');
+    await expect(fsp.stat(compiled)).resolves.toBeTruthy(); // built by `turbo run build`
+    // The kill is queued right behind the journal's write, long before its fdatasync returns.
+    const child = spawn(process.execPath, [
+      '-e',
+      `const { Journal } = require(${JSON.stringify(compiled)});
+       Journal.open({ dir: ${JSON.stringify(dir)} }).then(({ journal }) => {
+         journal.append('acknowledged');
+         queueMicrotask(() => process.kill(process.pid, 'SIGKILL'));
+       });`,
+    ]);
+    const [, signal] = await new Promise<[number | null, string | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+    expect(signal).toBe('SIGKILL');
+    const again = await Journal.open<string>({ dir });
+    expect(again.unfinished.map((e) => e.data)).toEqual(['acknowledged']);
+    await again.journal.close();
+  });
+
   it('ignores a line torn by a crash mid-write', async () => {
     const { journal } = await Journal.open<string>({ dir });
     await journal.append('kept');

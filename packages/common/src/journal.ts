@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,15 +60,15 @@ const LOCK = 'lock';
 
 /**
  * A local append-only journal: what must not be lost while the database is away. `append` resolves
- * once the entry is on disk (written and fdatasync'd; the entries of one event-loop turn, and those
- * that come while a flush is in progress, share the next flush: group commit). `done` marks an
- * entry applied; the mark is written with the next flush, not waited for, so an entry applied just
- * before a crash comes back once more at the next start: whoever applies entries does so
- * idempotently.
+ * once the entry is on disk: written at once (at the end of the current task, so the entries of one
+ * task share a write; a line written survives a crash of the process) and then fdatasync'd, the
+ * entries written while a flush to disk is in progress sharing the next one (group commit). `done`
+ * marks an entry applied; the mark is written the same way and not waited for, so an entry applied
+ * just before a crash of the machine comes back once more at the next start: whoever applies
+ * entries does so idempotently.
  *
  * Lines of JSON in numbered files: `{"i":id,"d":data}` for an entry, `{"x":[ids]}` for done marks.
- * A torn last line (a crash mid-write) is ignored: its `append` had not resolved. Done marks ride
- * with the next flush of entries, or are written (not fdatasync'd) on their own. A file is closed
+ * A torn last line (a crash mid-write) is ignored: its `append` had not resolved. A file is closed
  * past `maxFileBytes` and removed once every entry in it, and in the files before it, is done.
  */
 export class Journal<T> {
@@ -79,19 +80,20 @@ export class Journal<T> {
   private readonly lockWaitMs: number;
   private readonly prefix = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   private counter = 0;
-  private file: fsp.FileHandle | null = null;
+  private fd: number | null = null;
   private fileState: FileState | null = null;
   private fileBytes = 0;
   private fileNumber = 0;
   private readonly files: FileState[] = [];
-  /** Entry id → the file holding it (null: not written yet), for entries not done. */
+  /** Where each entry not yet done was written (null: still in the buffer). */
   private readonly where = new Map<string, FileState | null>();
+  /** Lines not yet written, and the ids of the entries among them. */
   private buffer: string[] = [];
-  /** Ids of the entries in `buffer`: they belong to the file the flush writes them to. */
   private bufferIds: string[] = [];
+  /** Appends whose lines are written (or about to be) and wait for the next fdatasync. */
   private waiters: Waiter[] = [];
-  private flushing: Promise<void> | null = null;
-  private scheduled = false;
+  private writeScheduled = false;
+  private syncing: Promise<void> | null = null;
   private failed: Error | null = null;
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -115,7 +117,7 @@ export class Journal<T> {
     await journal.lock();
     try {
       const unfinished = await journal.recover();
-      await journal.startFile();
+      journal.startFile();
       return { journal, unfinished };
     } catch (e) {
       await journal.unlock();
@@ -133,8 +135,7 @@ export class Journal<T> {
     if (this.closed) return Promise.reject(new Error('journal closed'));
     if (this.failed) return Promise.reject(this.failed);
     const id = `${this.prefix}.${(++this.counter).toString(36)}`;
-    const line = `${JSON.stringify({ i: id, d: data })}\n`;
-    this.buffer.push(line);
+    this.buffer.push(`${JSON.stringify({ i: id, d: data })}\n`);
     this.bufferIds.push(id);
     this.where.set(id, null);
     pendingGauge.set({ journal: this.label }, this.where.size);
@@ -161,15 +162,19 @@ export class Journal<T> {
     void this.collect();
   }
 
-  /** Flushes what is buffered, closes the file and releases the lock. Entries not done stay for the next start. */
+  /** Writes and flushes what is buffered, closes the file and releases the lock. Entries not done stay for the next start. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flushAll();
+    this.write();
+    while (this.syncing || (this.waiters.length > 0 && !this.failed)) {
+      if (this.syncing) await this.syncing;
+      else this.startSync();
+    }
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    await this.file?.close().catch(() => undefined);
-    this.file = null;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
     if (this.fileState) this.fileState.closed = true;
     await this.collect();
     await this.unlock();
@@ -177,84 +182,119 @@ export class Journal<T> {
     if (this.files.length === 0) await fsp.rmdir(this.dir).catch(() => undefined);
   }
 
+  /**
+   * Writes at the end of the current task: the lines of its appends and marks go in one write, and
+   * a killed process loses only the lines of the task it was killed in.
+   */
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
-        if (this.buffer.length > 0) this.schedule();
-      });
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    queueMicrotask(() => {
+      this.writeScheduled = false;
+      this.write();
+      this.startSync();
     });
   }
 
-  private async flushAll(): Promise<void> {
-    while (this.flushing || this.buffer.length > 0) {
-      if (this.flushing) await this.flushing;
-      else {
-        this.flushing = this.flush().finally(() => (this.flushing = null));
-        await this.flushing;
-      }
-    }
-  }
-
-  private async flush(): Promise<void> {
+  /** Writes the buffer to the current file (synchronously: microseconds into the page cache, and in order). */
+  private write(): void {
+    if (this.buffer.length === 0 || this.fd === null || this.failed) return;
     const lines = this.buffer;
     const ids = this.bufferIds;
-    const waiters = this.waiters;
     this.buffer = [];
     this.bufferIds = [];
-    this.waiters = [];
-    if (lines.length === 0) {
-      for (const w of waiters) w.resolve();
-      return;
-    }
     try {
-      const file = this.file!;
       const state = this.fileState!;
       for (const id of ids) {
         if (!this.where.has(id)) continue; // done before it was written: its mark follows it
         this.where.set(id, state);
         state.open++;
       }
-      const text = lines.join('');
-      this.fileBytes += Buffer.byteLength(text);
-      await file.write(text);
-      // Done marks alone need no flush to disk: a mark lost with a crash only makes its entry come
-      // back once more, which its applier takes (idempotent). Written, they survive a process crash.
-      if (this.sync && waiters.length > 0) {
-        await file.datasync();
-        syncs.inc({ journal: this.label });
-      }
-      appended.inc({ journal: this.label }, waiters.length);
-      for (const w of waiters) w.resolve();
-      if (this.fileBytes >= this.maxFileBytes) await this.rotate();
+      const bytes = Buffer.from(lines.join(''));
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off);
+      this.fileBytes += bytes.length;
+      if (!this.sync) this.settle();
+      if (!this.syncing && this.fileBytes >= this.maxFileBytes) this.rotate();
     } catch (e) {
-      // The disk refused: nothing more can be promised durable. Every caller gets the error (the
-      // SMSC is asked to resend) and so does every later append.
-      this.failed = new Error(`journal ${this.dir}: ${(e as Error).message}`);
-      for (const w of waiters) w.reject(this.failed);
+      this.fail(e as Error);
     }
   }
 
-  private async rotate(): Promise<void> {
-    const old = this.fileState!;
-    await this.file!.close();
-    old.closed = true;
-    await this.startFile();
-    await this.collect();
+  /**
+   * Flushes what is written to disk for the appends waiting, unless a flush is in progress (those
+   * written meanwhile share the next one). Done marks alone need no flush: a mark lost with a crash
+   * of the machine only makes its entry come back once more, which its applier takes (idempotent).
+   */
+  private startSync(): void {
+    if (this.syncing || this.waiters.length === 0 || this.fd === null || this.failed) return;
+    if (!this.sync) return this.settle();
+    const waiters = this.waiters;
+    this.waiters = [];
+    const fd = this.fd;
+    this.syncing = new Promise<void>((resolve) => {
+      fs.fdatasync(fd, (e) => {
+        this.syncing = null;
+        if (e) {
+          this.waiters = [...waiters, ...this.waiters];
+          this.fail(e);
+        } else {
+          syncs.inc({ journal: this.label });
+          appended.inc({ journal: this.label }, waiters.length);
+          for (const w of waiters) w.resolve();
+          if (this.fileBytes >= this.maxFileBytes) this.rotate();
+          this.startSync();
+        }
+        resolve();
+      });
+    });
   }
 
-  private async startFile(): Promise<void> {
+  /** Without flushes to disk (measurements only): a written append is done. */
+  private settle(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    appended.inc({ journal: this.label }, waiters.length);
+    for (const w of waiters) w.resolve();
+  }
+
+  /**
+   * The disk refused: nothing more can be promised durable. Every caller gets the error (the SMSC
+   * is asked to resend) and so does every later append.
+   */
+  private fail(e: Error): void {
+    this.failed = new Error(`journal ${this.dir}: ${e.message}`);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(this.failed);
+  }
+
+  /** Closes the current file (flushed to disk first for the appends still waiting) and starts the next one; never while a flush is in progress. */
+  private rotate(): void {
+    try {
+      if (this.sync && this.waiters.length > 0) {
+        fs.fdatasyncSync(this.fd!);
+        syncs.inc({ journal: this.label });
+        this.settle();
+      }
+      fs.closeSync(this.fd!);
+      this.fd = null;
+      this.fileState!.closed = true;
+      this.startFile();
+    } catch (e) {
+      this.fail(e as Error);
+    }
+    void this.collect();
+  }
+
+  private startFile(): void {
     this.fileNumber++;
     const name = `journal-${String(this.fileNumber).padStart(12, '0')}.log`;
-    this.file = await fsp.open(path.join(this.dir, name), 'a');
+    this.fd = fs.openSync(path.join(this.dir, name), 'a');
     this.fileBytes = 0;
     this.fileState = { name, open: 0, closed: false };
     this.files.push(this.fileState);
     // The new file's name must survive a crash before its first flush.
-    if (this.sync) await syncDir(this.dir);
+    if (this.sync) syncDir(this.dir);
   }
 
   /**
@@ -370,12 +410,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
   try {
-    await handle.sync();
+    fs.fsyncSync(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 

@@ -84,6 +84,8 @@ export async function createTestDatabase(serverUrl: string = databaseUrl()): Pro
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private cut = false;
+  private dropping = false;
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private readonly server: Server;
   port = 0;
 
@@ -113,7 +115,13 @@ export class TcpProxy {
       s.on('error', () => undefined);
     }
     client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
+    const pair = { client, upstream };
+    this.pairs.add(pair);
+    if (this.dropping) this.dropFrom(client, upstream);
+    client.on('close', () => {
+      this.pairs.delete(pair);
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
   }
 
@@ -125,8 +133,24 @@ export class TcpProxy {
     return u.toString();
   }
 
+  /**
+   * From now on what clients send is dropped, what the target sends still reaches them (until
+   * `down`): the answers of a client lost on the way, as on a link about to break.
+   */
+  dropFromClients(): void {
+    this.dropping = true;
+    for (const { client, upstream } of this.pairs) this.dropFrom(client, upstream);
+  }
+
+  private dropFrom(client: Socket, upstream: Socket): void {
+    client.unpipe(upstream);
+    client.resume(); // flowing, with nobody reading: dropped
+  }
+
   down(): void {
     this.cut = true;
+    this.dropping = false;
+    this.pairs.clear();
     for (const s of this.sockets) s.destroy();
   }
 

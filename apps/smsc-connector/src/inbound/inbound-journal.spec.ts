@@ -5,8 +5,8 @@ describe('receipts in the inbound journal', () => {
   it('come back from a journal line as they went in, dates included', () => {
     const receipt = receiptFromDeliverSm({
       esm_class: 0x04,
-      sourceAddr: '79161234567',
-      destinationAddr: 'SHOP',
+      source_addr: '79161234567',
+      destination_addr: 'SHOP',
       short_message: 'id:0A1B2C sub:001 dlvrd:001 submit date:2612051230 done date:2612051231 stat:DELIVRD err:000 text:Your code is 1234',
     });
     expect(receipt).not.toBeNull();

@@ -24,6 +24,12 @@ export interface SmppSessionOptions {
   label: string;
   /** Handles a deliver_sm; resolves with the command_status to answer, after the effect is stored. */
   onDeliverSm(pdu: PDU): Promise<number>;
+  /**
+   * When the connection breaks (not after an unbind both sides answered): the deliver_sm answered
+   * OK within `unconfirmedMs` before, or after it, whose answers the SMSC may not have had.
+   */
+  onUnconfirmed?(pdus: PDU[]): void;
+  unconfirmedMs?: number;
 }
 
 /** command_status values this module sends or needs by name. */
@@ -50,6 +56,11 @@ export class SmppSession {
   private isBound = false;
   private isClosed = false;
   private readonly inboundInFlight = new Set<Promise<unknown>>();
+  /** deliver_sm answered OK lately, oldest first from `answeredHead` (see `onUnconfirmed`). */
+  private answered: Array<{ pdu: PDU; at: number }> = [];
+  private answeredHead = 0;
+  /** Our unbind was answered: every answer sent before it reached the SMSC. */
+  private unboundCleanly = false;
   private onClosedResolve: () => void = () => undefined;
   /** Resolves when the TCP connection is gone, whoever ended it. */
   readonly closed: Promise<void>;
@@ -137,7 +148,8 @@ export class SmppSession {
     this.stopKeepAlive();
     if (this.isBound) {
       this.isBound = false;
-      await this.request('unbind', {}, Math.min(this.options.timeoutMs, UNBIND_TIMEOUT_MS));
+      const outcome = await this.request('unbind', {}, Math.min(this.options.timeoutMs, UNBIND_TIMEOUT_MS));
+      this.unboundCleanly = outcome.kind === 'response';
     }
     this.destroy();
     await this.closed;
@@ -206,9 +218,26 @@ export class SmppSession {
         this.log.error(`deliver_sm ${pdu.sequence_number} not stored, asking for a resend: ${e.message}`);
         return ESME_RX_T_APPN;
       })
-      .then((status) => this.respond(pdu, status));
+      .then((status) => {
+        if (status === ESME_ROK) this.noteAnswered(pdu);
+        this.respond(pdu, status);
+      });
     this.inboundInFlight.add(work);
     void work.finally(() => this.inboundInFlight.delete(work));
+  }
+
+  private noteAnswered(pdu: PDU): void {
+    const { onUnconfirmed, unconfirmedMs = 0 } = this.options;
+    if (!onUnconfirmed) return;
+    // Answered after the connection broke: the answer goes nowhere.
+    if (this.isClosed) return onUnconfirmed([pdu]);
+    const now = Date.now();
+    this.answered.push({ pdu, at: now });
+    while (this.answeredHead < this.answered.length && this.answered[this.answeredHead]!.at < now - unconfirmedMs) this.answeredHead++;
+    if (this.answeredHead > 1024 && this.answeredHead * 2 > this.answered.length) {
+      this.answered = this.answered.slice(this.answeredHead);
+      this.answeredHead = 0;
+    }
   }
 
   private respond(pdu: PDU, status: number): void {
@@ -221,6 +250,14 @@ export class SmppSession {
     this.isClosed = true;
     this.isBound = false;
     this.stopKeepAlive();
+    const { onUnconfirmed, unconfirmedMs = 0 } = this.options;
+    if (onUnconfirmed && !this.unboundCleanly) {
+      const since = Date.now() - unconfirmedMs;
+      const pdus = this.answered.slice(this.answeredHead).filter((a) => a.at >= since).map((a) => a.pdu);
+      if (pdus.length > 0) onUnconfirmed(pdus);
+    }
+    this.answered = [];
+    this.answeredHead = 0;
     for (const [seq, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(seq);

@@ -5,7 +5,8 @@ import { abortableSleep, backoffDelay } from '../backoff';
 import type { ConnectorConfig } from '../config';
 import { TemporaryError } from '../errors';
 import { connectorMetrics } from '../metrics';
-import { type BindCommand, SmppSession } from '../smpp/smpp-session';
+import { type BindCommand, ESME_ROK, SmppSession } from '../smpp/smpp-session';
+import { ResendGuard } from './resend-guard';
 import { SubmitCapacity, type SubmitSlot } from './submit-capacity';
 
 /** A row of `smsc_connection`, as the connector reads it. */
@@ -45,6 +46,12 @@ interface Role {
   loop: Promise<void> | null;
 }
 
+/**
+ * A deliver_sm answered this long before the link broke may have lost its answer with it (bytes in
+ * flight, in buffers of the network or the SMSC): expected back once (ResendGuard).
+ */
+const UNCONFIRMED_MS = 5000;
+
 export interface LinkDeps {
   config: ConnectorConfig;
   /** Handles a deliver_sm that came on this connection; resolves with the command_status to answer. */
@@ -80,6 +87,7 @@ export class SmscLink {
   private refusing = false;
   private firstAttempt: Promise<void>;
   private firstAttemptDone: () => void = () => undefined;
+  private readonly resends: ResendGuard;
 
   constructor(
     private row: SmscConnectionRow,
@@ -87,6 +95,7 @@ export class SmscLink {
   ) {
     this.log = new Logger(`SmscLink ${row.name}`);
     this.capacity = new SubmitCapacity(row.window, row.tps);
+    this.resends = new ResendGuard(deps.config.CONNECTOR_RESEND_MATCH_MS);
     const role = (name: Role['name'], transmits: boolean): Role => ({ name, bind: `bind_${name}`, transmits, session: null, sleep: null, loop: null });
     this.roles = row.bind_mode === 'transceiver' ? [role('transceiver', true)] : [role('transmitter', true), role('receiver', false)];
     this.firstAttempt = new Promise((resolve) => (this.firstAttemptDone = resolve));
@@ -258,7 +267,9 @@ export class SmscLink {
           timeoutMs: config.CONNECTOR_SUBMIT_TIMEOUT_MS,
           enquireLinkMs: config.CONNECTOR_ENQUIRE_LINK_MS,
           label: `${this.name}/${role.name}`,
-          onDeliverSm: (pdu) => this.deps.onDeliverSm(this, pdu),
+          onDeliverSm: (pdu) => this.onDeliverSm(pdu),
+          onUnconfirmed: config.CONNECTOR_RESEND_MATCH_MS > 0 ? (pdus) => this.resends.expect(pdus) : undefined,
+          unconfirmedMs: UNCONFIRMED_MS,
         });
         connectorMetrics.binds.inc({ connection: this.name, outcome: 'bound' });
         if (this.stopping) {
@@ -287,6 +298,18 @@ export class SmscLink {
       await sleep.done;
       role.sleep = null;
     }
+  }
+
+  /** A deliver_sm, unless it is the SMSC's resend of one answered before a link loss (see ResendGuard). */
+  private onDeliverSm(pdu: PDU): Promise<number> {
+    if (this.resends.isResend(pdu)) {
+      connectorMetrics.resendsIgnored.inc({ connection: this.name });
+      this.log.warn(
+        `deliver_sm from ${String(pdu.source_addr)} to ${String(pdu.destination_addr)} repeats one answered just before the link was lost: taken as the SMSC's resend, answered OK, not stored again`,
+      );
+      return Promise.resolve(ESME_ROK);
+    }
+    return this.deps.onDeliverSm(this, pdu);
   }
 
   private count(result: SubmitResult): SubmitResult {
