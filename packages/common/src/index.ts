@@ -9,3 +9,4 @@ export * from './health';
 export * from './startup';
 export * from './batcher';
 export * from './journal';
+export * from './periodic-task';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { Batcher, inTransaction } from '@smsgw/common';
+import { Batcher, inTransaction, PeriodicTask } from '@smsgw/common';
 import { ConcatAssembler, concatKey, type IncompleteConcat } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -53,29 +53,34 @@ export class MoService {
   private unsaved: IncomingMo[] = [];
   /** Sets completed by a segment whose store failed, by that segment's journal entry (applied again by the journal). */
   private readonly completedUnsaved = new Map<string, IncomingMo>();
-  private timer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> | null = null;
+  /** Stores the sets whose reassembly time is over: a look every quarter of it (50 ms to 1 s). */
+  private readonly expiry: PeriodicTask;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     private readonly callbacks: PartnerCallbacks,
     private readonly journal: InboundJournal,
-  ) {}
+  ) {
+    const every = Math.max(50, Math.min(1000, Math.floor(config.MO_REASSEMBLY_TIMEOUT_MS / 4)));
+    this.expiry = new PeriodicTask(
+      'MO reassembly expiry',
+      every,
+      async () => {
+        await this.expireIncomplete();
+        return false;
+      },
+      { firstDelayMs: every, unref: true },
+    );
+  }
 
   start(): void {
-    const every = Math.max(50, Math.min(1000, Math.floor(this.config.MO_REASSEMBLY_TIMEOUT_MS / 4)));
-    this.timer = setInterval(() => {
-      if (!this.ticking) this.ticking = this.expireIncomplete().finally(() => (this.ticking = null));
-    }, every);
-    this.timer.unref();
+    this.expiry.start();
   }
 
   /** At shutdown, after the SMSC sessions are closed: stores every set still open, as received. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.ticking;
+    await this.expiry.stop();
     const open = this.assembler.flushAll().map((set) => this.incomplete(set));
     await this.storeAll([...this.unsaved.splice(0), ...open]);
     if (this.unsaved.length > 0) this.log.warn(`${this.unsaved.length} MO could not be stored at shutdown: they stay in the journal for the next start`);

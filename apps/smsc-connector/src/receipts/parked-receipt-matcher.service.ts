@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { PeriodicTask } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { type InFlightMessage, matchReceiptByContent, normalizeSmscId, type ReceiptContent, type SegmentRef, submitWindow } from '@smsgw/sms';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -64,8 +65,7 @@ const PARKED_COLUMNS = 'id::text, smsc_connection_id, smsc_message_id, msisdn, s
 @Injectable()
 export class ParkedReceiptMatcher {
   private readonly log = new Logger(ParkedReceiptMatcher.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly task: PeriodicTask;
   private readonly recovered = new Set<string>();
   /** Parked receipts found ambiguous already: said once, not on every pass. */
   private readonly ambiguous = new Set<string>();
@@ -74,23 +74,20 @@ export class ParkedReceiptMatcher {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     private readonly receipts: ReceiptService,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((e: Error) => this.log.error(`parked receipt sweep failed: ${e.message}`))
-        .finally(() => (this.running = null));
-    }, this.config.RECEIPT_MATCH_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    // A pass every interval from the first one after the start, never two at once.
+    this.task = new PeriodicTask('parked receipts', config.RECEIPT_MATCH_INTERVAL_MS, async () => {
+      await this.sweep();
+      return false;
+    }, { firstDelayMs: config.RECEIPT_MATCH_INTERVAL_MS, unref: true });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass over the receipts parked longer than the grace; returns the segments they were matched to. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { PeriodicTask } from '@smsgw/common';
 import { ExtStatus, MessageStatus } from '@smsgw/contracts';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -25,8 +26,7 @@ const PARKED_RECEIPT_DAYS = 7;
 @Injectable()
 export class ReceiptDeadline {
   private readonly log = new Logger(ReceiptDeadline.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -34,23 +34,20 @@ export class ReceiptDeadline {
     private readonly receipts: ReceiptService,
     private readonly store: MessageStore,
     private readonly callbacks: PartnerCallbacks,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .then(() => undefined)
-        .catch((e: Error) => this.log.error(`receipt deadline sweep failed: ${e.message}`))
-        .finally(() => (this.running = null));
-    }, this.config.RECEIPT_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+  ) {
+    // A pass every interval from the first one after the start, never two at once.
+    this.task = new PeriodicTask('receipt deadline', config.RECEIPT_SWEEP_INTERVAL_MS, async () => {
+      await this.sweep();
+      return false;
+    }, { firstDelayMs: config.RECEIPT_SWEEP_INTERVAL_MS, unref: true });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One pass; returns the number of messages ended. */

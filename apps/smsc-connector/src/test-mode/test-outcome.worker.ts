@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Job, UnrecoverableError } from 'bullmq';
+import { PeriodicTask } from '@smsgw/common';
 import { parseJob, QUEUES } from '@smsgw/contracts';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
 import { BullWorker } from '../infra/bull-worker';
@@ -14,33 +15,31 @@ import { SimulatedOperator } from './simulated-operator.service';
 export class TestOutcomeWorker {
   private readonly log = new Logger(TestOutcomeWorker.name);
   private bull: BullWorker | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
+  private readonly sweep: PeriodicTask;
 
   constructor(
     @Inject(CONNECTOR_CONFIG) private readonly config: ConnectorConfig,
     private readonly operator: SimulatedOperator,
-  ) {}
+  ) {
+    this.sweep = new PeriodicTask(
+      'simulated outcomes',
+      config.RECEIPT_SWEEP_INTERVAL_MS,
+      async () => {
+        const n = await this.operator.produceOverdueOutcomes();
+        if (n > 0) this.log.warn(`${n} test message(s) had lost their simulated outcome job; outcome given now`);
+        return false;
+      },
+      { firstDelayMs: config.RECEIPT_SWEEP_INTERVAL_MS, unref: true },
+    );
+  }
 
   start(): void {
     this.bull = new BullWorker(QUEUES.MT_TEST_OUTCOME, (job) => this.process(job), this.config, 10);
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.operator
-        .produceOverdueOutcomes()
-        .then((n) => {
-          if (n > 0) this.log.warn(`${n} test message(s) had lost their simulated outcome job; outcome given now`);
-        })
-        .catch((e: Error) => this.log.error(`simulated outcome sweep failed: ${e.message}`))
-        .finally(() => (this.sweeping = null));
-    }, this.config.RECEIPT_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.sweep.start();
   }
 
   async stop(timeoutMs: number): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await Promise.all([this.bull?.stop(timeoutMs), this.sweeping]);
+    await Promise.all([this.bull?.stop(timeoutMs), this.sweep.stop()]);
   }
 
   private async process(job: Job): Promise<void> {
