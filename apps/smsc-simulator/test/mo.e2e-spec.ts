@@ -143,4 +143,21 @@ describe('MO injection', () => {
     expect((await api(sim, 'POST', '/mo', { from: '79001234567', to: '7522', text: 'hi', dropSegment: 2 })).status).toBe(400);
     expect((await api(sim, 'POST', '/mo', { from: '79001234567', text: 'hi' })).status).toBe(400);
   });
+
+  it('injects many MO in one request, in order; none when one of them cannot be sent', async () => {
+    const messages = Array.from({ length: 50 }, (_, i) => ({ from: `790012345${String(i).padStart(2, '0')}`, to: '7522', text: `batch ${i}` }));
+    const res = await api<{ results: unknown[] }>(sim, 'POST', '/mo/batch', { messages });
+    expect(res.status).toBe(200);
+    expect(res.body.results).toHaveLength(50);
+    expect(res.body.results[0]).toEqual({ segments: 1, delivered: true, order: [1] });
+    const delivers = await esme.waitForDelivers(50);
+    expect(delivers.map((d) => messageText(d.pdu))).toEqual(messages.map((m) => m.text));
+
+    const bad = await api(sim, 'POST', '/mo/batch', { messages: [{ from: '79001234567', to: '7522', text: 'fine' }, { from: '79001234567', to: '7522', text: 'Привет', encoding: 'gsm7' }] });
+    expect(bad.status).toBe(400);
+    expect((await api(sim, 'POST', '/mo/batch', { messages: [] })).status).toBe(400);
+    expect((await api(sim, 'POST', '/mo/batch', { messages: [{ from: '79001234567', to: '7522', text: 'hi', systemId: 'nobody' }] })).status).toBe(409);
+    await sleep(200);
+    expect(sim.control.getCounters().mo.messages).toBe(50);
+  });
 });

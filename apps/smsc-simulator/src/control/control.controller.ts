@@ -5,7 +5,7 @@ import { NoReceiverError, type MoResult } from '../mo/mo.service';
 import type { ReceiptRule } from '../receipts/receipt-outcome';
 import type { RuntimeSettings } from '../state/runtime-settings';
 import type { SubmitRecord } from '../submits/submit-record';
-import { moRequestSchema, rulesSchema, settingsPatchSchema, submitsQuerySchema } from './control.schemas';
+import { moBatchSchema, moRequestSchema, rulesSchema, settingsPatchSchema, submitsQuerySchema } from './control.schemas';
 import { type CountersView, SimulatorControl } from './simulator-control';
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -29,6 +29,24 @@ export class ControlController {
   injectMo(@Body() body: unknown): MoResult {
     try {
       return this.control.injectMo(parse(moRequestSchema, body));
+    } catch (e) {
+      if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
+      if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });
+      throw e;
+    }
+  }
+
+  /**
+   * Several MO in one request, each as `POST /mo` would send it: for load, where an HTTP request per
+   * MO would cost the machine more than the MO. All or nothing: every message is checked (and a
+   * receiver looked for) before any is sent.
+   */
+  @Post('mo/batch')
+  @HttpCode(200)
+  injectMoBatch(@Body() body: unknown): { results: MoResult[] } {
+    const { messages } = parse(moBatchSchema, body);
+    try {
+      return { results: this.control.injectMoBatch(messages) };
     } catch (e) {
       if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
       if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });

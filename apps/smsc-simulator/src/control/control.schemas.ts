@@ -15,6 +15,9 @@ export const moRequestSchema = z.object({
   dropSegment: z.number().int().min(1).optional(),
 });
 
+/** Many MO in one request (a load generator's): each as `POST /mo` takes it, sent in this order. */
+export const moBatchSchema = z.object({ messages: z.array(moRequestSchema).min(1).max(1000) });
+
 export const rulesSchema = z.object({
   rules: z
     .array(

@@ -55,6 +55,10 @@ export class SimulatorControl {
     return this.mo.inject(request);
   }
 
+  injectMoBatch(requests: MoRequest[]): MoResult[] {
+    return this.mo.injectAll(requests);
+  }
+
   getCounters(): CountersView {
     const c = this.counters.values;
     return {

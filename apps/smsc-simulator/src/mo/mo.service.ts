@@ -54,6 +54,15 @@ export class MoService {
   }
 
   inject(req: MoRequest): MoResult {
+    return this.send(this.prepare(req));
+  }
+
+  /** Several MO, in order; none is sent unless every one can be (encoded, a receiver bound). */
+  injectAll(requests: MoRequest[]): MoResult[] {
+    return requests.map((req) => this.prepare(req)).map((p) => this.send(p));
+  }
+
+  private prepare(req: MoRequest): { req: MoRequest; segments: MoSegment[]; session: EsmeSession } {
     const concat = req.concat ?? 'udh8';
     const segments = buildMoSegments(req.text, {
       encoding: req.encoding ?? 'auto',
@@ -67,7 +76,10 @@ export class MoService {
     if (!session) {
       throw new NoReceiverError(req.systemId ? `no receiver of system_id ${req.systemId} is bound` : 'no receiver is bound');
     }
+    return { req, segments, session };
+  }
 
+  private send({ req, segments, session }: { req: MoRequest; segments: MoSegment[]; session: EsmeSession }): MoResult {
     const ordered = req.outOfOrder ? [...segments].reverse() : segments;
     const sent = ordered.filter((s) => s.seq !== req.dropSegment);
     for (const segment of sent) void this.deliver(req, segment, session, 1);
