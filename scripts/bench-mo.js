@@ -3,6 +3,8 @@
 // runs them) on a bench database and Redis prefix, to a partner server in this process that
 // answers every push after BENCH_MO_DELAYS ms (default 5 and 50). For each answer time and each
 // order mode (partner: all MO in one line; subscriber: a line per subscriber) it runs
+// Before anything is measured, BENCH_MO_WARMUP MO (3,000) go through the whole path once (JIT,
+// pools, plans). Then
 //   - a burst: BENCH_MO_BURST MO injected as fast as the simulator takes them: MO/s at the partner;
 //   - a paced phase: BENCH_MO_PACED_SECONDS at half the burst's rate (below saturation): latency.
 //   - a backlog (BENCH_MO_BACKLOG=0 leaves it out): the same burst stored while the callback worker
@@ -30,6 +32,7 @@ const burst = int('BENCH_MO_BURST', 3000, 10);
 /** One line per partner is slow by design (one push per answer time): a shorter burst says as much. */
 const partnerBurst = int('BENCH_MO_PARTNER_BURST', 500, 10);
 const pacedSeconds = int('BENCH_MO_PACED_SECONDS', 10, 1);
+const warmup = int('BENCH_MO_WARMUP', 3000, 0);
 const backlog = int('BENCH_MO_BACKLOG', 1, 0) > 0;
 const subscribers = int('BENCH_MO_SUBSCRIBERS', 500, 1);
 const concurrency = int('BENCH_MO_CONCURRENCY', 32, 1);
@@ -64,7 +67,8 @@ const children = [];
 let stopping = false;
 
 function start(name, childEnv) {
-  const child = spawn(process.execPath, [...APPS[name].args, path.join(root, APPS[name].file)], { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prof = env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_CPU_PROF_DIR)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, ...APPS[name].args, path.join(root, APPS[name].file)], { cwd: root, env: { ...env, ...childEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.name = name;
   prefixOutput(child, name);
   child.on('exit', (code, signal) => {
@@ -175,16 +179,20 @@ async function figures(pool, partner, sinceId) {
   const byPush = arrivals.map((a) => a[1]).sort((a, b) => a - b);
   const firstIn = Math.min(...arrivals.map((a) => a[0]));
   let gap = 0;
+  let gapAt = 0;
   let prev = firstIn;
   for (const t of byPush) {
     const waiting = arrivals.some(([inAt, outAt]) => inAt <= prev && outAt >= t);
-    if (waiting) gap = Math.max(gap, t - prev);
+    if (waiting && t - prev > gap) {
+      gap = t - prev;
+      gapAt = prev - firstIn;
+    }
     prev = t;
   }
   const span = (Math.max(...byPush) - firstIn) / 1000;
   // The rate at which the connector stored them: a worker that keeps up pushes at about this rate.
   const inSpan = (Math.max(...arrivals.map((a) => a[0])) - firstIn) / 1000;
-  return { n: lat.length, perSecond: Math.round(lat.length / span), storedPerSecond: Math.round(lat.length / Math.max(inSpan, 0.001)), p50: pct(50), p99: pct(99), max: Math.round(lat[lat.length - 1]), gap: Math.round(gap) };
+  return { n: lat.length, perSecond: Math.round(lat.length / span), storedPerSecond: Math.round(lat.length / Math.max(inSpan, 0.001)), p50: pct(50), p99: pct(99), max: Math.round(lat[lat.length - 1]), gap: Math.round(gap), gapAt: Math.round(gapAt) };
 }
 
 /** `n` MO stored while the callback worker is paused, then pushed: MO/s from its resumption to the last push. */
@@ -303,6 +311,17 @@ async function main() {
 
     const results = [];
     let round = 0;
+    if (warmup > 0) {
+      // Warm-up of the whole path (JIT, pools, plans) before anything is measured, with order
+      // per subscriber and a fast partner: otherwise the first burst measures the warm-up.
+      partner.state.delayMs = 1;
+      await pool.query(`UPDATE partner SET mo_order = 'subscriber' WHERE id = $1`, [partnerId]);
+      await redis.publish(`${prefix}:partner-changed`, String(partnerId));
+      await sleep(300);
+      const since = await lastId(pool);
+      await inject(warmup, 0, `w${++round}`);
+      await settle(pool, partner, since, warmup, 600000);
+    }
     for (const delayMs of delays) {
       for (const mode of modes) {
         partner.state.delayMs = delayMs;
@@ -333,7 +352,7 @@ async function main() {
         if (backlog) r.backlog = await drainBacklog(pool, partner, size, `k${++round}`);
         results.push(r);
         process.stdout.write(
-          `answer ${String(delayMs).padStart(3)} ms, order per ${mode.padEnd(10)}  burst ${String(b.perSecond).padStart(5)} MO/s (stored ${b.storedPerSecond}/s; p50 ${b.p50} p99 ${b.p99} max ${b.max} ms, gap ${b.gap} ms)` +
+          `answer ${String(delayMs).padStart(3)} ms, order per ${mode.padEnd(10)}  burst ${String(b.perSecond).padStart(5)} MO/s (stored ${b.storedPerSecond}/s; p50 ${b.p50} p99 ${b.p99} max ${b.max} ms, gap ${b.gap} ms at +${b.gapAt} ms)` +
             `  paced ${rate}/s: p50 ${p.p50} p99 ${p.p99} max ${p.max} ms, largest gap ${p.gap} ms` +
             `  CPU ms/MO ${Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')}` +
             (r.backlog ? `  backlog ${r.backlog.perSecond} MO/s (CPU ms/MO callback-worker ${r.backlog.cpuMsPerMo['callback-worker']}, postgres ${r.backlog.cpuMsPerMo.postgres})` : '') +

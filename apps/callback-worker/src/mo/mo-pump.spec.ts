@@ -40,6 +40,7 @@ const mo = (msisdn: string, at: number): WaitingMo => ({
 function world(p: CallbackPartner, answerMs = 5, answer: (m: WaitingMo) => PushResult = () => ({ settled: 'acked' })) {
   const table: WaitingMo[] = [];
   const pushes: { mo: WaitingMo; at: number; end?: number }[] = [];
+  const requeued: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const io: PumpIo = {
@@ -65,8 +66,9 @@ function world(p: CallbackPartner, answerMs = 5, answer: (m: WaitingMo) => PushR
     extend: async () => true,
     knocked: async () => false,
     leave: async () => true,
+    requeue: (id) => requeued.push(id),
   };
-  return { table, pushes, io, maxInFlight: () => maxInFlight };
+  return { table, pushes, io, requeued, maxInFlight: () => maxInFlight };
 }
 
 const options = { pageSize: 4, maxKnown: 100, maxWaiters: 2, maxWaitMs: 2_000 };
@@ -133,5 +135,20 @@ describe('MoPump', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     await run;
     expect(await pump.waitFor(third!.id)).toBe('acked');
+    expect(w.requeued).toEqual([]); // the job that stepped back had its MO pushed: nothing to queue again
+  });
+
+  it('queues again the job of an MO it was told about beyond its waiters and never found', async () => {
+    const w = world(partner('subscriber', 1), 30);
+    const [first, second] = [mo('a', 1), mo('b', 2)];
+    w.table.push(first!, second!);
+    const pump = new MoPump(partner('subscriber', 1), w.io, { ...options, maxWaiters: 2 });
+    const run = pump.run();
+    const waits = [pump.waitFor(first!.id), pump.waitFor(second!.id)];
+    // Its job ended on `full`; its row never shows (a transaction rolled back, or a late commit).
+    expect(await pump.waitFor('888888')).toBe('full');
+    expect(await Promise.all(waits)).toEqual(['acked', 'acked']);
+    await run;
+    expect(w.requeued).toEqual(['888888']);
   });
 });

@@ -43,6 +43,8 @@ export interface PumpIo {
   knocked(): Promise<boolean>;
   /** Lets go of the lock unless someone knocked (false: look again). */
   leave(): Promise<boolean>;
+  /** Queues the job of an MO again (its job ended on `full` and the pump did not find it). */
+  requeue(id: string): void;
 }
 
 /**
@@ -101,6 +103,8 @@ const KNOCK_POLL_MS = 100;
  */
 const UNSEEN_POLL_MS = 10;
 const UNSEEN_GRACE_MS = 1_000;
+/** How long an MO asked about is looked for after the last page only (its commit is a few ms away). */
+const UNSEEN_FRESH_MS = 100;
 /** A line whose next MO is due within this is pushed now. */
 const DUE_SLACK_MS = 50;
 /** Jobs may wait for as many MO as the pump can settle in this long (at least its concurrency). */
@@ -141,6 +145,8 @@ export class MoPump {
   private waiterCount = 0;
   /** MO jobs asked about that no read has found yet, and since when. */
   private readonly unseen = new Map<string, number>();
+  /** Of those, the MO whose jobs ended on `full`: requeued if the pump gives up on them or ends first. */
+  private readonly noted = new Set<string>();
   private cursor: PageCursor | null = null;
   /** The last page was full: more may wait after the cursor. */
   private more = false;
@@ -152,6 +158,11 @@ export class MoPump {
    * until it is done.
    */
   private late = false;
+  /**
+   * A job asked about an MO newer than every one read: the next read goes on after the last page
+   * instead of from the oldest (in a burst, every job asks about a new MO).
+   */
+  private fresh = false;
   private lateRead = false;
   /** The largest MO id read (decimal text). */
   private maxId = '0';
@@ -190,6 +201,9 @@ export class MoPump {
     // Pushes in flight finish and are recorded, whatever ended the run.
     while (this.inFlight.size > 0 || this.reading) await this.event();
     this.ended = true;
+    // MO whose jobs ended on `full` and that no read found yet: their jobs come back.
+    for (const id of this.noted) this.io.requeue(id);
+    this.noted.clear();
     for (const list of this.waiters.values()) for (const w of list) this.resolveWaiter(w, 'look');
     this.waiters.clear();
     // A failure found while the rest finished outweighs the reason the loop stopped for.
@@ -222,10 +236,18 @@ export class MoPump {
     // Not read yet, or not committed yet: read again from the oldest until it shows.
     if (!this.known.has(id) && !this.unseen.has(id)) {
       this.unseen.set(id, Date.now());
-      if (idBefore(id, this.maxId)) this.late = true;
-      this.knock();
+      if (idBefore(id, this.maxId)) {
+        this.late = true;
+        this.knock();
+      } else {
+        this.fresh = true;
+        this.signal();
+      }
     }
-    if (this.waiterCount >= this.waitersAllowed()) return Promise.resolve('full');
+    if (this.waiterCount >= this.waitersAllowed()) {
+      if (!this.known.has(id)) this.noted.add(id);
+      return Promise.resolve('full');
+    }
     return new Promise<WaitResult>((resolve) => {
       const w: Waiter = { id, resolve, timer: setTimeout(() => this.dropWaiter(w, 'look'), this.options.maxWaitMs) };
       const list = this.waiters.get(id);
@@ -266,7 +288,10 @@ export class MoPump {
       let timeout = !free ? EXTEND_MS : unseen ? UNSEEN_POLL_MS : KNOCK_POLL_MS;
       const next = this.nextBlocked();
       if (next) timeout = Math.max(1, Math.min(timeout, next.at - Date.now()));
-      if ((await this.event(timeout)) && free && !this.dirty && (unseen || (await this.io.knocked()))) this.dirty = true;
+      if ((await this.event(timeout)) && free && !this.dirty && !this.fresh) {
+        if (unseen) this.fresh = true;
+        else if (await this.io.knocked()) this.dirty = true;
+      }
     }
   }
 
@@ -280,7 +305,7 @@ export class MoPump {
     if (this.late) return true;
     const available = this.perSubscriber ? this.ready.size : (this.lines.get('')?.length ?? 0);
     if (available >= Math.max(2, this.concurrency)) return false;
-    return this.more ? this.known.size < this.options.maxKnown : this.dirty;
+    return this.more ? this.known.size < this.options.maxKnown : this.dirty || this.fresh;
   }
 
   private startRead(): void {
@@ -310,9 +335,11 @@ export class MoPump {
     }
     this.partner = partner;
     this.concurrency = this.perSubscriber ? partner.concurrency : 1;
-    const fromOldest = !this.more || this.late;
+    // Only new MO asked about: after the last page. A knock, a late MO, or nothing read yet: from the oldest.
+    const fromOldest = this.cursor === null || this.late || (!this.more && this.dirty);
     this.lateRead = this.late;
     this.late = false;
+    this.fresh = false;
     if (fromOldest) this.dirty = false;
     const seq = ++this.readSeq;
     const started = Date.now();
@@ -323,11 +350,21 @@ export class MoPump {
     if (last) this.cursor = { receivedAt: last.received_at, id: last.id };
     for (const row of rows) this.merge(row, seq);
     for (const [id, since] of this.unseen) {
-      if (this.known.has(id) || this.settled.has(id)) this.unseen.delete(id);
+      if (this.known.has(id) || this.settled.has(id)) {
+        this.unseen.delete(id);
+        this.noted.delete(id);
+      }
+      // Older than an MO read after the last page, yet not in it: it sorts before that page (its
+      // received_at is earlier), so the next read is from the oldest.
+      else if (!fromOldest && idBefore(id, this.maxId)) this.late = true;
+      // Still not found after the last page a while after it was asked about: the next read is
+      // from the oldest (where it may sort, and where one never found is given up on).
+      else if (!fromOldest && since + UNSEEN_FRESH_MS <= started) this.dirty = true;
       else if (fromOldest && !this.more && since + UNSEEN_GRACE_MS <= started) {
         // Everything waiting was read, long enough after the job asked: not committed, or not
         // waiting (parked, acknowledged, another partner's). Its jobs look for themselves.
         this.unseen.delete(id);
+        if (this.noted.delete(id)) this.io.requeue(id);
         for (const w of [...(this.waiters.get(id) ?? [])]) this.dropWaiter(w, 'look');
       }
     }

@@ -145,20 +145,28 @@ export class MoService {
     const waited = this.pumps.get(data.partnerId) ?? null;
     if (waited) {
       const seen = await waited.waitFor(data.moId);
-      if (seen === 'acked') return;
-      // The pump noted the MO and pushes it once it is read: the job comes back in case it does not.
-      if (seen === 'full') return this.deferOrdered(job, token);
+      // `full`: the pump noted the MO and pushes it once it is read (or queues its job again if it
+      // never finds it). The job ends: jobs stepping back and coming back were most of a burst's
+      // Redis work. A crash of this instance brings the pump's own job back, and its next pump
+      // reads every MO still waiting.
+      if (seen === 'acked' || seen === 'full') return;
     }
 
     const state = await this.ownState(data);
     if (state === 'missing') {
       // The connector queues the job inside the transaction that stores the MO, so the job can
-      // run before the row is committed: look again soon, less often as the job ages. A job whose
-      // transaction rolled back (the SMSC then sends the MO again, under a new id) gives up.
-      const age = Date.now() - job.timestamp;
-      if (age < MISSING_MO_GRACE_MS) return deferJob(job, token, Date.now() + Math.min(2_000, Math.max(20, age / 4)), 'mo', 'uncommitted');
-      this.logger.warn(`MO ${data.moId} not found ${Math.round(age / 1000)} s after its job was queued: its transaction did not commit`);
-      return;
+      // run before the row is committed. With no pump of the partner running, this job starts one
+      // (it reads again until the MO shows: one reader for a whole burst, instead of every job
+      // looking again on its own); otherwise it looks again soon, less often as it ages.
+      if (!waited && !this.pumps.has(data.partnerId) && !this.stopping && this.youngMissing(job, data)) {
+        const partner = await this.partners.get(data.partnerId);
+        if (partner?.moUrl) {
+          const lockToken = randomBytes(9).toString('base64');
+          const took = await this.order.take(partner.id, lockToken);
+          if (took.taken) return this.pumpPartner(job, token, data, partner, lockToken, started);
+        }
+      }
+      return this.lookAgain(job, token, data);
     }
     if (state !== 'waiting') return;
     const partner = await this.partners.get(data.partnerId);
@@ -176,7 +184,10 @@ export class MoService {
       // Its row is committed (read above), so the pump's next look from the oldest finds it. A
       // pump that started since the job looked waits for it once more.
       pump.knock();
-      if (pump !== waited && (await pump.waitFor(data.moId)) === 'acked') return;
+      if (pump !== waited) {
+        const seen = await pump.waitFor(data.moId);
+        if (seen === 'acked' || seen === 'full') return;
+      }
       return this.deferOrdered(job, token);
     }
     const lockToken = randomBytes(9).toString('base64');
@@ -189,6 +200,21 @@ export class MoService {
       return this.deferOrdered(job, token);
     }
     return this.pumpPartner(job, token, data, partner, lockToken, started);
+  }
+
+  /** Not committed yet, and young enough for that (a job whose transaction rolled back gives up: the SMSC sends the MO again, under a new id). */
+  private youngMissing(job: Job, data: CallbackMoJob): boolean {
+    const age = Date.now() - job.timestamp;
+    if (age < MISSING_MO_GRACE_MS) return true;
+    this.logger.warn(`MO ${data.moId} not found ${Math.round(age / 1000)} s after its job was queued: its transaction did not commit`);
+    return false;
+  }
+
+  /** The job of an MO not committed yet looks again soon, less often as it ages (unless it gives up). */
+  private lookAgain(job: Job, token: string, data: CallbackMoJob): Promise<void> {
+    if (!this.youngMissing(job, data)) return Promise.resolve();
+    const age = Date.now() - job.timestamp;
+    return deferJob(job, token, Date.now() + Math.min(2_000, Math.max(20, age / 4)), 'mo', 'uncommitted');
   }
 
   /** Holders finish the pushes in hand and hand their partners over (the worker is closing). */
@@ -206,6 +232,7 @@ export class MoService {
       extend: () => this.order.extend(first.id, lockToken),
       knocked: () => this.order.knocked(first.id),
       leave: () => this.order.leave(first.id, lockToken),
+      requeue: (id) => void this.handOver(id, Date.now() + 1000, first.id),
     };
     let partner = first;
     let end: PumpEnd;
@@ -218,6 +245,8 @@ export class MoService {
         maxWaitMs: JOB_WAIT_MS,
       });
       this.pumps.set(partner.id, pump);
+      // This job's own MO may not be committed yet: the pump looks for it like any job's.
+      if (partner === first) void pump.waitFor(data.moId);
       started();
       if (this.stopping) pump.stop();
       try {
@@ -237,19 +266,19 @@ export class MoService {
       case 'blocked':
         // The lock is let go; the job of the next MO due runs when it is (or a new MO's job comes first).
         retryAt = end.at;
-        await this.handOver(end.mo, end.at, first.id);
+        await this.handOver(end.mo.id, end.at, first.id);
         break;
       case 'failed':
         // The partner's MO URL is down until then (set by the push): the failed MO's job retries it.
         retryAt = end.at;
         await release();
-        await this.handOver(end.mo, end.at, first.id);
+        await this.handOver(end.mo.id, end.at, first.id);
         break;
       case 'stopped':
         // Shutting down: the partner goes to its oldest waiting MO's job, on another instance if there is one.
         retryAt = Date.now();
         await release();
-        if (end.mo) await this.handOver(end.mo, retryAt, first.id);
+        if (end.mo) await this.handOver(end.mo.id, retryAt, first.id);
         break;
       case 'lost':
         retryAt = Date.now() + 500;
@@ -261,7 +290,10 @@ export class MoService {
         await release();
         throw end.error;
     }
-    if (this.acked.has(data.moId) || (await this.ownState(data)) !== 'waiting') return;
+    if (this.acked.has(data.moId)) return;
+    const own = await this.ownState(data);
+    if (own === 'missing') return this.lookAgain(job, token, data);
+    if (own !== 'waiting') return;
     return deferJob(job, token, retryAt ?? Date.now() + 100, 'mo', 'ordered');
   }
 
@@ -271,16 +303,16 @@ export class MoService {
   }
 
   /**
-   * Makes the job of `mo` run at `at`: the MO a pump stopped at waits for it. A job that is not
+   * Makes the job of MO `moId` run at `at`: the MO a pump stopped at waits for it. A job that is not
    * delayed right now (waiting, or running and about to look at its MO) runs anyway; a lost one is
    * added again.
    */
-  private async handOver(mo: WaitingMo, at: number, partnerId: number): Promise<void> {
+  private async handOver(moId: string, at: number, partnerId: number): Promise<void> {
     const delay = at - Date.now();
     try {
-      const job = await this.moQueue.getJob(moJobId(mo.id));
+      const job = await this.moQueue.getJob(moJobId(moId));
       if (!job) {
-        await this.moQueue.add(QUEUES.CALLBACK_MO, { moId: mo.id, partnerId }, { ...moJobOptions(mo.id), delay: Math.max(0, delay) });
+        await this.moQueue.add(QUEUES.CALLBACK_MO, { moId, partnerId }, { ...moJobOptions(moId), delay: Math.max(0, delay) });
         return;
       }
       if (await job.isDelayed()) await (delay > 0 ? job.changeDelay(delay) : job.promote());
