@@ -62,7 +62,9 @@ async function main() {
       continue;
     }
     if (stopping) break;
-    const child = spawn(process.execPath, [...(NODE_ARGS[name] || []), main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
+    // START_CPU_PROF_DIR: each service writes a CPU profile there when it stops (node --cpu-prof).
+    const prof = env.START_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.START_CPU_PROF_DIR)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const child = spawn(process.execPath, [...prof, ...(NODE_ARGS[name] || []), main], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
     for (const stream of [child.stdout, child.stderr]) {
       let buffered = '';
       stream.on('data', (chunk) => {
