@@ -3,6 +3,9 @@ import { eventually, sleep, TcpProxy, TestEnv } from './harness';
 
 jest.setTimeout(60_000);
 
+const bound = (env: TestEnv): Promise<void> =>
+  eventually(() => expect(Object.values(env.sim.control.getCounters().binds).reduce((a, b) => a + b, 0)).toBeGreaterThan(0), 10_000);
+
 const ignored = async (): Promise<number> => (await connectorMetrics.resendsIgnored.get()).values.reduce((n, v) => n + v.value, 0);
 
 /**
@@ -21,7 +24,7 @@ describe('a deliver_sm whose answer was lost with the link', () => {
     await env.startConnector({ CONNECTOR_RECONNECT_BASE_MS: '100', CONNECTOR_RECONNECT_MAX_MS: '200' });
     const owner = await env.createPartner({ mo_url: 'http://partner.example/mo' });
     await env.addServiceNumber('4545', owner);
-    await eventually(() => expect(env.sim.control.getCounters().binds).not.toEqual({}), 10_000);
+    await bound(env);
   });
   afterAll(async () => {
     await env.close();
@@ -52,5 +55,34 @@ describe('a deliver_sm whose answer was lost with the link', () => {
     env.sim.control.injectMo({ from: '+79051112233', to: '4545', text: 'YES' });
     await eventually(async () => expect(await stored('79051112233')).toEqual(['YES', 'YES']), 10_000);
     expect(await ignored()).toBe(before + 1);
+  });
+});
+
+/** An SMSC that unbinds (maintenance) had every answer sent before: nothing is expected back. */
+describe('a link the SMSC ended with an unbind', () => {
+  let env: TestEnv;
+
+  beforeAll(async () => {
+    env = await TestEnv.create();
+    await env.addConnection({ name: 'unbound' });
+    await env.startConnector({ CONNECTOR_RECONNECT_BASE_MS: '100', CONNECTOR_RECONNECT_MAX_MS: '200' });
+    const owner = await env.createPartner({ mo_url: 'http://partner.example/mo' });
+    await env.addServiceNumber('4546', owner);
+    await bound(env);
+  });
+  afterAll(() => env.close());
+
+  const stored = async (msisdn: string): Promise<string[]> =>
+    (await env.pool.query<{ text: string }>('SELECT text FROM mo_message WHERE msisdn = $1 ORDER BY id', [msisdn])).rows.map((r) => r.text);
+
+  it('takes the same MO right after the new bind as a new message', async () => {
+    const before = await ignored();
+    env.sim.control.injectMo({ from: '+79052223344', to: '4546', text: 'YES' });
+    await eventually(async () => expect(await stored('79052223344')).toEqual(['YES']), 10_000);
+    await env.restartSimulator({ unbind: true, downMs: 100 });
+    await bound(env);
+    env.sim.control.injectMo({ from: '+79052223344', to: '4546', text: 'YES' });
+    await eventually(async () => expect(await stored('79052223344')).toEqual(['YES', 'YES']), 10_000);
+    expect(await ignored()).toBe(before);
   });
 });

@@ -59,8 +59,10 @@ export class SmppSession {
   /** deliver_sm answered OK lately, oldest first from `answeredHead` (see `onUnconfirmed`). */
   private answered: Array<{ pdu: PDU; at: number }> = [];
   private answeredHead = 0;
-  /** Our unbind was answered: every answer sent before it reached the SMSC. */
+  /** An unbind was answered, ours or the SMSC's: every answer sent before it reached the SMSC. */
   private unboundCleanly = false;
+  /** We ended our side after the SMSC's unbind: an answer written from now on goes nowhere. */
+  private ending = false;
   private onClosedResolve: () => void = () => undefined;
   /** Resolves when the TCP connection is gone, whoever ended it. */
   readonly closed: Promise<void>;
@@ -200,8 +202,11 @@ export class SmppSession {
         return this.respond(pdu, ESME_ROK);
       case 'unbind':
         // The SMSC ends the session (maintenance, restart): answer, then close; the link rebinds.
+        // It asked after reading what we sent before: no answer of ours is in doubt.
         this.isBound = false;
+        this.unboundCleanly = true;
         this.respond(pdu, ESME_ROK);
+        this.ending = true;
         this.session.socket.end();
         return;
       case 'alert_notification':
@@ -229,8 +234,8 @@ export class SmppSession {
   private noteAnswered(pdu: PDU): void {
     const { onUnconfirmed, unconfirmedMs = 0 } = this.options;
     if (!onUnconfirmed) return;
-    // Answered after the connection broke: the answer goes nowhere.
-    if (this.isClosed) return onUnconfirmed([pdu]);
+    // Answered after the connection broke or was ended: the answer goes nowhere.
+    if (this.isClosed || this.ending) return onUnconfirmed([pdu]);
     const now = Date.now();
     this.answered.push({ pdu, at: now });
     while (this.answeredHead < this.answered.length && this.answered[this.answeredHead]!.at < now - unconfirmedMs) this.answeredHead++;
