@@ -3,6 +3,7 @@ import { Startup } from '@smsgw/common';
 import { CallbackLog } from './delivery/callback-log.service';
 import { DlrProcessor } from './dlr/dlr.processor';
 import { MoProcessor } from './mo/mo.processor';
+import { MoReplyWriter } from './mo/mo-reply.service';
 import { ParkedCallbacks } from './parking/parked-callbacks.service';
 import { PartnerSettings } from './partners/partner-settings.service';
 
@@ -20,12 +21,14 @@ export class CallbackLifecycle implements OnApplicationBootstrap, OnModuleDestro
     private readonly mo: MoProcessor,
     private readonly parked: ParkedCallbacks,
     private readonly log: CallbackLog,
+    private readonly replies: MoReplyWriter,
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
     return this.startup.begin(async () => {
       await this.log.open();
       await this.partners.start();
+      await this.replies.open();
       await this.dlr.start();
       await this.mo.start();
       this.parked.start();

@@ -49,7 +49,7 @@ interface Pending {
 }
 
 /** A record as journaled: its dates as ISO strings. */
-type JournaledRecord = Omit<CallbackRecord, 'attempt' | 'dueAt' | 'nextAttemptAt'> & {
+export type JournaledRecord = Omit<CallbackRecord, 'attempt' | 'dueAt' | 'nextAttemptAt'> & {
   attempt: (Omit<AttemptRecord, 'attemptedAt'> & { attemptedAt: string }) | null;
   dueAt: string;
   nextAttemptAt: string | null;
@@ -258,7 +258,7 @@ function params(records: CallbackRecord[]): unknown[] {
   ];
 }
 
-function toJournal(r: CallbackRecord): JournaledRecord {
+export function toJournal(r: CallbackRecord): JournaledRecord {
   return {
     ...r,
     attempt: r.attempt ? { ...r.attempt, attemptedAt: r.attempt.attemptedAt.toISOString() } : null,
@@ -267,7 +267,7 @@ function toJournal(r: CallbackRecord): JournaledRecord {
   };
 }
 
-function fromJournal(r: JournaledRecord): CallbackRecord {
+export function fromJournal(r: JournaledRecord): CallbackRecord {
   return {
     ...r,
     attempt: r.attempt ? { ...r.attempt, attemptedAt: new Date(r.attempt.attemptedAt) } : null,

@@ -1,16 +1,17 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
+import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { bullPriority, dispatchJobId, enqueueBulk, QUEUES, type TypedJob } from '@smsgw/contracts';
 import { analyzeText } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
-import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.service';
+import { CallbackLog, type CallbackRecord, fromJournal, type JournaledRecord, toJournal } from '../delivery/callback-log.service';
 import { moReplies } from '../delivery/callback-metrics';
 import { MT_DISPATCH_QUEUE, PG_POOL, REDIS } from '../infra/tokens';
-import type { CallbackPartner } from '../partners/partner-settings.service';
+import { type CallbackPartner, PartnerSettings } from '../partners/partner-settings.service';
 import { MessageIdAllocator } from '@smsgw/db';
-import { Batcher, inTransaction, isStatementRefused } from '@smsgw/common';
+import { Batcher, databaseName, inTransaction, isStatementRefused, type Journal, openJournalSlot } from '@smsgw/common';
 
 /** The MO being acknowledged. */
 export interface AcknowledgedMo {
@@ -43,6 +44,14 @@ interface Ack {
   record: CallbackRecord;
 }
 
+/** An MO the partner acknowledged, as journaled until its acknowledgement is committed. */
+interface JournaledAck {
+  mo: AcknowledgedMo;
+  partnerId: number;
+  lines: string[];
+  record: JournaledRecord;
+}
+
 /** The ids of the reply messages stored, and why lines were not sent, if so. */
 export interface AckResult {
   replyIds: string[];
@@ -66,6 +75,7 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
   private readonly logger = new Logger(MoReplyWriter.name);
   private readonly ids: MessageIdAllocator;
   private readonly enqueues = new Set<Promise<void>>();
+  private journal: Journal<JournaledAck> | null = null;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -73,8 +83,32 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CALLBACK_CONFIG) private readonly config: CallbackConfig,
     private readonly log: CallbackLog,
+    private readonly partners: PartnerSettings,
   ) {
     this.ids = new MessageIdAllocator(pool);
+  }
+
+  /**
+   * Opens this instance's journal of MO acknowledgements and commits what a killed predecessor
+   * left in it (MO the partner had answered, with its reply lines), before any MO job is taken:
+   * the pump that comes next finds them acknowledged and pushes none of them again.
+   */
+  async open(): Promise<void> {
+    const base = path.join(this.config.CALLBACK_JOURNAL_DIR, databaseName(this.config.DATABASE_URL), 'callback-worker-mo');
+    const { journal, unfinished, slot } = await openJournalSlot<JournaledAck>(base, { name: 'mo-ack' });
+    this.journal = journal;
+    if (unfinished.length === 0) return;
+    this.logger.warn(`journal slot ${slot}: ${unfinished.length} MO acknowledged by their partner in an earlier run not recorded yet: recording them`);
+    await Promise.all(
+      unfinished.map(async ({ id, data }) => {
+        const partner = await this.partners.get(data.partnerId);
+        if (!partner) {
+          this.logger.warn(`MO ${data.mo.id}: partner ${data.partnerId} is gone; its acknowledgement is dropped`);
+          return journal.done([id]);
+        }
+        await this.commit({ mo: data.mo, partner, lines: data.lines, record: fromJournal(data.record) }, id);
+      }),
+    );
   }
 
   /**
@@ -117,7 +151,16 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
 
   /** Acknowledges `mo` with its attempt record and stores its reply lines as messages, once it is committed. */
   async acknowledge(mo: AcknowledgedMo, partner: CallbackPartner, lines: string[], record: CallbackRecord): Promise<AckResult> {
-    const result = await this.acks.submit({ mo, partner, lines, record });
+    // On this machine's disk first (the task's write survives a kill at once): a crash before the
+    // commit does not make the push again.
+    const journalId = this.journal ? await this.journal.append({ mo, partnerId: partner.id, lines, record: toJournal(record) }) : undefined;
+    return this.commit({ mo, partner, lines, record }, journalId);
+  }
+
+  private async commit(ack: Ack, journalId: string | undefined): Promise<AckResult> {
+    const result = await this.acks.submit(ack);
+    // Committed, or refused for good (retrying it at every start would change nothing).
+    if (journalId !== undefined) this.journal?.done([journalId]);
     if (result instanceof Error) throw result;
     return result;
   }
@@ -172,6 +215,8 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
   /** After the workers stopped, before the queues close: let the last enqueues finish. */
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.allSettled([...this.enqueues]);
+    await this.journal?.close();
+    this.journal = null;
   }
 
   /** The numbers among `msisdns` that may not receive messages. */

@@ -8,6 +8,6 @@ import { MoService } from './mo.service';
 @Module({
   imports: [DeliveryModule],
   providers: [MoProcessor, MoService, MoOrder, MoReplyWriter],
-  exports: [MoProcessor],
+  exports: [MoProcessor, MoReplyWriter],
 })
 export class MoModule {}
