@@ -145,6 +145,11 @@ describe('inbound journal: receipts and MO survive a database outage', () => {
     expect(rows[0]!.n).toBe(0);
     // Ten receipts and ten segment records went through the journal.
     expect((await appended()) - appendedBefore).toBe(20);
+    // One report per message: the segment's record and its receipt, applied together, each find
+    // the other's row, and only one of them may finish the message.
+    await sleep(500);
+    const reports = (await env.queuedReports()).filter((r) => ids.includes(r.data.messageId)).map((r) => r.data.messageId);
+    expect(reports.sort()).toEqual([...ids].sort());
     await env.stopConnector();
   });
 });

@@ -33,6 +33,13 @@ interface PartUpdate {
   messageId: string;
   seq: number;
   outcome: PartOutcome;
+  /**
+   * The parked receipt (`unmatched_receipt`) this outcome comes from: claimed (deleted) in the
+   * transaction that applies it, and not applied if another path claimed it first (the parking
+   * receipt and the segment's recording each find the other's row; applied twice, the second
+   * would look like the SMSC repeating the receipt and report the message again).
+   */
+  parkedId?: string;
 }
 
 /** A receipt that finished its single-segment message on the fast path. */
@@ -93,7 +100,6 @@ export class ReceiptService {
     const reports = settled.filter((x): x is Settled => x !== null && x.wantsDlr);
     if (reports.length > 0) await Promise.all(reports.map((x) => this.callbacks.deliveryReport(x.messageId, x.partnerId, x.status)));
     const unmatched = batch.map((_, i) => i).filter((i) => !matched[i]);
-    let resolved: string[] = [];
     if (unmatched.length > 0) {
       // Park them, then look again: the dispatcher records the segment and then looks for parked
       // receipts, so whichever of the two comes second finds the other's row.
@@ -116,17 +122,14 @@ export class ReceiptService {
         ],
       );
       const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId })));
-      resolved = [];
       parked.forEach((r, j) => {
         const part = again[j];
         if (!part) return;
-        updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
-        resolved.push(rows[j]!.id);
+        updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null), parkedId: rows[j]!.id });
         matched[unmatched[j]!] = true;
       });
     }
     if (updates.length > 0) await this.applyMany(updates);
-    if (resolved.length > 0) await this.pool.query('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[])', [resolved]);
     batch.forEach((r, i) => {
       if (matched[i]) {
         connectorMetrics.receipts.inc({ connection: r.connectionName, status: r.mapped.status === MessageStatus.DELIVERED ? 'delivered' : 'undelivered' });
@@ -220,13 +223,16 @@ export class ReceiptService {
     });
     if (rows.length > 0) {
       const updates: PartUpdate[] = [];
+      const notFinal: string[] = [];
       for (const r of rows) {
         const mapped = mapReceiptState(r.stat, r.err);
         const p = parts[r.k]!;
-        if (mapped.final) updates.push({ messageId: p.messageId, seq: p.seq, outcome: toPartOutcome(mapped, null) });
+        if (mapped.final) updates.push({ messageId: p.messageId, seq: p.seq, outcome: toPartOutcome(mapped, null), parkedId: r.id });
+        else notFinal.push(r.id);
       }
+      // The final ones are claimed and deleted with their outcome (applyMany).
       if (updates.length > 0) await this.applyMany(updates);
-      await this.pool.query('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+      if (notFinal.length > 0) await this.pool.query('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[])', [notFinal]);
     }
     return parts.map(() => undefined);
   }
@@ -244,14 +250,24 @@ export class ReceiptService {
    * message rows (locked in id order, so concurrent batches cannot deadlock): two receipts of one
    * message cannot both miss the other's segment. The reports go out after the commit.
    */
-  private async applyMany(updates: PartUpdate[]): Promise<void[]> {
+  private async applyMany(all: PartUpdate[]): Promise<void[]> {
     const reports = await inTransaction(this.pool, async (db) => {
-      const messageIds = [...new Set(updates.map((u) => u.messageId))];
+      const messageIds = [...new Set(all.map((u) => u.messageId))];
       const { rows: msgRows } = await db.query<{ id: string; status: number; segments: number; partner_id: number; wants_dlr: boolean }>(
         `SELECT m.id::text, m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr
          FROM message m JOIN partner p ON p.id = m.partner_id WHERE m.id = ANY($1::bigint[]) ORDER BY m.id FOR UPDATE OF m`,
         [messageIds],
       );
+      // Parked receipts are claimed after the message rows are held (every path locks those first,
+      // in id order, so this cannot deadlock): one claimed by another path is not applied again.
+      const parkedIds = all.flatMap((u) => (u.parkedId ? [u.parkedId] : []));
+      let updates = all;
+      if (parkedIds.length > 0) {
+        const { rows: claimedRows } = await db.query<{ id: string }>('DELETE FROM unmatched_receipt WHERE id = ANY($1::bigint[]) RETURNING id::text AS id', [parkedIds]);
+        const claimed = new Set(claimedRows.map((r) => r.id));
+        // Each claimed receipt once, even if this batch names it twice.
+        updates = all.filter((u) => u.parkedId === undefined || claimed.delete(u.parkedId));
+      }
       // A segment named twice in the batch (a receipt repeated at once) is updated by the first.
       const seen = new Set<string>();
       const firsts: PartUpdate[] = [];
@@ -326,7 +342,7 @@ export class ReceiptService {
       return out;
     });
     await Promise.all(reports.map((r) => this.callbacks.deliveryReport(r.messageId, r.partnerId, r.status)));
-    return updates.map(() => undefined);
+    return all.map(() => undefined);
   }
 
   /** The newest segment each receipt names, by (SMSC connection, any form of its id); null if none. */
