@@ -85,4 +85,21 @@ describe('callback-worker: batch jobs of delivery reports', () => {
     const { rows } = await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM callback_attempt WHERE message_id = ANY($1::bigint[])', [ids]);
     expect(rows[0]!.n).toBe(ids.length);
   });
+
+  it('pushes once a report queued twice at once (a batch and its single job, as after a receipt applied again)', async () => {
+    const slow = await startPartnerServer(() => ({ status: 200, body: 'OK', delayMs: 300 }));
+    try {
+      const partnerId = await t.createPartner({ status_url: slow.url('/twice') });
+      const ids = await t.insertMessages(partnerId, 5);
+      const batch = await t.enqueueDlrBatch(ids.map((messageId) => ({ messageId, partnerId, status: 2 as const })));
+      await t.enqueueDlr(partnerId, ids);
+      await waitFor('batch done', async () => (await t.dlrQueue.getJob(batch)) === undefined, 10_000);
+      await waitFor('single jobs done', async () => (await Promise.all(ids.map((id) => t.dlrQueue.getJob(dlrJobId(id, 2))))).every((j) => j === undefined), 10_000);
+      await sleep(200);
+      expect(ids.map((id) => requestsFor(slow, id))).toEqual(ids.map(() => 1));
+      expect(await acknowledgedCount(t.pool, ids)).toBe(ids.length);
+    } finally {
+      await slow.close();
+    }
+  });
 });

@@ -29,6 +29,8 @@ interface Deferral {
 export class DlrService {
   private readonly logger = new Logger(DlrService.name);
   private readonly retry: RetrySettings;
+  /** Reports being delivered in this instance, by message and status. */
+  private readonly running = new Map<string, Promise<Deferral | null>>();
 
   constructor(
     private readonly partners: PartnerSettings,
@@ -96,10 +98,27 @@ export class DlrService {
   }
 
   /**
+   * One report, never twice at once in this instance: two jobs of one report (a batch and its
+   * report queued again: a receipt applied again after a crash, the outbox sweep) would each find
+   * it not delivered yet and both push it. The second waits for the first, then finds it delivered.
+   */
+  private async deliver(data: DeliveryReport, queuedAt: number): Promise<Deferral | null> {
+    const key = `${data.messageId}:${data.status}`;
+    for (let other = this.running.get(key); other; other = this.running.get(key)) await other.catch(() => undefined);
+    const run = this.deliverOnce(data, queuedAt);
+    this.running.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.running.get(key) === run) this.running.delete(key);
+    }
+  }
+
+  /**
    * One report: partner, report state, gate, request, record. Null when it is done with (delivered,
    * parked, nothing to do), else when and why it must be tried again.
    */
-  private async deliver(data: DeliveryReport, queuedAt: number): Promise<Deferral | null> {
+  private async deliverOnce(data: DeliveryReport, queuedAt: number): Promise<Deferral | null> {
     const partner = await this.partners.get(data.partnerId);
     if (!partner?.statusUrl) return this.skip(data, partner ? 'the partner has no status URL' : 'unknown partner');
     if (data.status === MessageStatus.SUBMITTED && !partner.intermediateReports) return this.skip(data, null);
