@@ -213,7 +213,6 @@ export class Journal<T> {
       const bytes = Buffer.from(lines.join(''));
       for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off);
       this.fileBytes += bytes.length;
-      if (!this.sync) this.settle();
       if (!this.syncing && this.fileBytes >= this.maxFileBytes) this.rotate();
     } catch (e) {
       this.fail(e as Error);

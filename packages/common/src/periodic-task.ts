@@ -30,7 +30,8 @@ export class PeriodicTask {
   constructor(
     private readonly name: string,
     private readonly intervalMs: number,
-    private readonly run: () => Promise<boolean>,
+    /** One pass; `true` when it left more to do (the next pass starts at once). */
+    private readonly run: () => Promise<unknown>,
     private readonly options: PeriodicTaskOptions = {},
   ) {
     this.log = new Logger(`Task ${name}`);
@@ -63,7 +64,7 @@ export class PeriodicTask {
   private async once(): Promise<boolean> {
     const end = this.options.metrics?.time();
     try {
-      const more = await this.run();
+      const more = (await this.run()) === true;
       this.options.metrics?.runs('ok');
       return more;
     } catch (e) {

@@ -158,7 +158,7 @@ export class MoService {
       // run before the row is committed. With no pump of the partner running, this job starts one
       // (it reads again until the MO shows: one reader for a whole burst, instead of every job
       // looking again on its own); otherwise it looks again soon, less often as it ages.
-      if (!waited && !this.pumps.has(data.partnerId) && !this.stopping && this.youngMissing(job, data)) {
+      if (!waited && !this.pumps.has(data.partnerId) && !this.stopping && Date.now() - job.timestamp < MISSING_MO_GRACE_MS) {
         const partner = await this.partners.get(data.partnerId);
         if (partner?.moUrl) {
           const lockToken = randomBytes(9).toString('base64');
@@ -202,19 +202,14 @@ export class MoService {
     return this.pumpPartner(job, token, data, partner, lockToken, started);
   }
 
-  /** Not committed yet, and young enough for that (a job whose transaction rolled back gives up: the SMSC sends the MO again, under a new id). */
-  private youngMissing(job: Job, data: CallbackMoJob): boolean {
+  /**
+   * The job of an MO not committed yet looks again soon, less often as it ages; after
+   * MISSING_MO_GRACE_MS it gives up (its transaction rolled back: the SMSC sends the MO again, under a new id).
+   */
+  private async lookAgain(job: Job, token: string, data: CallbackMoJob): Promise<void> {
     const age = Date.now() - job.timestamp;
-    if (age < MISSING_MO_GRACE_MS) return true;
+    if (age < MISSING_MO_GRACE_MS) return deferJob(job, token, Date.now() + Math.min(2_000, Math.max(20, age / 4)), 'mo', 'uncommitted');
     this.logger.warn(`MO ${data.moId} not found ${Math.round(age / 1000)} s after its job was queued: its transaction did not commit`);
-    return false;
-  }
-
-  /** The job of an MO not committed yet looks again soon, less often as it ages (unless it gives up). */
-  private lookAgain(job: Job, token: string, data: CallbackMoJob): Promise<void> {
-    if (!this.youngMissing(job, data)) return Promise.resolve();
-    const age = Date.now() - job.timestamp;
-    return deferJob(job, token, Date.now() + Math.min(2_000, Math.max(20, age / 4)), 'mo', 'uncommitted');
   }
 
   /** Holders finish the pushes in hand and hand their partners over (the worker is closing). */

@@ -63,15 +63,7 @@ export class MoService {
     private readonly journal: InboundJournal,
   ) {
     const every = Math.max(50, Math.min(1000, Math.floor(config.MO_REASSEMBLY_TIMEOUT_MS / 4)));
-    this.expiry = new PeriodicTask(
-      'MO reassembly expiry',
-      every,
-      async () => {
-        await this.expireIncomplete();
-        return false;
-      },
-      { firstDelayMs: every, unref: true },
-    );
+    this.expiry = new PeriodicTask('MO reassembly expiry', every, () => this.expireIncomplete(), { firstDelayMs: every, unref: true });
   }
 
   start(): void {

@@ -76,10 +76,7 @@ export class ParkedReceiptMatcher {
     private readonly receipts: ReceiptService,
   ) {
     // A pass every interval from the first one after the start, never two at once.
-    this.task = new PeriodicTask('parked receipts', config.RECEIPT_MATCH_INTERVAL_MS, async () => {
-      await this.sweep();
-      return false;
-    }, { firstDelayMs: config.RECEIPT_MATCH_INTERVAL_MS, unref: true });
+    this.task = new PeriodicTask('parked receipts', config.RECEIPT_MATCH_INTERVAL_MS, () => this.sweep(), { firstDelayMs: config.RECEIPT_MATCH_INTERVAL_MS, unref: true });
   }
 
   start(): void {

@@ -36,10 +36,7 @@ export class ReceiptDeadline {
     private readonly callbacks: PartnerCallbacks,
   ) {
     // A pass every interval from the first one after the start, never two at once.
-    this.task = new PeriodicTask('receipt deadline', config.RECEIPT_SWEEP_INTERVAL_MS, async () => {
-      await this.sweep();
-      return false;
-    }, { firstDelayMs: config.RECEIPT_SWEEP_INTERVAL_MS, unref: true });
+    this.task = new PeriodicTask('receipt deadline', config.RECEIPT_SWEEP_INTERVAL_MS, () => this.sweep(), { firstDelayMs: config.RECEIPT_SWEEP_INTERVAL_MS, unref: true });
   }
 
   start(): void {

@@ -27,7 +27,6 @@ export class TestOutcomeWorker {
       async () => {
         const n = await this.operator.produceOverdueOutcomes();
         if (n > 0) this.log.warn(`${n} test message(s) had lost their simulated outcome job; outcome given now`);
-        return false;
       },
       { firstDelayMs: config.RECEIPT_SWEEP_INTERVAL_MS, unref: true },
     );

@@ -19,6 +19,17 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   return result.data;
 }
 
+/** An injection's errors as HTTP: 400 for what cannot be sent as asked, 409 when no receiver is bound. */
+function moAnswer<T>(inject: () => T): T {
+  try {
+    return inject();
+  } catch (e) {
+    if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
+    if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });
+    throw e;
+  }
+}
+
 /** The HTTP control API: JSON in, JSON out. */
 @Controller()
 export class ControlController {
@@ -27,13 +38,8 @@ export class ControlController {
   @Post('mo')
   @HttpCode(200)
   injectMo(@Body() body: unknown): MoResult {
-    try {
-      return this.control.injectMo(parse(moRequestSchema, body));
-    } catch (e) {
-      if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
-      if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });
-      throw e;
-    }
+    const request = parse(moRequestSchema, body);
+    return moAnswer(() => this.control.injectMo(request));
   }
 
   /**
@@ -45,13 +51,7 @@ export class ControlController {
   @HttpCode(200)
   injectMoBatch(@Body() body: unknown): { results: MoResult[] } {
     const { messages } = parse(moBatchSchema, body);
-    try {
-      return { results: this.control.injectMoBatch(messages) };
-    } catch (e) {
-      if (e instanceof MoInputError) throw new BadRequestException({ error: e.message });
-      if (e instanceof NoReceiverError) throw new ConflictException({ error: e.message });
-      throw e;
-    }
+    return moAnswer(() => ({ results: this.control.injectMoBatch(messages) }));
   }
 
   @Get('counters')
