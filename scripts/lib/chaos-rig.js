@@ -4,10 +4,12 @@
 //   TcpProxy     the SMPP link between the connector and the simulator, which can refuse
 //                connections (the SMSC down) or reset every open one (the link cut)
 //   PartnerSink  the partner's status and MO URLs: records every delivery report and MO by id,
-//                and can be taken down (connections refused)
+//                and can be taken down (connections refused); PartnerSinkProcess runs one in a
+//                child process of its own, so that it answers pushes at once while the harness is
+//                busy killing services (a push answered late is, rightly, pushed again)
 //   SendLoad     a paced /send loop over keep-alive connections, keeping the id of every accepted message
 //   MoLoad       MO injected through the simulator's control API at a steady rate
-const { spawn } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -27,6 +29,8 @@ class Supervised {
     this.stopping = false;
     this.starts = 0;
     this.crashes = 0;
+    /** When each kill9 was sent (ms since the epoch). */
+    this.kills = [];
     this.restartTimer = null;
     this.delayMs = 500;
     this.killed = false;
@@ -63,6 +67,7 @@ class Supervised {
   kill9() {
     if (this.alive) {
       this.killed = true;
+      this.kills.push(Date.now());
       this.child.kill('SIGKILL');
     }
   }
@@ -173,6 +178,8 @@ class PartnerSink {
     this.arrivals = new Map();
     /** MO text (the harness's token) -> Map(platform MO id -> pushes received) */
     this.mo = new Map();
+    /** MO text -> when each push of it arrived */
+    this.moArrivals = new Map();
     this.requests = 0;
     this.server = null;
     this.port = null;
@@ -200,6 +207,9 @@ class PartnerSink {
         const byId = this.mo.get(text) ?? new Map();
         byId.set(id, (byId.get(id) ?? 0) + 1);
         this.mo.set(text, byId);
+        const at = this.moArrivals.get(text) ?? [];
+        at.push(Date.now());
+        this.moArrivals.set(text, at);
       }
     }
     // 204: acknowledged; an MO answered without a body gets no reply message.
@@ -237,8 +247,118 @@ class PartnerSink {
     this.reports.clear();
     this.arrivals.clear();
     this.mo.clear();
+    this.moArrivals.clear();
     this.requests = 0;
   }
+}
+
+/**
+ * A PartnerSink in a child process of its own (this file run as a script), driven over IPC. The
+ * harness's own event loop is busy at the moments that matter (kill -9 of every service, a burst
+ * of pushes just before it): a sink inside it would read those pushes only afterwards, and a push
+ * the platform never saw answered is one it must make again. `refresh()` copies the sink's
+ * records into `reports`, `arrivals`, `mo` and `moArrivals`, shaped as PartnerSink's.
+ */
+class PartnerSinkProcess {
+  constructor() {
+    this.reports = new Map();
+    this.arrivals = new Map();
+    this.mo = new Map();
+    this.moArrivals = new Map();
+    this.port = null;
+    this.listening = false;
+    this.child = null;
+    this.nextId = 1;
+    this.waiting = new Map();
+  }
+
+  call(cmd, arg) {
+    if (!this.child) return Promise.reject(new Error('the partner sink is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ id, cmd, arg });
+    });
+  }
+
+  async listen(port = 0) {
+    this.child = fork(__filename, ['partner-sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error) w.reject(new Error(`partner sink: ${m.error}`));
+      else w.resolve(m.result);
+    });
+    this.child.on('exit', (code, signal) => {
+      this.child = null;
+      this.listening = false;
+      for (const w of this.waiting.values()) w.reject(new Error(`the partner sink exited (${signal ?? code})`));
+      this.waiting.clear();
+    });
+    this.port = await this.call('listen', port);
+    this.listening = true;
+  }
+
+  async down() {
+    await this.call('down');
+    this.listening = false;
+  }
+
+  async up() {
+    await this.call('listen', this.port);
+    this.listening = true;
+  }
+
+  async clear() {
+    await this.call('clear');
+    this.reports.clear();
+    this.arrivals.clear();
+    this.mo.clear();
+    this.moArrivals.clear();
+  }
+
+  async refresh() {
+    const { reports, arrivals, mo, moArrivals } = await this.call('records');
+    this.reports = new Map(reports.map(([id, byStatus]) => [id, new Map(byStatus)]));
+    this.arrivals = new Map(arrivals);
+    this.mo = new Map(mo.map(([text, byId]) => [text, new Map(byId)]));
+    this.moArrivals = new Map(moArrivals);
+  }
+
+  close() {
+    this.child?.kill('SIGKILL');
+    this.child = null;
+    this.listening = false;
+  }
+}
+
+/** The child side of PartnerSinkProcess. */
+function runPartnerSink() {
+  const sink = new PartnerSink();
+  const commands = {
+    listen: async (port) => {
+      await sink.listen(port);
+      return sink.port;
+    },
+    down: () => sink.down(),
+    clear: () => sink.clear(),
+    records: () => ({
+      reports: [...sink.reports].map(([id, byStatus]) => [id, [...byStatus]]),
+      arrivals: [...sink.arrivals],
+      mo: [...sink.mo].map(([text, byId]) => [text, [...byId]]),
+      moArrivals: [...sink.moArrivals],
+    }),
+  };
+  process.on('message', async ({ id, cmd, arg }) => {
+    try {
+      process.send({ id, result: await commands[cmd](arg) });
+    } catch (e) {
+      process.send({ id, error: e.message });
+    }
+  });
+  // The harness gone (even killed): so is its sink.
+  process.on('disconnect', () => process.exit(0));
 }
 
 /** Calls `fire(i)` `rate` times a second (i = 0, 1, …) from start() until stop(). */
@@ -375,4 +495,6 @@ class MoLoad {
   }
 }
 
-module.exports = { Supervised, TcpProxy, PartnerSink, SendLoad, MoLoad, sleep };
+module.exports = { Supervised, TcpProxy, PartnerSink, PartnerSinkProcess, SendLoad, MoLoad, sleep };
+
+if (require.main === module && process.argv[2] === 'partner-sink') runPartnerSink();

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { TcpProxy } from '@smsgw/db/dist/testing';
 import { Client } from 'pg';
-import { attemptsOf, createTestEnv, sleep, startPartnerServer, waitFor, type PartnerServer, type TestEnv } from './harness';
+import { attemptsOf, createTestEnv, REDIS_URL, sleep, startPartnerServer, waitFor, type PartnerServer, type TestEnv } from './harness';
 
 jest.setTimeout(90_000);
 
@@ -20,9 +21,10 @@ describe('callback-worker killed between a push and its record', () => {
   let partner: PartnerServer;
   const children = new Set<ChildProcess>();
 
-  const startProcess = (): { child: ChildProcess; lines: string[] } => {
+  const startProcess = (overrides: Record<string, string> = {}): { child: ChildProcess; lines: string[] } => {
     // LOG_LEVEL warn: the journal's line about what an earlier run left is part of what is checked.
-    const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { ...process.env, ...t.env({ LOG_LEVEL: 'warn', CALLBACK_LOCK_MS: '3000', CALLBACK_STALLED_INTERVAL_MS: '1000' }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...t.env({ LOG_LEVEL: 'warn', CALLBACK_LOCK_MS: '3000', CALLBACK_STALLED_INTERVAL_MS: '1000', ...overrides }) };
+    const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     child.on('exit', () => children.delete(child));
     const lines: string[] = [];
@@ -117,6 +119,54 @@ describe('callback-worker killed between a push and its record', () => {
     expect(pushed().map((r) => r.query.get('transactionId')).sort()).toEqual([...ids].sort());
     expect(second.lines.join('')).toMatch(/5 acknowledged push\(es\) of an earlier run not recorded yet/);
     await stop(second.child);
+  });
+
+  it('delivery reports: a push the partner answered is recorded at once, not after its partner slot goes back to Redis', async () => {
+    // The worker's Redis link stops carrying its requests the moment the partner gets the first
+    // push: the slot's release (a Redis call) never ends, and a kill follows. Each report the
+    // partner acknowledged must be recorded regardless, and not pushed again.
+    const proxy = await TcpProxy.start(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    const stalled = await startPartnerServer((r) => {
+      if (r.path === '/dlr') proxy.dropFromClients();
+      return { status: 200, body: 'OK' };
+    });
+    try {
+      const partnerId = await t.createPartner({ status_url: stalled.url('/dlr') });
+      const ids = await t.insertMessages(partnerId, 5);
+      const pushed = () => stalled.received.filter((r) => r.path === '/dlr').map((r) => r.query.get('transactionId'));
+      const { child } = startProcess({ REDIS_URL: proxy.url(REDIS_URL) });
+      await t.enqueueDlr(partnerId, ids);
+      await waitFor('a push', () => pushed().length > 0 || null, 30_000);
+      await sleep(500); // the answers read, the records written, the releases hanging
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGKILL');
+      });
+      proxy.down();
+      // The records of the acknowledged pushes were committed (PostgreSQL needs no Redis) although
+      // the releases never ended.
+      const answered = pushed();
+      expect(answered.length).toBeGreaterThan(0);
+      for (const messageId of answered) expect(await attemptsOf(t.pool, { messageId: messageId! })).toHaveLength(1);
+
+      const second = startProcess();
+      try {
+        await waitFor(
+          'every attempt recorded',
+          async () => ((await Promise.all(ids.map((messageId) => attemptsOf(t.pool, { messageId })))).every((a) => a.length === 1) ? true : null),
+          30_000,
+        );
+        // The killed worker's jobs run again once their lock expires: each report pushed once.
+        await sleep(6000);
+        expect(pushed().sort()).toEqual([...ids].sort());
+      } finally {
+        await stop(second.child);
+      }
+    } finally {
+      proxy.down();
+      await proxy.close();
+      await stalled.close();
+    }
   });
 
   it('MO: commits the acknowledgements at the next start, with their replies, and pushes none of them again', async () => {

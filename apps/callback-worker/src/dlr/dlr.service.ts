@@ -153,18 +153,36 @@ export class DlrService {
       }
       return { at: Date.now() + gate.retryInMs, reason: gate.reason };
     }
-    let outcome: HttpOutcome | undefined;
+    let outcome: HttpOutcome;
     metrics.inFlight.inc();
     try {
       outcome = await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { partnerId: partner.id, headers: this.headers(partner, url) });
+    } catch (e) {
+      await this.gate.release(gate.lease, false, 0);
+      throw e;
     } finally {
       metrics.inFlight.dec();
-      await this.gate.release(gate.lease, outcome?.ok ?? false, outcome?.durationMs ?? 0);
     }
+    // The slot goes back to Redis while the attempt is recorded, not before: an acknowledged push
+    // reaches the journal in this very task, so that a kill -9 a few ms after the partner's answer
+    // does not make the push again.
+    const released = this.gate.release(gate.lease, outcome.ok, outcome.durationMs).then(
+      () => null,
+      (e: unknown) => e,
+    );
     metrics.attempt[outcomeLabel(outcome)].inc();
     metrics.duration.observe(outcome.durationMs / 1000);
-    // The log shows the partner's own query redacted; the parameters appended are never secret.
-    return this.settle(data, report, dueAt, target.redacted + url.slice(target.base.length), outcome);
+    let settled: Deferral | null;
+    try {
+      // The log shows the partner's own query redacted; the parameters appended are never secret.
+      settled = await this.settle(data, report, dueAt, target.redacted + url.slice(target.base.length), outcome);
+    } catch (e) {
+      await released;
+      throw e;
+    }
+    const failed = await released;
+    if (failed) throw failed;
+    return settled;
   }
 
   /** Records the attempt; null when the report is done with (delivered, parked), else its retry. */
