@@ -831,18 +831,19 @@ const LOAD = new Set(['wrk', 'sink']);
 /** The SMSC's processes: part of neither gateway. */
 const SMSC = new Set(['simulator', 'fakesmsc']);
 
-async function cpuSnapshot(sys) {
+/** `read(pid)` of every process of the system (CPU ms by default), by name and pid. */
+async function cpuSnapshot(sys, read = lib.cpuMs) {
   const procs = await sys.processes();
   const out = {};
   for (const [name, pids] of Object.entries(procs)) {
     const list = Array.isArray(pids) ? pids : [pids];
     out[name] = {};
     for (const pid of list) {
-      const v = lib.cpuMs(pid);
+      const v = read(pid);
       if (v !== null) out[name][pid] = v;
     }
   }
-  out.sink = { [sink.pid]: lib.cpuMs(sink.pid) };
+  out.sink = { [sink.pid]: read(sink.pid) };
   return out;
 }
 
@@ -954,6 +955,7 @@ async function phase(sys, kind, pacedRate = 0) {
     }
   })();
   const cpu0 = await cpuSnapshot(sys);
+  const writes0 = await cpuSnapshot(sys, lib.writeCalls);
   // A long paced run (the growth check) also takes the processes' CPU time every minute.
   const minuteCpu = [{ at: Date.now(), cpu: cpu0 }];
   const perMinute = kind === 'paced' && pacedSeconds >= 120;
@@ -998,6 +1000,7 @@ async function phase(sys, kind, pacedRate = 0) {
   await lib.sleep(1000);
   st = await sinkStats(tag);
   const cpu1 = await cpuSnapshot(sys);
+  const writes1 = await cpuSnapshot(sys, lib.writeCalls);
   polling = false;
   await poller;
   const submits = subLast - sub0.n;
@@ -1007,6 +1010,8 @@ async function phase(sys, kind, pacedRate = 0) {
   const perMsg = {};
   for (const [name, ms] of Object.entries(cpu)) perMsg[name] = accepted ? ms / accepted : null;
   if (w.wrkCpuMs !== null && accepted) perMsg.wrk = w.wrkCpuMs / accepted;
+  const writesPerMsg = {};
+  for (const [name, n] of Object.entries(cpuDelta(writes0, writes1))) writesPerMsg[name] = accepted ? Number((n / accepted).toFixed(2)) : null;
   const r = {
     accepted,
     notAccepted: w.bad,
@@ -1032,6 +1037,8 @@ async function phase(sys, kind, pacedRate = 0) {
     exactlyOneDlrPerAccepted: st.unique === accepted && st.n === accepted && st.duplicates === 0 && st.noId === 0 && st.foreign === 0,
     drainTimedOut: timedOut,
     cpuMsPerAccepted: perMsg,
+    // Write system calls per accepted message, by process: sockets (and files) written.
+    writeCallsPerAccepted: writesPerMsg,
     ...extra,
   };
   if (perMinute) r.minutes = await minutes(sys, kind, tag, w, minuteCpu);
@@ -1113,7 +1120,8 @@ function printPhase(key, kind, r) {
       (r.dlrDuplicateSample ? `\n        reported twice (ms after the load's start: first, again): ${r.dlrDuplicateSample.map((d) => `${d.id} ${d.firstMs}, ${d.againMs}`).join('; ')}` : '') +
       (r.callbackWorker ? `\n        callback worker so far: ${Object.entries(r.callbackWorker).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}` : '') +
       (r.minutes ? `\n        per minute (accepted, DLRs, gateway CPU ms/msg, of it PostgreSQL): ${r.minutes.map((m) => `${m.minute}: ${fmt(m.accepted)} ${m.dlrs} ${m.cpuMsPerAccepted ? fmt(gatewayCpu({ cpuMsPerAccepted: m.cpuMsPerAccepted }, key), 3) : '-'} ${m.cpuMsPerAccepted ? fmt((m.cpuMsPerAccepted['postgres backends'] ?? 0) + (m.cpuMsPerAccepted['postgres shared'] ?? 0), 3) : '-'}`).join('; ')}` : '') +
-      `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}`,
+      `\n        CPU ms/accepted: ${cpu}; total ${fmt(cpuTotal(r, key), 3)}${key !== 'C' ? ' (Redis and PostgreSQL not counted: not Kannel\'s)' : ''}; load generator (not counted): ${load}` +
+      (r.writeCallsPerAccepted ? `\n        write calls/accepted: ${Object.entries(r.writeCallsPerAccepted).map(([name, n]) => `${name} ${fmt(n, 2)}`).join(', ')}` : ''),
   );
 }
 

@@ -139,6 +139,20 @@ function cpuMs(pid) {
   }
 }
 
+/**
+ * Write system calls (write, writev, …) a process has made so far (`syscw` of /proc/<pid>/io), or
+ * null when it is gone or not readable. On loopback a socket write also runs the receiver's TCP
+ * path, so these are a large share of a pipeline's CPU.
+ */
+function writeCalls(pid) {
+  try {
+    const m = /^syscw: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** User + system CPU seconds a process has used (Linux /proc; null elsewhere). */
 function cpuSeconds(pid) {
   const ms = cpuMs(pid);
@@ -265,6 +279,7 @@ module.exports = {
   prefixOutput,
   rssKb,
   cpuMs,
+  writeCalls,
   cpuSeconds,
   childPids,
   cmdline,

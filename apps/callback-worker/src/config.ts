@@ -32,9 +32,11 @@ export const callbackConfigSchema = baseConfigSchema.extend({
   CALLBACK_PARTNER_WAITERS: z.coerce.number().int().min(0).max(5000).optional(),
   /**
    * The wait for a partner slot a job may expect (see CALLBACK_PARTNER_WAITERS). A waiter whose
-   * time is up stays while its place in line still promises a slot, up to 4 times this.
+   * time is up stays while its place in line still promises a slot, up to 4 times this. Not
+   * shorter than a fast partner's line takes when the instance is short of CPU: each report put
+   * back costs a job of its own.
    */
-  CALLBACK_PARTNER_MAX_WAIT_MS: ms(500),
+  CALLBACK_PARTNER_MAX_WAIT_MS: ms(2000),
 
   /**
    * Callbacks may go to loopback, private, link-local and metadata addresses. Off (the default):

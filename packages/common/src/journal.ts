@@ -18,7 +18,11 @@ export interface JournalOptions {
   dir: string;
   /** A file is closed and a new one started past this size; a closed file is removed once every entry in it is done. */
   maxFileBytes?: number;
-  /** Flush to disk before `append` resolves (default). Off only for measurements. */
+  /**
+   * Flush to disk before `append` resolves (default). Off: an append resolves once written (it
+   * survives a crash of the process, not of the machine), for journals whose lost entries only
+   * make work be done again.
+   */
   sync?: boolean;
   /** Label of its series in /metrics. */
   name?: string;
@@ -248,7 +252,7 @@ export class Journal<T> {
     });
   }
 
-  /** Without flushes to disk (measurements only): a written append is done. */
+  /** Without flushes to disk: a written append is done. */
   private settle(): void {
     const waiters = this.waiters;
     this.waiters = [];
