@@ -831,8 +831,8 @@ const LOAD = new Set(['wrk', 'sink']);
 /** The SMSC's processes: part of neither gateway. */
 const SMSC = new Set(['simulator', 'fakesmsc']);
 
-/** `read(pid)` of every process of the system (CPU ms by default), by name and pid. */
-async function cpuSnapshot(sys, read = lib.cpuMs) {
+/** A counter `read(pid)` of every process of the system (CPU ms by default), by name and pid. */
+async function processSnapshot(sys, read = lib.cpuMs) {
   const procs = await sys.processes();
   const out = {};
   for (const [name, pids] of Object.entries(procs)) {
@@ -847,12 +847,13 @@ async function cpuSnapshot(sys, read = lib.cpuMs) {
   return out;
 }
 
-function cpuDelta(before, after) {
+/** Growth of each counter between two snapshots, by name (a PostgreSQL backend new since `before` counts from 0). */
+function processDelta(before, after) {
   const out = {};
   for (const [name, pids] of Object.entries(after)) {
-    let ms = 0;
-    for (const [pid, v] of Object.entries(pids)) ms += v - (before[name]?.[pid] ?? (PG_KEYS.includes(name) ? 0 : v));
-    out[name] = ms;
+    let sum = 0;
+    for (const [pid, v] of Object.entries(pids)) sum += v - (before[name]?.[pid] ?? (PG_KEYS.includes(name) ? 0 : v));
+    out[name] = sum;
   }
   return out;
 }
@@ -877,7 +878,7 @@ async function minutes(sys, kind, tag, w, minuteCpu) {
     let cpu = null;
     if (c0 && c1 && a) {
       cpu = {};
-      for (const [name, ms] of Object.entries(cpuDelta(c0.cpu, c1.cpu))) if (!LOAD.has(name)) cpu[name] = Number((ms / a).toFixed(4));
+      for (const [name, ms] of Object.entries(processDelta(c0.cpu, c1.cpu))) if (!LOAD.has(name)) cpu[name] = Number((ms / a).toFixed(4));
     }
     out.push({ minute: k + 1, accepted: a, dlrs: dlrs[k], cpuMsPerAccepted: cpu });
   }
@@ -954,14 +955,14 @@ async function phase(sys, kind, pacedRate = 0) {
       await lib.sleep(100);
     }
   })();
-  const cpu0 = await cpuSnapshot(sys);
-  const writes0 = await cpuSnapshot(sys, lib.writeCalls);
+  const cpu0 = await processSnapshot(sys);
+  const writes0 = await processSnapshot(sys, lib.writeCalls);
   // A long paced run (the growth check) also takes the processes' CPU time every minute.
   const minuteCpu = [{ at: Date.now(), cpu: cpu0 }];
   const perMinute = kind === 'paced' && pacedSeconds >= 120;
   const minuteTimer = perMinute
     ? setInterval(() => {
-        cpuSnapshot(sys).then((cpu) => minuteCpu.push({ at: Date.now(), cpu }), () => {});
+        processSnapshot(sys).then((cpu) => minuteCpu.push({ at: Date.now(), cpu }), () => {});
       }, 60_000)
     : null;
   let w;
@@ -999,19 +1000,19 @@ async function phase(sys, kind, pacedRate = 0) {
   // A moment for late duplicates (and the SMSC count) before the figures are read.
   await lib.sleep(1000);
   st = await sinkStats(tag);
-  const cpu1 = await cpuSnapshot(sys);
-  const writes1 = await cpuSnapshot(sys, lib.writeCalls);
+  const cpu1 = await processSnapshot(sys);
+  const writes1 = await processSnapshot(sys, lib.writeCalls);
   polling = false;
   await poller;
   const submits = subLast - sub0.n;
   const ids = sys.mode === 'platform' ? (await sinkAsk('ids', tag)).ids : null;
   const extra = ids ? await sys.extraChecks(kind, ids) : {};
-  const cpu = cpuDelta(cpu0, cpu1);
+  const cpu = processDelta(cpu0, cpu1);
   const perMsg = {};
   for (const [name, ms] of Object.entries(cpu)) perMsg[name] = accepted ? ms / accepted : null;
   if (w.wrkCpuMs !== null && accepted) perMsg.wrk = w.wrkCpuMs / accepted;
   const writesPerMsg = {};
-  for (const [name, n] of Object.entries(cpuDelta(writes0, writes1))) writesPerMsg[name] = accepted ? Number((n / accepted).toFixed(2)) : null;
+  for (const [name, n] of Object.entries(processDelta(writes0, writes1))) writesPerMsg[name] = accepted ? Number((n / accepted).toFixed(2)) : null;
   const r = {
     accepted,
     notAccepted: w.bad,

@@ -310,12 +310,9 @@ class PartnerSinkProcess {
     this.listening = true;
   }
 
+  /** Forgets every record (the copies here are replaced at the next `refresh`). */
   async clear() {
     await this.call('clear');
-    this.reports.clear();
-    this.arrivals.clear();
-    this.mo.clear();
-    this.moArrivals.clear();
   }
 
   async refresh() {

@@ -33,6 +33,12 @@ describe('callback-worker killed between a push and its record', () => {
     return { child, lines };
   };
 
+  const kill9 = (child: ChildProcess): Promise<void> =>
+    new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+
   /**
    * Starts a worker while `table` is locked, runs `push` (which queues the jobs and waits for the
    * partner to have every push), kills the worker once its record waits for the lock, and lets go
@@ -56,10 +62,7 @@ describe('callback-worker killed between a push and its record', () => {
         10_000,
       );
       await sleep(300); // the journal's flush (a few ms) is done
-      await new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGKILL');
-      });
+      await kill9(child);
       // Every statement the dead process sent ends here, waiting or still on its way to the lock.
       await sleep(500);
       // pg_terminate_backend with a timeout waits until each backend is gone: a backend that had
@@ -138,10 +141,7 @@ describe('callback-worker killed between a push and its record', () => {
       await t.enqueueDlr(partnerId, ids);
       await waitFor('a push', () => pushed().length > 0 || null, 30_000);
       await sleep(500); // the answers read, the records written, the releases hanging
-      await new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill('SIGKILL');
-      });
+      await kill9(child);
       proxy.down();
       // The records of the acknowledged pushes were committed (PostgreSQL needs no Redis) although
       // the releases never ended.
