@@ -12,6 +12,11 @@ export const ingressConfigSchema = baseConfigSchema.extend({
   INGRESS_DB_POOL: z.coerce.number().int().min(1).max(100).default(6),
   /** Most messages written in one INSERT; concurrent requests share a batch. */
   INGRESS_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
+  /**
+   * How long committed messages wait for those of the next commits before they go to
+   * `mt.dispatch` together (0: each commit's messages at once).
+   */
+  INGRESS_DISPATCH_GATHER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** Full reload of partner settings, in addition to change notifications. */
   PARTNER_RELOAD_SECONDS: z.coerce.number().int().min(1).default(60),
 });

@@ -321,6 +321,55 @@ describe('/send', () => {
   });
 });
 
+describe('/send: queuing committed messages together', () => {
+  const message = (partnerId: number, priority: 0 | 1 | 2, msisdn: string): NewMessage => ({
+    partnerId, partnerMsgId: null, ptag: null, sender: 'TEST', msisdn, text: 'gather', encoding: 0, segments: 1,
+    flash: false, priority, test: false, releaseAt: null, windowStart: null, windowEnd: null, windowZone: null,
+    validUntil: new Date(Date.now() + 3600_000),
+  });
+  const batchJobs = async (queue: Queue) =>
+    (await queue.getJobs(['prioritized', 'waiting'])).map((j) => ({ priority: j.opts.priority, ids: (j.data as MtDispatchBatch).messages.map((m) => m.messageId) }));
+
+  it('messages of commits that end within INGRESS_DISPATCH_GATHER_MS share one batch job per priority', async () => {
+    const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: '400' });
+    const queue = new Queue(QUEUES.MT_DISPATCH, { prefix: ing.prefix, connection: { url: REDIS_URL } as never });
+    try {
+      const partner = await ing.createPartner();
+      const writer = ing.app.get(MessageWriter);
+      // Two group commits, one after the other.
+      const first = await Promise.all([1, 1, 2].map((p, i) => writer.write(message(partner.id, p as 1 | 2, `7903656000${i}`))));
+      const second = await Promise.all([1, 2].map((p, i) => writer.write(message(partner.id, p as 1 | 2, `7903656001${i}`))));
+      expect(await batchJobs(queue)).toEqual([]); // still gathering
+      await waitFor(async () => (await batchJobs(queue)).length === 2);
+      const jobs = (await batchJobs(queue)).sort((a, b) => a.priority! - b.priority!);
+      expect(jobs).toEqual([
+        { priority: bullPriority(2), ids: [first[2]!.id, second[1]!.id] },
+        { priority: bullPriority(1), ids: [first[0]!.id, first[1]!.id, second[0]!.id] },
+      ]);
+    } finally {
+      await queue.close();
+      await ing.close();
+    }
+  });
+
+  it('a stopping ingress queues what it gathered before it closes', async () => {
+    const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: '1000' });
+    const queue = new Queue(QUEUES.MT_DISPATCH, { prefix: ing.prefix, connection: { url: REDIS_URL } as never });
+    try {
+      const partner = await ing.createPartner();
+      const writer = ing.app.get(MessageWriter);
+      const stored = await writer.write(message(partner.id, 1, '79036560020'));
+      const started = Date.now();
+      await writer.onApplicationShutdown(); // what Nest runs when the app closes
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await batchJobs(queue)).toEqual([{ priority: bullPriority(1), ids: [stored.id] }]);
+    } finally {
+      await queue.close();
+      await ing.close();
+    }
+  });
+});
+
 async function count(pool: Pool): Promise<number> {
   const { rows } = await pool.query('SELECT count(*)::int AS n FROM message');
   return rows[0].n;

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type * as ipaddr from 'ipaddr.js';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import { IpAllowList, clientAddress } from '../partners/ip-allow-list';
+import { IpAllowList, clientAddress, socketAddress } from '../partners/ip-allow-list';
 import type { CachedPartner } from '../partners/partner';
 import { PartnerCache } from '../partners/partner-cache.service';
 import { ProtocolError, outputFormat, type OutputFormat } from './answer';
@@ -48,7 +48,7 @@ export class RequestAuthenticator {
     if (!partner) {
       throw new ProtocolError(loginGiven ? 401 : 400, loginGiven ? 'Invalid password' : 'Missing parameter: serviceId');
     }
-    const address = clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies);
+    const address = clientAddress(socketAddress(req.raw.socket), req.headers['x-forwarded-for'], this.trustedProxies);
     if (!address || !partner.allowList.allows(address)) {
       this.logger.warn({ partnerId: partner.id, login: partner.row.login, address: address?.toString() ?? req.raw.socket.remoteAddress, path: req.routeOptions.url }, 'request from an address not in the allow-list refused');
       throw withFormat(new ProtocolError(403, 'Address not allowed'), format);
@@ -63,7 +63,7 @@ export class RequestAuthenticator {
   }
 
   addressOf(req: FastifyRequest): ipaddr.IPv4 | ipaddr.IPv6 | null {
-    return clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], this.trustedProxies);
+    return clientAddress(socketAddress(req.raw.socket), req.headers['x-forwarded-for'], this.trustedProxies);
   }
 }
 

@@ -1,4 +1,4 @@
-import { IpAllowList, clientAddress, parseAddress } from './ip-allow-list';
+import { IpAllowList, clientAddress, parseAddress, socketAddress } from './ip-allow-list';
 
 describe('IpAllowList', () => {
   const list = new IpAllowList(['127.0.0.1/32', '10.1.0.0/16', '203.0.113.7', '2001:db8::/32', '::1/128']);
@@ -40,5 +40,24 @@ describe('clientAddress', () => {
 
   it('refuses a malformed hop rather than guessing', () => {
     expect(clientAddress('10.0.0.5', 'garbage', proxies)).toBeNull();
+  });
+});
+
+describe('socketAddress', () => {
+  it('parses a socket peer once and reads IPv4-mapped IPv6 as IPv4', () => {
+    const socket = { remoteAddress: '::ffff:198.51.100.7' };
+    const first = socketAddress(socket);
+    expect(first!.toString()).toBe('198.51.100.7');
+    expect(socketAddress(socket)).toBe(first);
+    // A trusted proxy's X-Forwarded-For is still read per request from the parsed peer.
+    expect(clientAddress(first, '203.0.113.4', new IpAllowList(['198.51.100.0/24']))!.toString()).toBe('203.0.113.4');
+  });
+
+  it('gives null for a socket without an address, and does not remember it', () => {
+    const socket: { remoteAddress?: string } = {};
+    expect(socketAddress(socket)).toBeNull();
+    socket.remoteAddress = '192.0.2.1';
+    expect(socketAddress(socket)!.toString()).toBe('192.0.2.1');
+    expect(socketAddress({ remoteAddress: 'not an address' })).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { defaultParallelFrom } from '@smsgw/common';
-import { dispatchBatches, enqueueBulk, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
+import { dispatchBatches, enqueueBulk, MAX_DISPATCH_BATCH, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
 import { MessageIdAllocator } from '@smsgw/db';
@@ -56,8 +56,8 @@ JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
   ON m.partner_id = k.partner_id AND m.partner_msg_id = k.partner_msg_id`;
 
 /**
- * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch` (one batch job
- * per priority of each committed batch).
+ * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch` (batch jobs of
+ * the messages committed within INGRESS_DISPATCH_GATHER_MS, one per priority).
  *
  * Concurrent requests share one multi-row INSERT (group commit): while a batch is being written
  * the next one gathers, so the cost of a commit is paid once per batch, not once per message,
@@ -72,6 +72,9 @@ export class MessageWriter implements OnApplicationShutdown {
   private scheduled = false;
   private readonly maxInFlight: number;
   private readonly enqueues = new Set<Promise<void>>();
+  /** Committed immediate messages gathering for the next `mt.dispatch` jobs. */
+  private gathered: MtDispatchMessage[] = [];
+  private gatherTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
@@ -93,6 +96,7 @@ export class MessageWriter implements OnApplicationShutdown {
   /** Waits for enqueues still running, so that a graceful stop loses no work it could finish. */
   async onApplicationShutdown(): Promise<void> {
     while (this.waiting.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+    this.enqueueGathered();
     await Promise.allSettled([...this.enqueues]);
   }
 
@@ -136,8 +140,34 @@ export class MessageWriter implements OnApplicationShutdown {
       const m = p.message;
       if (!s.existing && m.releaseAt === null) immediate.push({ messageId: s.id, partnerId: m.partnerId, priority: m.priority });
     });
-    if (immediate.length > 0) this.enqueue(immediate);
+    if (immediate.length > 0) this.gather(immediate);
     batch.forEach((p, i) => p.resolve(stored[i] as StoredMessage));
+  }
+
+  /**
+   * Each `mt.dispatch` job costs Redis a few scripts and the connector a fetch and a completion,
+   * whatever its size. Under load several commits end within a few milliseconds of each other
+   * (up to INGRESS_DB_POOL − 2 run at once), so their messages wait that long and go as one job
+   * per priority instead of one per commit. A full batch goes at once.
+   */
+  private gather(messages: MtDispatchMessage[]): void {
+    const gatherMs = this.config.INGRESS_DISPATCH_GATHER_MS;
+    if (gatherMs === 0) {
+      this.enqueue(messages);
+      return;
+    }
+    for (const m of messages) this.gathered.push(m);
+    if (this.gathered.length >= MAX_DISPATCH_BATCH) this.enqueueGathered();
+    else this.gatherTimer ??= setTimeout(() => this.enqueueGathered(), gatherMs);
+  }
+
+  private enqueueGathered(): void {
+    if (this.gatherTimer) clearTimeout(this.gatherTimer);
+    this.gatherTimer = null;
+    if (this.gathered.length === 0) return;
+    const messages = this.gathered;
+    this.gathered = [];
+    this.enqueue(messages);
   }
 
   /**
