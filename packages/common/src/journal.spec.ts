@@ -65,6 +65,35 @@ describe('Journal', () => {
     await again.journal.close();
   });
 
+  it('with writeAt "turn", writes the appends of several I/O callbacks of one turn in one write, before the next turn', async () => {
+    const compiled = path.resolve(__dirname, '..', 'dist', 'journal.js');
+    // Appends from three separate tasks of one turn (setImmediate callbacks of one check phase);
+    // fs.writeSync is counted, and the process is killed in the turn after.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const { Journal } = require(${JSON.stringify(compiled)});
+         Journal.open({ dir: ${JSON.stringify(dir)}, sync: false, writeAt: 'turn' }).then(({ journal }) => {
+           const write = fs.writeSync;
+           let writes = 0;
+           fs.writeSync = (...args) => { writes++; return write(...args); };
+           for (const n of [1, 2, 3]) setImmediate(() => journal.append('answer ' + n));
+           setTimeout(() => { process.stdout.write(String(writes)); process.kill(process.pid, 'SIGKILL'); }, 20);
+         });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await new Promise((r) => child.once('exit', r));
+    expect(out).toBe('1');
+    const again = await Journal.open<string>({ dir });
+    expect(again.unfinished.map((e) => e.data)).toEqual(['answer 1', 'answer 2', 'answer 3']);
+    await again.journal.close();
+  });
+
   it('ignores a line torn by a crash mid-write', async () => {
     const { journal } = await Journal.open<string>({ dir });
     await journal.append('kept');

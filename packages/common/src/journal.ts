@@ -24,6 +24,14 @@ export interface JournalOptions {
    * make work be done again.
    */
   sync?: boolean;
+  /**
+   * When appended lines are written: at the end of the task that appended them (`task`, default:
+   * a killed process loses only the lines of the task it was killed in), or once per turn of the
+   * event loop (`turn`: the appends of every I/O callback of one turn share one write; a kill loses
+   * the lines of that turn). `turn` is for journals with one append per network answer, where a
+   * write per answer was a share of the process's CPU.
+   */
+  writeAt?: 'task' | 'turn';
   /** Label of its series in /metrics. */
   name?: string;
   /** A lock whose holder is not this host's live process is taken over once it is this old (ms). */
@@ -98,6 +106,7 @@ export class Journal<T> {
   private waiters: Waiter[] = [];
   private writeScheduled = false;
   private syncing: Promise<void> | null = null;
+  private readonly writeAt: 'task' | 'turn';
   private failed: Error | null = null;
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -106,6 +115,7 @@ export class Journal<T> {
     this.dir = options.dir;
     this.maxFileBytes = options.maxFileBytes ?? 64 * 1024 * 1024;
     this.sync = options.sync ?? true;
+    this.writeAt = options.writeAt ?? 'task';
     this.label = options.name ?? path.basename(options.dir);
     this.staleLockMs = options.staleLockMs ?? 15_000;
     this.lockWaitMs = options.lockWaitMs ?? this.staleLockMs * 1.5;
@@ -187,17 +197,20 @@ export class Journal<T> {
   }
 
   /**
-   * Writes at the end of the current task: the lines of its appends and marks go in one write, and
-   * a killed process loses only the lines of the task it was killed in.
+   * Writes at the end of the current task (or turn, see `writeAt`): the lines of its appends and
+   * marks go in one write, and a killed process loses only the lines of the task (turn) it was
+   * killed in.
    */
   private schedule(): void {
     if (this.writeScheduled) return;
     this.writeScheduled = true;
-    queueMicrotask(() => {
+    const run = () => {
       this.writeScheduled = false;
       this.write();
       this.startSync();
-    });
+    };
+    if (this.writeAt === 'turn') setImmediate(run);
+    else queueMicrotask(run);
   }
 
   /** Writes the buffer to the current file (synchronously: microseconds into the page cache, and in order). */

@@ -122,7 +122,8 @@ export class CallbackLog implements BeforeApplicationShutdown {
   async open(): Promise<void> {
     const base = path.join(this.config.CALLBACK_JOURNAL_DIR, databaseName(this.config.DATABASE_URL), 'callback-worker');
     // Not flushed to disk: an entry lost with the machine only makes its push again (docs/architecture.md 10.5).
-    const { journal, unfinished, slot } = await openJournalSlot<JournaledRecord>(base, { name: 'callback', sync: false });
+    // Written once per turn of the event loop: one write for the answers read in that turn, not one each.
+    const { journal, unfinished, slot } = await openJournalSlot<JournaledRecord>(base, { name: 'callback', sync: false, writeAt: 'turn' });
     this.journal = journal;
     if (unfinished.length === 0) return;
     this.logger.warn(`journal slot ${slot}: ${unfinished.length} acknowledged push(es) of an earlier run not recorded yet: recording them`);

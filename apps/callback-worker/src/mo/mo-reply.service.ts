@@ -96,7 +96,7 @@ export class MoReplyWriter implements BeforeApplicationShutdown {
   async open(): Promise<void> {
     const base = path.join(this.config.CALLBACK_JOURNAL_DIR, databaseName(this.config.DATABASE_URL), 'callback-worker-mo');
     // Not flushed to disk: an entry lost with the machine only makes its push again (docs/architecture.md 10.5).
-    const { journal, unfinished, slot } = await openJournalSlot<JournaledAck>(base, { name: 'mo-ack', sync: false });
+    const { journal, unfinished, slot } = await openJournalSlot<JournaledAck>(base, { name: 'mo-ack', sync: false, writeAt: 'turn' });
     this.journal = journal;
     if (unfinished.length === 0) return;
     this.logger.warn(`journal slot ${slot}: ${unfinished.length} MO acknowledged by their partner in an earlier run not recorded yet: recording them`);
