@@ -17,12 +17,12 @@
 #              with their built dist (scripts/docker/assemble-runtime.js)
 #   prod-deps  the pruned manifests and lockfile over prod-all, then `npm prune --omit=dev`: the
 #              app's production dependencies only
-#   runtime    node:20-bookworm-slim + that tree, as the unprivileged user `node`
+#   runtime    node:24-bookworm-slim + that tree, as the unprivileged user `node`
 #
-# Base image: node:20-bookworm-slim (Docker Hub). Where Docker Hub cannot be reached,
+# Base image: node:24-bookworm-slim (Docker Hub). Where Docker Hub cannot be reached,
 # scripts/docker/build-base-images.sh builds a stand-in of that name from Debian packages.
 
-FROM node:20-bookworm-slim AS tools
+FROM node:24-bookworm-slim AS tools
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false \
@@ -84,7 +84,7 @@ RUN for dir in apps/* packages/*; do [ -e "/pruned/json/$dir" ] || rm -rf "$dir"
  && npm prune --omit=dev --prefer-offline \
  && cp -a /pruned/full/. .
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ARG APP
 ENV NODE_ENV=production \
     SMSGW_APP=${APP}

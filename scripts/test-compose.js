@@ -3,7 +3,7 @@
 //
 //  1. Docker engine: started in the background if it does not answer (Debian's docker.io,
 //     docker-compose and debootstrap are installed first if missing; needs root).
-//  2. Base images (node:20-bookworm-slim, postgres:15, redis:7): scripts/docker/build-base-images.sh
+//  2. Base images (node:24-bookworm-slim, postgres:15, redis:7): scripts/docker/build-base-images.sh
 //     builds stand-ins from Debian packages for the missing ones (no Docker Hub here).
 //  3. `up -d --build` of docker-compose.yml plus docker-compose.test.yml (a partner sink), as its
 //     own Compose project, with the ingress published on a free port; waits for every service to be
@@ -37,7 +37,7 @@ const BATCH = Number(process.env.BATCH || 200);
 const PARTNER = { serviceId: 'demo', pass: 'demo-pass' };
 const SINK_URL = 'http://partner-sink:8000/dlr';
 const SERVICES = ['postgres', 'redis', 'smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'portal', 'partner-sink'];
-const BASE_IMAGES = ['node:20-bookworm-slim', 'postgres:15', 'redis:7'];
+const BASE_IMAGES = ['node:24-bookworm-slim', 'postgres:15', 'redis:7'];
 
 const started = Date.now();
 const results = [];

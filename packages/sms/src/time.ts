@@ -26,6 +26,10 @@ export function parseTimeZoneOffset(s: string): { ok: true; zone: string } | { o
 }
 
 const FIXED_ZONE_NAME = /^UTC(?:([+-])(\d{1,2})(?::(\d{2}))?)?$/;
+// Intl (and so luxon's IANAZone) takes offset time zones (`+15:00`, `-2359`, `+15`) as zone names
+// since Node 24 (ECMA-402's offset zones, ±23:59). Offsets are this module's to check, within
+// -12:00..+14:00, so a name that starts as an offset is never looked up as an IANA name.
+const OFFSET_LIKE = /^[+\- ]/;
 
 /**
  * A partner's configured zone, an IANA name (`Europe/Moscow`) or `±hh:mm`, as a luxon zone name.
@@ -41,13 +45,14 @@ export function resolveZone(partnerZone: string): string {
       fixed[1] === undefined ? '+00' : `${fixed[1]}${fixed[2].padStart(2, '0')}:${fixed[3] ?? '00'}`,
     );
     if (again.ok) return again.zone;
-  } else if (IANAZone.isValidZone(partnerZone)) {
+  } else if (!OFFSET_LIKE.test(partnerZone) && IANAZone.isValidZone(partnerZone)) {
     return partnerZone;
   }
   throw new RangeError(`invalid time zone: ${JSON.stringify(partnerZone)}`);
 }
 
 function zoneOf(name: string): Zone {
+  if (OFFSET_LIKE.test(name)) throw new RangeError(`invalid time zone: ${JSON.stringify(name)}`);
   const zone = Info.normalizeZone(name);
   if (!zone.isValid) throw new RangeError(`invalid time zone: ${JSON.stringify(name)}`);
   return zone;

@@ -32,8 +32,9 @@ export class MigrationError extends Error {
 let engineModule;
 /**
  * Instantiates the wasm module by hand instead of `import '@prisma/schema-engine-wasm'`, whose
- * entry imports the .wasm file as an ES module and so needs `--experimental-wasm-modules` on
- * Node 20. Loading it this way works with or without the flag, from ESM or from a CJS dynamic import.
+ * entry imports the .wasm file as an ES module (which Node 24 does without a flag; Node 20 needed
+ * `--experimental-wasm-modules`, which the scripts no longer pass), so that its timers can be
+ * unref'ed (below). Works from ESM or from a CJS dynamic import.
  */
 export function loadSchemaEngine() {
   engineModule ??= (async () => {
