@@ -1,3 +1,4 @@
+import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import { normalizeMsisdn, type NormalizeMsisdnResult } from './msisdn';
 
 const ok = (msisdn: string): NormalizeMsisdnResult => ({ ok: true, msisdn });
@@ -54,5 +55,47 @@ describe('normalizeMsisdn', () => {
     const raw = '+7 (903) 655 - 05 - 50   ';
     expect(raw).toHaveLength(25);
     expect(normalizeMsisdn(raw, 'RU')).toEqual(ok('79036550550'));
+  });
+
+  it('reads digits without + exactly as reading them both ways would, for every country', () => {
+    // The function skips the international parse when the national one read the calling code. The
+    // oracle is the rule as written in the doc comment, with both parses always made.
+    const classify = (p: PhoneNumber | undefined): 'mobile' | 'not_mobile' | 'invalid' => {
+      if (!p) return 'invalid';
+      const type = p.getType();
+      if (type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE') return 'mobile';
+      if (type !== undefined) return 'not_mobile';
+      return p.isValid() ? 'mobile' : 'invalid';
+    };
+    const oracle = (digits: string, country: CountryCode): NormalizeMsisdnResult => {
+      const read = (text: string, dc?: CountryCode) => {
+        const phone = parsePhoneNumberFromString(text, { defaultCountry: dc, extract: false });
+        return { phone, verdict: classify(phone) };
+      };
+      const national = read(digits, country);
+      const lead = national.phone && digits.endsWith(national.phone.nationalNumber) ? digits.slice(0, digits.length - national.phone.nationalNumber.length) : null;
+      const trunk = lead !== null && lead !== '' && lead !== national.phone!.countryCallingCode;
+      let reading = national;
+      if (!(national.verdict !== 'invalid' && trunk)) {
+        const international = read(`+${digits}`);
+        if (international.verdict !== 'invalid') reading = international;
+      }
+      return reading.verdict === 'mobile' ? ok(reading.phone!.number.slice(1)) : no(reading.verdict);
+    };
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const digitsOf = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
+    let withCallingCode = 0;
+    for (const country of getCountries() as CountryCode[]) {
+      const cc = getCountryCallingCode(country);
+      for (let i = 0; i < 30; i++) {
+        // Mostly the calling code and a national number (the case the shortcut takes), some national
+        // numbers, some anything.
+        const digits = i % 3 === 2 ? digitsOf(7 + (i % 7)) : i % 3 === 1 ? `${1 + (i % 9)}${digitsOf(6 + (i % 6))}` : `${cc}${1 + (i % 9)}${digitsOf(5 + (i % 8))}`;
+        expect([digits, country, normalizeMsisdn(digits, country)]).toEqual([digits, country, oracle(digits, country)]);
+        if (digits.startsWith(cc)) withCallingCode++;
+      }
+    }
+    expect(withCallingCode).toBeGreaterThan(2000);
   });
 });
