@@ -19,9 +19,12 @@
 # Needs root, Docker and debootstrap (Debian: apt-get install -y docker.io debootstrap).
 # Settings (environment):
 #   DEBIAN_MIRROR           default: the Debian mirror apt uses here (/etc/apt/sources.list.d,
-#                           /etc/apt/sources.list), else http://deb.debian.org/debian
+#                           /etc/apt/sources.list); without either the script stops
 #   DEBIAN_SECURITY_MIRROR  default: the security mirror apt uses here, if any
-#   NPM_REGISTRY            default: npm's configured registry, else https://registry.npmjs.org
+#   NPM_REGISTRY            default: the registry npm is configured with (`npm config get
+#                           registry`); without either the script stops
+# No mirror or registry is named here: they come from this machine's configuration or from
+# these variables.
 #   NODE_VERSION            Node.js 24 release for node:24-bookworm-slim (default 24.22.3, the
 #                           release scripts/node-runtime.sh pins)
 #   NPM_VERSION             npm shipped with it (default 11.19.1, as Node 24.22.3 ships; also
@@ -77,14 +80,20 @@ apt_uris() {
 }
 if [ -z "${DEBIAN_MIRROR:-}" ]; then
   DEBIAN_MIRROR=$(apt_uris "(^| )$SUITE( |$)" | grep -v -- '-security' | grep -i debian | head -n1 || true)
-  DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  [ -n "$DEBIAN_MIRROR" ] || {
+    echo "$0: no Debian mirror for $SUITE: apt's sources name none; set DEBIAN_MIRROR to the mirror to debootstrap from" >&2
+    exit 1
+  }
 fi
 if [ -z "${DEBIAN_SECURITY_MIRROR:-}" ]; then
   DEBIAN_SECURITY_MIRROR=$(apt_uris "$SUITE-security" | head -n1 || true)
 fi
 if [ -z "${NPM_REGISTRY:-}" ]; then
   NPM_REGISTRY=$(npm config get registry 2>/dev/null || true)
-  NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org/}
+  [ -n "$NPM_REGISTRY" ] || {
+    echo "$0: no npm registry: npm has none configured (or is missing); set NPM_REGISTRY" >&2
+    exit 1
+  }
 fi
 NPM_REGISTRY=${NPM_REGISTRY%/}
 
