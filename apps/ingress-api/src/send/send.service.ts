@@ -58,7 +58,11 @@ export class SendService {
       await this.limits.abandonPartnerMsgId(partner.id, partnerMsgId).catch(() => undefined);
       throw e;
     }
-    await this.limits.finishPartnerMsgId(partner.id, partnerMsgId, stored.id, stored.segments).catch((e) => {
+    // Not awaited: the command is on this instance's Redis connection before the answer is written,
+    // so a repeat sent after the answer finds the id (through this instance, its SET NX follows on the
+    // same connection; through another, it reaches Redis a network round trip later). The answer
+    // does not wait for a Redis round trip.
+    void this.limits.finishPartnerMsgId(partner.id, partnerMsgId, stored.id, stored.segments).catch((e) => {
       // PostgreSQL's unique key still answers repeats with the first id.
       this.logger.warn(`could not record partnerMsgId answer in Redis: ${(e as Error).message}`);
     });
