@@ -204,6 +204,29 @@ describe('/send', () => {
       expect(rows[0].n).toBe(10);
     });
 
+    it('408 with partnerMsgId: the id is not kept, a retry is processed afresh; a repeat of an answered id takes no token', async () => {
+      const p = await ing.createPartner({ rate_limit: 2 });
+      const s = (id: string, i: number) =>
+        request(ing.port, '/send', { form: qs({ serviceId: p.login, pass: p.password, clientId: `7903656${String(2000 + i)}`, message: 'rl', partnerMsgId: id }) });
+      // Four in one instant against a bucket of two: the partner's requests of one turn share one
+      // admission; the two over the limit leave their ids unclaimed.
+      const first = await Promise.all(['a', 'b', 'c', 'd'].map((id, i) => s(id, i)));
+      const ok = ['a', 'b', 'c', 'd'].filter((_, i) => first[i]!.status === 200);
+      const limited = ['a', 'b', 'c', 'd'].filter((_, i) => first[i]!.status === 408);
+      expect([ok.length, limited.length]).toEqual([2, 2]);
+      for (const id of limited) expect(await ing.redis.exists(`${ing.prefix}:idem:${p.id}:${id}`)).toBe(0);
+      // The bucket is empty: a repeat of an answered id is still answered with its first id.
+      const repeat = await s(ok[0]!, 9);
+      expect(repeat.status).toBe(200);
+      expect(repeat.body).toBe(first[['a', 'b', 'c', 'd'].indexOf(ok[0]!)]!.body);
+      // Once tokens are back, the limited ids go through as new messages.
+      await new Promise((r) => setTimeout(r, 1100));
+      const retried = await Promise.all(limited.map((id, i) => s(id, 20 + i)));
+      expect(retried.map((r) => r.status)).toEqual([200, 200]);
+      const { rows } = await ing.pool.query('SELECT count(*)::int AS n FROM message WHERE partner_id = $1', [p.id]);
+      expect(rows[0].n).toBe(4);
+    });
+
     it('409: duplicate filter', async () => {
       const p = await ing.createPartner({ duplicate_filter: true, duplicate_max: 1 });
       const s = (text: string) => request(ing.port, '/send', { form: qs({ serviceId: p.login, pass: p.password, clientId: NUMBER, message: text }) });

@@ -6,14 +6,23 @@ import { INGRESS_CONFIG, type IngressConfig } from '../config';
 import { REDIS } from '../infra/tokens';
 
 /**
- * Token bucket shared by every ingress instance: `rate` tokens per second, burst `rate`.
- * Redis's own clock is used so that instances with skewed clocks agree. ARGV[2] requests take a
- * token each, in order, as if they had come one after the other at this instant: the first
- * `granted` of them get one (the return value), the others are over the limit.
+ * Admission of the requests of one partner parsed in one turn, in order, in one round trip.
+ *
+ * The rate limit is a token bucket shared by every ingress instance: `rate` tokens per second,
+ * burst `rate`, on Redis's own clock so that instances with skewed clocks agree; the requests take
+ * a token each, in order, as if they had come one after the other at this instant.
+ *
+ * Each request with a partnerMsgId first claims it (SET NX of `pending`, expiring after the
+ * pending time); a request whose id is in flight or answered already takes no token and gets the
+ * key's value. Every other request takes a token; one that finds none is over the limit, and the
+ * id it claimed is given up at once, so that a retry starts afresh.
+ * KEYS[1] the bucket, KEYS[2..] the claimed ids' keys. ARGV: rate, pending ms, then one entry per
+ * request: the index of its key in KEYS, or 0 without a partnerMsgId.
+ * Returns one entry per request: 'ok', 'limited', or the value found ('pending' or '<id>:<segments>').
  */
-const RATE_LIMIT_LUA = `
+const ADMIT_LUA = `
 local rate = tonumber(ARGV[1])
-local wanted = tonumber(ARGV[2])
+local pendingMs = ARGV[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 't', 'v')
@@ -24,12 +33,27 @@ if last == nil or tokens == nil then
   tokens = rate
 end
 tokens = math.min(rate, tokens + math.max(0, now - last) * rate / 1000)
-local granted = math.min(wanted, math.floor(tokens))
-if granted < 0 then granted = 0 end
-tokens = tokens - granted
+local out = {}
+for i = 3, #ARGV do
+  local k = tonumber(ARGV[i])
+  local verdict = nil
+  if k > 0 then
+    if not redis.call('SET', KEYS[k], 'pending', 'PX', pendingMs, 'NX') then verdict = redis.call('GET', KEYS[k]) end
+  end
+  if verdict == nil then
+    if tokens >= 1 then
+      tokens = tokens - 1
+      verdict = 'ok'
+    else
+      if k > 0 then redis.call('DEL', KEYS[k]) end
+      verdict = 'limited'
+    end
+  end
+  out[#out + 1] = verdict
+end
 redis.call('HSET', KEYS[1], 't', now, 'v', tostring(tokens))
 redis.call('PEXPIRE', KEYS[1], 2000)
-return granted
+return out
 `;
 
 /** Counter with a ceiling: increments unless that would exceed ARGV[1]; sets the TTL on creation. */
@@ -55,12 +79,22 @@ return 1
 `;
 
 interface LimitCommands {
-  smsRateLimit(key: string, rate: number, wanted: number): Promise<number>;
+  smsAdmit(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<string[]>;
   smsBoundedIncr(key: string, max: number, ttlMs: number): Promise<number>;
   smsQuota(key: string, quota: number): Promise<number>;
 }
 
-export type IdempotencyState = { state: 'new' } | { state: 'pending' } | { state: 'done'; id: string; segments: number };
+/**
+ * `new`: the request may go on (its partnerMsgId, if any, claimed and a rate token taken);
+ * `limited`: no token (408); `pending` / `done`: its partnerMsgId is in flight or answered.
+ */
+export type Admission = { state: 'new' } | { state: 'limited' } | { state: 'pending' } | { state: 'done'; id: string; segments: number };
+
+interface AdmitRequest {
+  partnerId: number;
+  rate: number;
+  partnerMsgId: string | null;
+}
 
 /** How long a first request may stay in flight before a repeat is allowed to take over. */
 const IDEMPOTENCY_PENDING_MS = 30_000;
@@ -73,45 +107,56 @@ export class LimitsService {
   private readonly redis: Redis & LimitCommands;
   private readonly prefix: string;
   /**
-   * Requests parsed in the same turn of the event loop take their rate tokens together: one
-   * script call per partner and turn instead of one per request (the script was the ingress's
-   * largest Redis cost per message).
+   * Requests parsed in the same turn of the event loop are admitted together (`admit`): one script
+   * call per partner and turn carries their partnerMsgId claims and rate tokens. (The token script
+   * per turn was the ingress's largest Redis cost per message; the claim was a round trip of its
+   * own before it.)
    */
-  private readonly rateTokens = new Batcher<{ partnerId: number; rate: number }, boolean>((r) => this.takeRateTokens(r), {
+  private readonly admissions = new Batcher<AdmitRequest, Admission>((r) => this.admitMany(r), {
     maxBatch: 1000,
     maxInFlight: 4,
-    name: 'limits.rate',
+    name: 'limits.admit',
   });
 
   constructor(@Inject(REDIS) redis: Redis, @Inject(INGRESS_CONFIG) config: IngressConfig) {
-    redis.defineCommand('smsRateLimit', { numberOfKeys: 1, lua: RATE_LIMIT_LUA });
+    redis.defineCommand('smsAdmit', { lua: ADMIT_LUA });
     redis.defineCommand('smsBoundedIncr', { numberOfKeys: 1, lua: BOUNDED_INCR_LUA });
     redis.defineCommand('smsQuota', { numberOfKeys: 1, lua: QUOTA_LUA });
     this.redis = redis as Redis & LimitCommands;
     this.prefix = config.REDIS_PREFIX;
   }
 
-  /** false: the partner's messages-per-second limit is used up (408). */
-  takeRateToken(partnerId: number, rate: number): Promise<boolean> {
-    return this.rateTokens.submit({ partnerId, rate });
+  /**
+   * Claims the request's partnerMsgId (if it has one) and takes its rate token, in one round trip
+   * shared by the partner's requests of this turn. `pending` / `done`: the id is in flight or
+   * answered, no token taken. `limited`: no token (408), the id not claimed.
+   */
+  admit(partnerId: number, rate: number, partnerMsgId: string | null): Promise<Admission> {
+    return this.admissions.submit({ partnerId, rate, partnerMsgId });
   }
 
-  private async takeRateTokens(requests: Array<{ partnerId: number; rate: number }>): Promise<boolean[]> {
+  private async admitMany(requests: AdmitRequest[]): Promise<Admission[]> {
     const byPartner = new Map<number, { rate: number; at: number[] }>();
     requests.forEach((r, i) => {
       const group = byPartner.get(r.partnerId);
       if (group) group.at.push(i);
       else byPartner.set(r.partnerId, { rate: r.rate, at: [i] });
     });
-    const taken = new Array<boolean>(requests.length).fill(false);
-    // One call per partner; auto-pipelining sends them in one write.
+    const out = new Array<Admission>(requests.length);
     await Promise.all(
       [...byPartner].map(async ([partnerId, group]) => {
-        const granted = await this.redis.smsRateLimit(`${this.prefix}:rate:${partnerId}`, group.rate, group.at.length);
-        group.at.forEach((i, n) => (taken[i] = n < granted));
+        const keys = [`${this.prefix}:rate:${partnerId}`];
+        const slots = group.at.map((i) => {
+          const id = requests[i]!.partnerMsgId;
+          if (id === null) return 0;
+          keys.push(this.idempotencyKey(partnerId, id));
+          return keys.length;
+        });
+        const verdicts = await this.redis.smsAdmit(keys.length, ...keys, group.rate, IDEMPOTENCY_PENDING_MS, ...slots);
+        group.at.forEach((i, n) => (out[i] = admission(verdicts[n]!)));
       }),
     );
-    return taken;
+    return out;
   }
 
   /** false: the same text went to the same number `max` times within the window already (409). */
@@ -140,18 +185,6 @@ export class LimitsService {
     await this.redis.decr(this.quotaKey(partnerId));
   }
 
-  /** Claims a partnerMsgId, or tells that it is in flight or answered already. */
-  async claimPartnerMsgId(partnerId: number, partnerMsgId: string): Promise<IdempotencyState> {
-    const key = this.idempotencyKey(partnerId, partnerMsgId);
-    const claimed = await this.redis.set(key, 'pending', 'PX', IDEMPOTENCY_PENDING_MS, 'NX');
-    if (claimed === 'OK') return { state: 'new' };
-    const value = await this.redis.get(key);
-    if (value === null) return this.claimPartnerMsgId(partnerId, partnerMsgId); // expired meanwhile
-    if (value === 'pending') return { state: 'pending' };
-    const [id, segments] = value.split(':');
-    return { state: 'done', id: id as string, segments: Number(segments) };
-  }
-
   async finishPartnerMsgId(partnerId: number, partnerMsgId: string, id: string, segments: number): Promise<void> {
     await this.redis.set(this.idempotencyKey(partnerId, partnerMsgId), `${id}:${segments}`, 'EX', IDEMPOTENCY_DONE_S);
   }
@@ -173,4 +206,13 @@ export class LimitsService {
   private quotaKey(partnerId: number): string {
     return `${this.prefix}:testq:${partnerId}`;
   }
+}
+
+/** A verdict of ADMIT_LUA, or the value of a claimed partnerMsgId's key. */
+function admission(value: string): Admission {
+  if (value === 'ok') return { state: 'new' };
+  if (value === 'limited') return { state: 'limited' };
+  if (value === 'pending') return { state: 'pending' };
+  const [id, segments] = value.split(':');
+  return { state: 'done', id: id as string, segments: Number(segments) };
 }

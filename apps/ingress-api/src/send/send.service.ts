@@ -47,10 +47,12 @@ export class SendService {
     const { message, partnerMsgId } = this.validate(req, now);
     const partner = req.partner;
 
+    // The partnerMsgId's claim and the rate token in one round trip; a repeat takes no token.
+    const admission = await this.limits.admit(partner.id, partner.row.rate_limit, partnerMsgId);
+    if (admission.state === 'limited') throw new ProtocolError(408, 'Rate limit exceeded');
+    if (admission.state === 'pending') throw new ProtocolError(503, 'A request with this partnerMsgId is still being processed');
+    if (admission.state === 'done') return { id: admission.id, segments: admission.segments, existing: true };
     if (partnerMsgId === null) return this.accept(partner, message);
-    const claim = await this.limits.claimPartnerMsgId(partner.id, partnerMsgId);
-    if (claim.state === 'pending') throw new ProtocolError(503, 'A request with this partnerMsgId is still being processed');
-    if (claim.state === 'done') return { id: claim.id, segments: claim.segments, existing: true };
     let stored: StoredMessage;
     try {
       stored = await this.accept(partner, message);
@@ -69,10 +71,12 @@ export class SendService {
     return stored;
   }
 
-  /** Limits, then the insert; every limit taken is given back if the message is not stored. */
+  /**
+   * The other limits (the rate token is taken with the admission), then the insert; every limit
+   * taken is given back if the message is not stored.
+   */
   private async accept(partner: CachedPartner, message: NewMessage): Promise<StoredMessage> {
     const row = partner.row;
-    if (!(await this.limits.takeRateToken(partner.id, row.rate_limit))) throw new ProtocolError(408, 'Rate limit exceeded');
 
     const undo: Array<() => Promise<void>> = [];
     try {
