@@ -54,11 +54,7 @@ describe('/send', () => {
 
   it('a group-commit batch is queued as one batch job per priority, not one job per message', async () => {
     const writer = ing.app.get(MessageWriter);
-    const message = (priority: 0 | 1 | 2, msisdn: string): NewMessage => ({
-      partnerId: partner.id, partnerMsgId: null, ptag: null, sender: 'TEST', msisdn, text: 'batch', encoding: 0, segments: 1,
-      flash: false, priority, test: false, releaseAt: null, windowStart: null, windowEnd: null, windowZone: null,
-      validUntil: new Date(Date.now() + 3600_000),
-    });
+    const message = (priority: 0 | 1 | 2, msisdn: string) => immediateMessage(partner.id, priority, msisdn, 'batch');
     const priorities: Array<0 | 1 | 2> = [1, 1, 2, 0, 1, 2, 1, 1, 0, 1];
     // Written in one turn of the event loop: one group commit.
     const stored = await Promise.all(priorities.map((p, i) => writer.write(message(p, `7903655${String(i).padStart(4, '0')}`))));
@@ -345,23 +341,27 @@ describe('/send', () => {
 });
 
 describe('/send: queuing committed messages together', () => {
-  const message = (partnerId: number, priority: 0 | 1 | 2, msisdn: string): NewMessage => ({
-    partnerId, partnerMsgId: null, ptag: null, sender: 'TEST', msisdn, text: 'gather', encoding: 0, segments: 1,
-    flash: false, priority, test: false, releaseAt: null, windowStart: null, windowEnd: null, windowZone: null,
-    validUntil: new Date(Date.now() + 3600_000),
-  });
   const batchJobs = async (queue: Queue) =>
     (await queue.getJobs(['prioritized', 'waiting'])).map((j) => ({ priority: j.opts.priority, ids: (j.data as MtDispatchBatch).messages.map((m) => m.messageId) }));
 
-  it('messages of commits that end within INGRESS_DISPATCH_GATHER_MS share one batch job per priority', async () => {
-    const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: '400' });
+  /** An ingress gathering for `gatherMs`, a partner of it, its writer and its mt.dispatch queue; all closed afterwards. */
+  async function withGathering(gatherMs: number, test: (t: { partnerId: number; writer: MessageWriter; queue: Queue }) => Promise<void>): Promise<void> {
+    const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: String(gatherMs) });
     const queue = new Queue(QUEUES.MT_DISPATCH, { prefix: ing.prefix, connection: { url: REDIS_URL } as never });
     try {
       const partner = await ing.createPartner();
-      const writer = ing.app.get(MessageWriter);
+      await test({ partnerId: partner.id, writer: ing.app.get(MessageWriter), queue });
+    } finally {
+      await queue.close();
+      await ing.close();
+    }
+  }
+
+  it('messages of commits that end within INGRESS_DISPATCH_GATHER_MS share one batch job per priority', () =>
+    withGathering(400, async ({ partnerId, writer, queue }) => {
       // Two group commits, one after the other.
-      const first = await Promise.all([1, 1, 2].map((p, i) => writer.write(message(partner.id, p as 1 | 2, `7903656000${i}`))));
-      const second = await Promise.all([1, 2].map((p, i) => writer.write(message(partner.id, p as 1 | 2, `7903656001${i}`))));
+      const first = await Promise.all([1, 1, 2].map((p, i) => writer.write(immediateMessage(partnerId, p as 1 | 2, `7903656000${i}`))));
+      const second = await Promise.all([1, 2].map((p, i) => writer.write(immediateMessage(partnerId, p as 1 | 2, `7903656001${i}`))));
       expect(await batchJobs(queue)).toEqual([]); // still gathering
       await waitFor(async () => (await batchJobs(queue)).length === 2);
       const jobs = (await batchJobs(queue)).sort((a, b) => a.priority! - b.priority!);
@@ -369,29 +369,26 @@ describe('/send: queuing committed messages together', () => {
         { priority: bullPriority(2), ids: [first[2]!.id, second[1]!.id] },
         { priority: bullPriority(1), ids: [first[0]!.id, first[1]!.id, second[0]!.id] },
       ]);
-    } finally {
-      await queue.close();
-      await ing.close();
-    }
-  });
+    }));
 
-  it('a stopping ingress queues what it gathered before it closes', async () => {
-    const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: '1000' });
-    const queue = new Queue(QUEUES.MT_DISPATCH, { prefix: ing.prefix, connection: { url: REDIS_URL } as never });
-    try {
-      const partner = await ing.createPartner();
-      const writer = ing.app.get(MessageWriter);
-      const stored = await writer.write(message(partner.id, 1, '79036560020'));
+  it('a stopping ingress queues what it gathered before it closes', () =>
+    withGathering(1000, async ({ partnerId, writer, queue }) => {
+      const stored = await writer.write(immediateMessage(partnerId, 1, '79036560020'));
       const started = Date.now();
       await writer.onApplicationShutdown(); // what Nest runs when the app closes
       expect(Date.now() - started).toBeLessThan(1000);
       expect(await batchJobs(queue)).toEqual([{ priority: bullPriority(1), ids: [stored.id] }]);
-    } finally {
-      await queue.close();
-      await ing.close();
-    }
-  });
+    }));
 });
+
+/** A message as /send stores it for immediate sending, written through MessageWriter directly. */
+function immediateMessage(partnerId: number, priority: 0 | 1 | 2, msisdn: string, text = 'gather'): NewMessage {
+  return {
+    partnerId, partnerMsgId: null, ptag: null, sender: 'TEST', msisdn, text, encoding: 0, segments: 1,
+    flash: false, priority, test: false, releaseAt: null, windowStart: null, windowEnd: null, windowZone: null,
+    validUntil: new Date(Date.now() + 3600_000),
+  };
+}
 
 async function count(pool: Pool): Promise<number> {
   const { rows } = await pool.query('SELECT count(*)::int AS n FROM message');
