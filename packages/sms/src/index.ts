@@ -8,3 +8,4 @@ export * from './mo';
 export * from './callback';
 export * from './callback-target';
 export * from './coalesce-writes';
+export * from './smpp-pdu';
