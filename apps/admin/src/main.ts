@@ -5,11 +5,13 @@ import {
   changeServiceNumber,
   checkLogin,
   createPartner,
+  disableSmpp,
   parsePartnerSettings,
   partnerPublicView,
   reloadAllPartners,
   rotateApiPassword,
   setPartnerBlocked,
+  setSmppPassword,
   SETTINGS,
   SettingError,
   updatePartner,
@@ -47,8 +49,8 @@ function warnOnSecretArgument(opts: Row): void {
   }
 }
 
-function printPassword(login: string, password: string): void {
-  process.stdout.write(`\nAPI password for ${login} (shown once, stored hashed):\n  ${password}\n`);
+function printPassword(login: string, password: string, kind: 'API' | 'SMPP' = 'API'): void {
+  process.stdout.write(`\n${kind} password for ${login} (shown once, stored hashed):\n  ${password}\n`);
 }
 
 const program = new Command('admin').description('Operator command line of the SMS platform').showHelpAfterError();
@@ -112,6 +114,29 @@ partner
       printPassword(login, await rotateApiPassword(changeContext(db), p.id));
     }),
   );
+
+addPasswordStdinOption(
+  partner
+    .command('smpp-password <login>')
+    .description(
+      'generate a new SMPP bind password (at most 8 characters, as SMPP 3.4 allows), printed once; --password-stdin sets a chosen one instead; the old one stops working at once',
+    )
+    .option('--disable', 'clear the SMPP password: every SMPP bind of the partner is refused'),
+).action(async (login: string, opts: Row) => {
+  if (opts.disable && opts.passwordStdin) throw new SettingError('give --disable or --password-stdin, not both');
+  const chosen = opts.disable ? undefined : await readPassword(opts, { required: false, label: 'SMPP password' });
+  await withDb(async (db) => {
+    const p = await findPartner(db, login);
+    if (opts.disable) {
+      const changed = await disableSmpp(changeContext(db), p.id);
+      process.stdout.write(changed ? `${login}: SMPP disabled (binds refused)\n` : `${login}: SMPP was disabled already; nothing changed\n`);
+      return;
+    }
+    const password = await setSmppPassword(changeContext(db), p.id, chosen);
+    if (chosen === undefined) printPassword(login, password, 'SMPP');
+    else process.stdout.write(`${login}: SMPP password set (stored hashed)\n`);
+  });
+});
 
 partner
   .command('show <login>')

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { createPrismaClient, hashApiPassword, type PrismaClient, verifyUserPassword } from '@smsgw/db';
+import { createPrismaClient, hashApiPassword, type PrismaClient, verifyApiPassword, verifyUserPassword } from '@smsgw/db';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 
 jest.setTimeout(60_000);
@@ -77,7 +77,12 @@ async function ok(...args: string[]): Promise<string> {
 
 /** Runs a command that must fail with exit 1 and one `error: …` line. */
 async function fails(...args: string[]): Promise<string> {
-  const r = await admin(...args);
+  return failsIn(undefined, ...args);
+}
+
+/** As fails(), given `input` on standard input. */
+async function failsIn(input: string | undefined, ...args: string[]): Promise<string> {
+  const r = await adminIn(input, {}, ...args);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
   const first = r.stderr.split('\n')[0]!;
   expect(first).toMatch(/^error: /);
@@ -98,6 +103,14 @@ async function expectPublished(channel: string, message: string): Promise<void> 
   }
 }
 
+/** What `partner show` and `partner list` print, as text and as JSON; `all`: every output, to search for secrets. */
+async function shown(login: string) {
+  const text = await ok('partner', 'show', login);
+  const jsonText = await ok('partner', 'show', login, '--json');
+  const list = await ok('partner', 'list');
+  return { text, json: JSON.parse(jsonText) as Record<string, unknown>, list, all: [text, jsonText, list, await ok('partner', 'list', '--json')] };
+}
+
 async function lastAudit(entity: string) {
   return prisma.auditLog.findFirst({ where: { entity }, orderBy: { id: 'desc' } });
 }
@@ -107,8 +120,8 @@ const str = (x: unknown) => JSON.stringify(x, (_, v: unknown) => (typeof v === '
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function passwordFrom(stdout: string, login: string): string {
-  const m = new RegExp(`API password for ${login} \\(shown once, stored hashed\\):\\n  (\\S+)\\n`).exec(stdout);
+function passwordFrom(stdout: string, login: string, kind: 'API' | 'SMPP' = 'API'): string {
+  const m = new RegExp(`${kind} password for ${login} \\(shown once, stored hashed\\):\\n  (\\S+)\\n`).exec(stdout);
   if (!m) throw new Error(`no password in:\n${stdout}`);
   return m[1]!;
 }
@@ -164,15 +177,13 @@ describe('partner', () => {
 
   it('show and list never print the password or its hash', async () => {
     const { apiPasswordHash } = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
-    const text = await ok('partner', 'show', 'acme');
+    const { text, json, list, all } = await shown('acme');
     expect(text).toMatch(/^login\s+acme$/m);
     expect(text).toMatch(/^rateLimit\s+50$/m);
-    const json = JSON.parse(await ok('partner', 'show', 'acme', '--json')) as Record<string, unknown>;
     expect(json).toMatchObject({ login: 'acme', rateLimit: 50, serviceNumbers: [] });
     expect(json).not.toHaveProperty('apiPasswordHash');
-    const list = await ok('partner', 'list');
     expect(list).toMatch(new RegExp(`^\\s+${acmeId}\\s+acme\\s+active\\s+50\\s+no\\s+ACME, 4565$`, 'm'));
-    for (const out of [text, JSON.stringify(json), list, await ok('partner', 'list', '--json')]) {
+    for (const out of all) {
       expect(out).not.toContain(apiPasswordHash);
       expect(out).not.toContain(acmePassword);
       expect(out).not.toMatch(/apiPasswordHash/);
@@ -266,6 +277,102 @@ describe('partner', () => {
     expect(a).toMatchObject({ action: 'partner.set-password', before: null, after: null });
     await expectPublished(PARTNER_CHANNEL, String(acmeId));
     acmePassword = fresh;
+  });
+
+  it('smpp-password: a generated password of at most 8 characters, printed once, stored hashed, audited without either', async () => {
+    const { apiPasswordHash } = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).toMatchObject({ smppPasswordHash: null, smppMaxBinds: null });
+    const out = await ok('partner', 'smpp-password', 'acme');
+    const smpp = passwordFrom(out, 'acme', 'SMPP');
+    expect(smpp).toMatch(/^[A-Za-z0-9]{8}$/);
+    expect(out.split(smpp)).toHaveLength(2); // exactly once
+
+    const row = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(verifyApiPassword(smpp, row.smppPasswordHash!, PEPPER)).toBe(true);
+    expect(row.smppPasswordHash).not.toContain(smpp);
+    expect(row.apiPasswordHash).toBe(apiPasswordHash); // the API password is another secret
+    expect(out).not.toContain(row.smppPasswordHash);
+
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({ action: 'partner.set-smpp-password', before: null, after: null });
+    expect(str(a)).not.toContain(row.smppPasswordHash);
+    expect(str(a)).not.toContain(smpp);
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+
+  it('smpp-password --password-stdin: a chosen password; an invalid one is refused with a clear error and changes nothing', async () => {
+    const chosen = 'Xq7#pw9!';
+    expect(await okIn(`${chosen}\n`, 'partner', 'smpp-password', 'acme', '--password-stdin')).toBe('acme: SMPP password set (stored hashed)\n');
+    const row = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(verifyApiPassword(chosen, row.smppPasswordHash!, PEPPER)).toBe(true);
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({ action: 'partner.set-smpp-password', before: null, after: null });
+    expect(str(a)).not.toContain(chosen);
+    expect(str(a)).not.toContain(row.smppPasswordHash);
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+
+    const audits = await prisma.auditLog.count();
+    const smppPassword = ['partner', 'smpp-password', 'acme', '--password-stdin'];
+    expect(await failsIn('ninechars\n', ...smppPassword)).toBe('error: the SMPP password has 9 characters: SMPP 3.4 allows at most 8');
+    expect(await failsIn('two word\n', ...smppPassword)).toBe('error: the SMPP password may only have printable ASCII characters, without spaces (! to ~)');
+    expect(await failsIn('\n', ...smppPassword)).toBe('error: the SMPP password is empty: give 1 to 8 characters');
+    expect(await failsIn('', ...smppPassword)).toBe('error: --password-stdin: nothing on standard input (expected SMPP password on one line)');
+    expect(await failsIn('pw\n', ...smppPassword, '--disable')).toBe('error: give --disable or --password-stdin, not both');
+    expect(await fails('partner', 'smpp-password', 'nobody')).toBe('error: no partner with login "nobody" (see: npm run admin -- partner list)');
+    expect(await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).toEqual(row);
+    expect(await prisma.auditLog.count()).toBe(audits);
+  });
+
+  it('update: --smpp-max-binds takes 1 to 1000, "default" clears it; the column refuses 0 too', async () => {
+    expect(await ok('partner', 'update', 'acme', '--smpp-max-binds', '4')).toMatch(/^smppMaxBinds\s+4$/m);
+    const row = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    expect(row.smppMaxBinds).toBe(4);
+    const a = await lastAudit(`partner:${acmeId}`);
+    expect(a).toMatchObject({
+      action: 'partner.update',
+      before: expect.objectContaining({ smppMaxBinds: null, smppEnabled: true }),
+      after: expect.objectContaining({ smppMaxBinds: 4, smppEnabled: true }),
+    });
+    expect(str(a)).not.toContain(row.smppPasswordHash);
+    expect(str(a)).not.toMatch(/smppPasswordHash|apiPasswordHash/);
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+
+    const audits = await prisma.auditLog.count();
+    expect(await fails('partner', 'update', 'acme', '--smpp-max-binds', '0')).toBe('error: "0" must be a whole number from 1 to 1000');
+    expect(await fails('partner', 'update', 'acme', '--smpp-max-binds', '-2')).toBe('error: "-2" must be a whole number from 1 to 1000');
+    await expect(prisma.$executeRaw`UPDATE partner SET smpp_max_binds = 0 WHERE id = ${acmeId}`).rejects.toThrow(/partner_smpp_max_binds_check/);
+    expect(await prisma.auditLog.count()).toBe(audits);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).smppMaxBinds).toBe(4);
+
+    expect(await ok('partner', 'update', 'acme', '--smpp-max-binds', 'default')).toMatch(/^smppMaxBinds\s+$/m);
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).smppMaxBinds).toBeNull();
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+    await ok('partner', 'update', 'acme', '--smpp-max-binds', '4');
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+  });
+
+  it('show and list say whether SMPP is enabled and never print the SMPP password hash', async () => {
+    const { smppPasswordHash } = await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } });
+    const { text, json, all } = await shown('acme');
+    expect(text).toMatch(/^smppEnabled\s+true$/m);
+    expect(text).toMatch(/^smppMaxBinds\s+4$/m);
+    expect(json).toMatchObject({ smppEnabled: true, smppMaxBinds: 4 });
+    for (const out of all) {
+      expect(out).not.toContain(smppPasswordHash);
+      expect(out).not.toMatch(/smppPasswordHash/);
+    }
+  });
+
+  it('smpp-password --disable: clears the password (binds refused), audited and announced; a second time changes nothing', async () => {
+    expect(await ok('partner', 'smpp-password', 'acme', '--disable')).toBe('acme: SMPP disabled (binds refused)\n');
+    expect((await prisma.partner.findUniqueOrThrow({ where: { id: acmeId } })).smppPasswordHash).toBeNull();
+    expect(await lastAudit(`partner:${acmeId}`)).toMatchObject({ action: 'partner.disable-smpp', before: null, after: null });
+    await expectPublished(PARTNER_CHANNEL, String(acmeId));
+    expect(await ok('partner', 'show', 'acme')).toMatch(/^smppEnabled\s+false$/m);
+
+    const audits = await prisma.auditLog.count();
+    expect(await ok('partner', 'smpp-password', 'acme', '--disable')).toBe('acme: SMPP was disabled already; nothing changed\n');
+    expect(await prisma.auditLog.count()).toBe(audits);
   });
 
   it('block and unblock', async () => {

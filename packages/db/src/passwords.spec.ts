@@ -3,9 +3,12 @@ import {
   DEV_API_PASSWORD_PEPPER,
   DevelopmentSecretError,
   generateApiPassword,
+  generateSmppPassword,
   hashApiPassword,
   hashUserPassword,
   refuseDevelopmentPepper,
+  SMPP_PASSWORD_MAX_LENGTH,
+  smppPasswordProblem,
   userPasswordNeedsRehash,
   verifyApiPassword,
   verifyUserPassword,
@@ -52,6 +55,36 @@ describe('API passwords', () => {
       if (saved === undefined) delete process.env.API_PASSWORD_PEPPER;
       else process.env.API_PASSWORD_PEPPER = saved;
     }
+  });
+});
+
+describe('SMPP passwords', () => {
+  it('generates 8 random letters and digits', () => {
+    expect(SMPP_PASSWORD_MAX_LENGTH).toBe(8);
+    const passwords = Array.from({ length: 200 }, generateSmppPassword);
+    expect(new Set(passwords).size).toBe(200);
+    for (const password of passwords) {
+      expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
+      expect(smppPasswordProblem(password)).toBeNull();
+    }
+    // Every kind of character turns up: the whole alphabet is drawn from.
+    const all = passwords.join('');
+    for (const kind of [/[A-Z]/, /[a-z]/, /[0-9]/]) expect(all).toMatch(kind);
+  });
+
+  it('accepts 1 to 8 printable ASCII characters, says what is wrong with anything else', () => {
+    for (const ok of ['a', 'Xq7#pw9!', '!~{}[]()', '12345678']) expect(smppPasswordProblem(ok)).toBeNull();
+    expect(smppPasswordProblem('')).toBe('the SMPP password is empty: give 1 to 8 characters');
+    expect(smppPasswordProblem('ninechars')).toBe('the SMPP password has 9 characters: SMPP 3.4 allows at most 8');
+    const charset = 'the SMPP password may only have printable ASCII characters, without spaces (! to ~)';
+    for (const bad of ['two word', ' lead', 'tab\there', 'caf\u00e9', 'nul\u0000', 'del\u007f']) expect(smppPasswordProblem(bad)).toBe(charset);
+  });
+
+  it('are hashed and verified as API passwords are', () => {
+    const password = generateSmppPassword();
+    const hash = hashApiPassword(password, 'pepper');
+    expect(verifyApiPassword(password, hash, 'pepper')).toBe(true);
+    expect(verifyApiPassword(password.slice(0, 7), hash, 'pepper')).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /** Development default only: every deployment must set API_PASSWORD_PEPPER to its own secret. */
 export const DEV_API_PASSWORD_PEPPER = 'dev-pepper-change-me';
@@ -47,6 +47,29 @@ export function verifyApiPassword(password: string, storedHash: string, pepper: 
 /** A new API password: 24 random bytes, base64url (32 characters, URL-safe). */
 export function generateApiPassword(): string {
   return randomBytes(24).toString('base64url');
+}
+
+/**
+ * SMPP 3.4 caps bind_transmitter/receiver/transceiver's password at 9 octets with the NUL, so a
+ * partner's SMPP password is its own, shorter secret, hashed with hashApiPassword().
+ */
+export const SMPP_PASSWORD_MAX_LENGTH = 8;
+
+const SMPP_PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A new SMPP password: 8 letters and digits (about 47 bits), each drawn with crypto.randomInt. */
+export function generateSmppPassword(): string {
+  let password = '';
+  for (let i = 0; i < SMPP_PASSWORD_MAX_LENGTH; i++) password += SMPP_PASSWORD_ALPHABET[randomInt(SMPP_PASSWORD_ALPHABET.length)];
+  return password;
+}
+
+/** Why `password` cannot be an SMPP password (1-8 characters of printable ASCII, no space), or null. */
+export function smppPasswordProblem(password: string): string | null {
+  if (password.length === 0) return 'the SMPP password is empty: give 1 to 8 characters';
+  if (password.length > SMPP_PASSWORD_MAX_LENGTH) return `the SMPP password has ${password.length} characters: SMPP 3.4 allows at most ${SMPP_PASSWORD_MAX_LENGTH}`;
+  if (!/^[\x21-\x7e]+$/.test(password)) return 'the SMPP password may only have printable ASCII characters, without spaces (! to ~)';
+  return null;
 }
 
 // Portal users choose their own passwords, so those get a slow, salted hash.

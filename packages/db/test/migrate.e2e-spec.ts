@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Client } from 'pg';
 import { createPrismaClient, databaseUrl, hashApiPassword, PartnerStatus, type PrismaClient } from '../src';
 import { DEMO_PARTNER_LOGIN, DEMO_PARTNER_PASSWORD, seedDemoPartner } from '../src/seed';
@@ -157,6 +158,20 @@ describe('db:migrate on a new database', () => {
       expect(await prisma.user.count()).toBe(users);
       expect(await prisma.smscConnection.count()).toBe(0);
     });
+  });
+});
+
+describe('migration:new', () => {
+  // The migrations' CHECK constraints are introspected on the shadow database: the engine reads
+  // pg_constraint.contype, a "char", which the pg adapter needed help with (lib/schema-engine.mjs).
+  it('finds schema.prisma and the migrations in agreement', () => {
+    const script = pathToFileURL(path.resolve(__dirname, '..', 'scripts', 'new-migration.mjs')).href;
+    const result = spawnSync(
+      process.execPath,
+      ['--no-warnings', '--input-type=module', '-e', `const { diffMigrationsToSchema } = await import(${JSON.stringify(script)}); process.stdout.write(await diffMigrationsToSchema());`],
+      { env: process.env, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
   });
 });
 

@@ -3,7 +3,17 @@
 // Redis so that running services reload within a second (they also reload periodically, so a
 // lost announcement only delays a change).
 import { ALL_PARTNERS, partnerChangedChannel, smscChangedChannel } from '@smsgw/contracts';
-import { apiPasswordPepper, generateApiPassword, hashApiPassword, type Partner, type Prisma, type PrismaClient, type SmscConnection } from '@smsgw/db';
+import {
+  apiPasswordPepper,
+  generateApiPassword,
+  generateSmppPassword,
+  hashApiPassword,
+  smppPasswordProblem,
+  type Partner,
+  type Prisma,
+  type PrismaClient,
+  type SmscConnection,
+} from '@smsgw/db';
 import { checkCallbackTargets } from './callback-targets';
 import { checkLogin, checkServiceNumber, SettingError } from './partner-settings';
 
@@ -23,12 +33,18 @@ export interface ChangeContext {
 }
 
 /** Never shown, never audited. */
-const PARTNER_SECRET_FIELDS = ['apiPasswordHash'];
+const PARTNER_SECRET_FIELDS = ['apiPasswordHash', 'smppPasswordHash'];
 
-/** A partner row without its API password hash, the signing secret shown as "(set)". */
+/**
+ * A partner row without its password hashes, the signing secret shown as "(set)", and in place of
+ * the SMPP password hash whether it has one: `smppEnabled` (false: SMPP binds refused).
+ */
 export function partnerPublicView(row: Row | Partner): Row {
   const out: Row = {};
-  for (const [k, v] of Object.entries(row)) if (!PARTNER_SECRET_FIELDS.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(row)) {
+    if (k === 'smppPasswordHash') out.smppEnabled = v !== null && v !== undefined;
+    else if (!PARTNER_SECRET_FIELDS.includes(k)) out[k] = v;
+  }
   if (out.signingSecret) out.signingSecret = '(set)';
   return out;
 }
@@ -95,14 +111,43 @@ export async function setPartnerBlocked(ctx: ChangeContext, id: number, blocked:
   return after;
 }
 
+/** A partner's password changed: audited without the password or its hash, announced. */
+async function partnerPasswordChanged(ctx: ChangeContext, action: string, id: number): Promise<void> {
+  await writeAudit(ctx, action, `partner:${id}`, null, null);
+  await ctx.publish(partnerChangedChannel(ctx.prefix), String(id));
+}
+
 /** A new API password, stored hashed; the old one stops working as soon as ingress reloads. Returned once. */
 export async function rotateApiPassword(ctx: ChangeContext, id: number): Promise<string> {
   const p = await findPartner(ctx.db, id);
   const password = generateApiPassword();
   await ctx.db.partner.update({ where: { id: p.id }, data: { apiPasswordHash: hashApiPassword(password, apiPasswordPepper()) } });
-  await writeAudit(ctx, 'partner.set-password', `partner:${p.id}`, null, null);
-  await ctx.publish(partnerChangedChannel(ctx.prefix), String(p.id));
+  await partnerPasswordChanged(ctx, 'partner.set-password', p.id);
   return password;
+}
+
+/**
+ * A new SMPP bind password (generated unless given; a given one must pass smppPasswordProblem),
+ * stored hashed as the API password is. The old one stops working once the SMPP server reloads.
+ * Returns the password in clear, to be shown once.
+ */
+export async function setSmppPassword(ctx: ChangeContext, id: number, password?: string): Promise<string> {
+  const pass = password ?? generateSmppPassword();
+  const problem = smppPasswordProblem(pass);
+  if (problem) throw new SettingError(problem, 'smppPassword');
+  const p = await findPartner(ctx.db, id);
+  await ctx.db.partner.update({ where: { id: p.id }, data: { smppPasswordHash: hashApiPassword(pass, apiPasswordPepper()) } });
+  await partnerPasswordChanged(ctx, 'partner.set-smpp-password', p.id);
+  return pass;
+}
+
+/** Clears the SMPP password: every bind of the partner is refused. False when it had none (nothing changed, nothing audited). */
+export async function disableSmpp(ctx: ChangeContext, id: number): Promise<boolean> {
+  const p = await findPartner(ctx.db, id);
+  if (p.smppPasswordHash === null) return false;
+  await ctx.db.partner.update({ where: { id: p.id }, data: { smppPasswordHash: null } });
+  await partnerPasswordChanged(ctx, 'partner.disable-smpp', p.id);
+  return true;
 }
 
 /** Gives a partner a service number (refused if another partner owns it), or takes it away. */

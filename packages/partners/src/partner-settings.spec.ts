@@ -35,6 +35,14 @@ describe('partner settings, as the CLI types them and as the portal sends them',
     expect(() => parsePartnerSettings({ moOrder: 'random' }, 'field')).toThrow(new SettingError('mo-order is partner or subscriber'));
   });
 
+  it('SMPP binds: 1 to 1000, or back to the server\'s default', () => {
+    expect(parsePartnerSettings({ smppMaxBinds: '4' })).toEqual({ smppMaxBinds: 4 });
+    expect(parsePartnerSettings({ smppMaxBinds: 4 }, 'field')).toEqual({ smppMaxBinds: 4 });
+    for (const none of ['default', 'none', '']) expect(parsePartnerSettings({ smppMaxBinds: none })).toEqual({ smppMaxBinds: null });
+    expect(parsePartnerSettings({ smppMaxBinds: null }, 'field')).toEqual({ smppMaxBinds: null });
+    for (const bad of ['0', '-1', '1001', 'two', '2.5']) expect(() => parsePartnerSettings({ smppMaxBinds: bad })).toThrow(new SettingError(`"${bad}" must be a whole number from 1 to 1000`));
+  });
+
   it('settingText writes JSON values as the CLI would', () => {
     expect(settingText(['a', 'b'])).toBe('a,b');
     expect(settingText({ clientId: 'to' })).toBe('clientId=to');

@@ -36,6 +36,8 @@ export const int = (min: number, max: number) => (v: string): number => {
 };
 export const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const nullable = <T>(f: (v: string) => T) => (v: string): T | null => (v === '' || v === 'none' ? null : f(v));
+/** A setting whose null means "the service's default": "default", "none" or "" give null. */
+const orDefault = <T>(f: (v: string) => T) => (v: string): T | null => (v === 'default' ? null : nullable(f)(v));
 
 function ipList(v: string): string[] {
   return list(v).map((entry) => {
@@ -121,7 +123,7 @@ export const SETTINGS: SettingSpec[] = [
     option: 'callback-concurrency',
     field: 'callbackConcurrency',
     description: 'callback requests in flight to this partner at once, across all callback workers, 1-1000 ("default": the workers\' CALLBACK_PARTNER_CONCURRENCY); for delivery reports, and for MO when mo-order is subscriber',
-    parse: (v) => (v === 'default' || v === 'none' || v === '' ? null : int(1, 1000)(v)),
+    parse: orDefault(int(1, 1000)),
   },
   {
     option: 'mo-order',
@@ -131,6 +133,12 @@ export const SETTINGS: SettingSpec[] = [
       if (v !== 'partner' && v !== 'subscriber') throw new SettingError('mo-order is partner or subscriber');
       return v;
     },
+  },
+  {
+    option: 'smpp-max-binds',
+    field: 'smppMaxBinds',
+    description: 'SMPP binds this partner may hold at once, 1-1000 ("default": the SMPP server\'s default)',
+    parse: orDefault(int(1, 1000)),
   },
   { option: 'signing-secret', field: 'signingSecret', description: 'secret for X-Signature ("generate" for a random one, "none" to clear)', parse: nullable((v) => v) },
   { option: 'test-mode', field: 'testMode', description: 'test mode (true/false)', parse: bool },

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const require = createRequire(import.meta.url);
 const pg = require('pg');
 const { PrismaPg } = require('@prisma/adapter-pg');
-const { DriverAdapterError, bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
+const { ColumnTypeEnum, DriverAdapterError, bindMigrationAwareSqlAdapterFactory } = require('@prisma/driver-adapter-utils');
 
 export const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCHEMA_PATH = path.join(PACKAGE_DIR, 'prisma', 'schema.prisma');
@@ -188,7 +188,8 @@ const ENGINE_ERROR_KINDS = new Set([
  *   migration leaves nothing half-applied.
  * - It has no column type for "char" and fails any query returning one, even with no rows, while
  *   the engine's introspection (diff, drift checks) selects pg_constraint.contype. pg already
- *   parses it as a string; report it as text.
+ *   parses it as a string; report it as the adapter's Character type, which the engine reads as a
+ *   char (as text, the first CHECK constraint in a database made every diff panic).
  * - It reports some errors with kinds the engine cannot deserialize (a failing migration then
  *   says "unknown variant `InvalidInputValue`" instead of PostgreSQL's message); those are
  *   passed on as plain PostgreSQL errors.
@@ -214,10 +215,24 @@ function fixAdapter(queryable) {
       queryable.onError(err);
     }
   };
+  // The rows of a result with "char" columns -> those columns' indexes, from performIO to queryRaw.
+  const charColumns = new WeakMap();
   const performIO = queryable.performIO.bind(queryable);
   queryable.performIO = async (query) => {
     const result = await performIO(query);
-    for (const field of result?.fields ?? []) if (field.dataTypeID === PG_CHAR_OID) field.dataTypeID = PG_TEXT_OID;
+    const indexes = [];
+    (result?.fields ?? []).forEach((field, i) => {
+      if (field.dataTypeID !== PG_CHAR_OID) return;
+      field.dataTypeID = PG_TEXT_OID; // so that queryRaw accepts it; queryRaw below says Character
+      indexes.push(i);
+    });
+    if (indexes.length > 0 && Array.isArray(result.rows)) charColumns.set(result.rows, indexes);
+    return result;
+  };
+  const queryRaw = queryable.queryRaw.bind(queryable);
+  queryable.queryRaw = async (query) => {
+    const result = await queryRaw(query);
+    for (const i of charColumns.get(result.rows) ?? []) result.columnTypes[i] = ColumnTypeEnum.Character;
     return result;
   };
   if (typeof queryable.startTransaction === 'function') {
