@@ -1,10 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { HealthController, MetricsModule, loggerModule, Startup } from '@smsgw/common';
 import { CancelModule } from './cancel/cancel.module';
-import { INGRESS_CONFIG, type IngressConfig } from './config';
-import { InfraModule } from './infra/infra.module';
+import { IntakeModule } from '@smsgw/intake';
+import { INGRESS_CONFIG, intakeConfig, type IngressConfig } from './config';
 import { IngressLifecycle } from './lifecycle.service';
-import { PartnersModule } from './partners/partners.module';
 import { SendModule } from './send/send.module';
 import { StatusModule } from './status/status.module';
 
@@ -19,7 +18,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), InfraModule, PartnersModule, SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), IntakeModule.forRoot(intakeConfig(config)), SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
       providers: [Startup, IngressLifecycle],
     };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseConfigSchema, csv, loadConfig } from '@smsgw/common';
+import type { IntakeConfig } from '@smsgw/intake';
 
 export const ingressConfigSchema = baseConfigSchema.extend({
   INGRESS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -25,4 +26,18 @@ export const INGRESS_CONFIG = Symbol('INGRESS_CONFIG');
 
 export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
   return loadConfig(ingressConfigSchema, env);
+}
+
+/** The intake's settings (connections, group commit, dispatch jobs, partner reloads), from the ingress's. */
+export function intakeConfig(c: IngressConfig): IntakeConfig {
+  return {
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    redisPrefix: c.REDIS_PREFIX,
+    dbPool: c.INGRESS_DB_POOL,
+    batchMax: c.INGRESS_BATCH_MAX,
+    dispatchGatherMs: c.INGRESS_DISPATCH_GATHER_MS,
+    partnerReloadSeconds: c.PARTNER_RELOAD_SECONDS,
+    applicationName: 'ingress-api',
+  };
 }

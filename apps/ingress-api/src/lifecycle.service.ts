@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Startup } from '@smsgw/common';
 import { refuseDevelopmentSecrets } from '@smsgw/db';
+import { PartnerCache } from '@smsgw/intake';
 import { INGRESS_CONFIG, type IngressConfig } from './config';
-import { PartnerCache } from './partners/partner-cache.service';
 
 /**
  * Start and stop order in one place. Start: once PostgreSQL and Redis answer (Startup; until then

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Queue } from 'bullmq';
 import { QUEUES, bullPriority, dispatchJobId, type MtDispatchBatch } from '@smsgw/contracts';
-import { MessageWriter, type NewMessage } from '../src/send/message-writer.service';
+import { MessageWriter, type NewMessage } from '@smsgw/intake';
 import { qs, request, startIngress, REDIS_URL, type Ingress, type TestPartner } from './harness';
 
 jest.setTimeout(30_000);

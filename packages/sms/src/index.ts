@@ -9,3 +9,4 @@ export * from './callback';
 export * from './callback-target';
 export * from './coalesce-writes';
 export * from './smpp-pdu';
+export * from './ip-allow-list';

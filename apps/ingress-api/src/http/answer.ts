@@ -111,12 +111,4 @@ export function xmlEscape(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string);
 }
 
-/** A partner-caused or platform failure with its protocol code. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: number,
-    readonly text: string,
-  ) {
-    super(text);
-  }
-}
+export { ProtocolError } from '@smsgw/intake';

@@ -2,9 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type * as ipaddr from 'ipaddr.js';
 import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import { IpAllowList, clientAddress, socketAddress } from '../partners/ip-allow-list';
-import type { CachedPartner } from '../partners/partner';
-import { PartnerCache } from '../partners/partner-cache.service';
+import { IpAllowList, clientAddress, socketAddress } from '@smsgw/sms';
+import { PartnerCache, type CachedPartner } from '@smsgw/intake';
 import { ProtocolError, outputFormat, type OutputFormat } from './answer';
 import { Params, parseUrlEncoded, queryOf } from './params';
 

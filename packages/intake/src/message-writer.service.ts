@@ -3,8 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
 import { defaultParallelFrom } from '@smsgw/common';
 import { dispatchBatches, enqueueBulk, MAX_DISPATCH_BATCH, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
-import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import { MT_DISPATCH_QUEUE, PG_POOL } from '../infra/tokens';
+import { INTAKE_CONFIG, MT_DISPATCH_QUEUE, PG_POOL, type IntakeConfig } from './tokens';
 import { MessageIdAllocator } from '@smsgw/db';
 
 export interface NewMessage {
@@ -57,7 +56,8 @@ JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
 
 /**
  * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch` (batch jobs of
- * the messages committed within INGRESS_DISPATCH_GATHER_MS, one per priority).
+ * the messages committed within the dispatch gather time, one per priority: INGRESS_DISPATCH_GATHER_MS in
+ * the ingress).
  *
  * Concurrent requests share one multi-row INSERT (group commit): while a batch is being written
  * the next one gathers, so the cost of a commit is paid once per batch, not once per message,
@@ -79,11 +79,11 @@ export class MessageWriter implements OnApplicationShutdown {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(MT_DISPATCH_QUEUE) private readonly queue: Queue,
-    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+    @Inject(INTAKE_CONFIG) private readonly config: IntakeConfig,
   ) {
     this.ids = new MessageIdAllocator(pool);
     // Leave a connection free for status reads and id blocks.
-    this.maxInFlight = Math.max(1, config.INGRESS_DB_POOL - 2);
+    this.maxInFlight = Math.max(1, config.dbPool - 2);
   }
 
   write(message: NewMessage): Promise<StoredMessage> {
@@ -108,9 +108,9 @@ export class MessageWriter implements OnApplicationShutdown {
       this.scheduled = false;
       // A second INSERT beside one in progress only for a batch worth it (see Batcher.parallelFrom):
       // requests arriving one by one wait for the commit in progress and share the next one.
-      const parallelFrom = defaultParallelFrom(this.config.INGRESS_BATCH_MAX);
+      const parallelFrom = defaultParallelFrom(this.config.batchMax);
       while (this.inFlight < this.maxInFlight && this.waiting.length > 0 && (this.inFlight === 0 || this.waiting.length >= parallelFrom)) {
-        const batch = this.waiting.splice(0, this.config.INGRESS_BATCH_MAX);
+        const batch = this.waiting.splice(0, this.config.batchMax);
         this.inFlight++;
         void this.flush(batch).finally(() => {
           this.inFlight--;
@@ -147,11 +147,11 @@ export class MessageWriter implements OnApplicationShutdown {
   /**
    * Each `mt.dispatch` job costs Redis a few scripts and the connector a fetch and a completion,
    * whatever its size. Under load several commits end within a few milliseconds of each other
-   * (up to INGRESS_DB_POOL − 2 run at once), so their messages wait that long and go as one job
+   * (up to the pool size − 2 run at once), so their messages wait that long and go as one job
    * per priority instead of one per commit. A full batch goes at once.
    */
   private gather(messages: MtDispatchMessage[]): void {
-    const gatherMs = this.config.INGRESS_DISPATCH_GATHER_MS;
+    const gatherMs = this.config.dispatchGatherMs;
     if (gatherMs === 0) {
       this.enqueue(messages);
       return;

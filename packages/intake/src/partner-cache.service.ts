@@ -3,9 +3,7 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { waitForRedis } from '@smsgw/common';
 import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
-import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import { PG_POOL, REDIS_SUBSCRIBER } from '../infra/tokens';
-import type { Params } from '../http/params';
+import { INTAKE_CONFIG, PG_POOL, REDIS_SUBSCRIBER, type IntakeConfig } from './tokens';
 import { CachedPartner, type PartnerRow } from './partner';
 
 /** Payload of a change notification that concerns the number blacklist. */
@@ -34,13 +32,13 @@ export class PartnerCache implements OnModuleDestroy {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
-    @Inject(INGRESS_CONFIG) private readonly config: IngressConfig,
+    @Inject(INTAKE_CONFIG) private readonly config: IntakeConfig,
   ) {}
 
-  /** Loads everything and follows changes; IngressLifecycle calls it once PostgreSQL and Redis answer. */
+  /** Loads everything and follows changes; the app's lifecycle calls it once PostgreSQL and Redis answer. */
   async start(): Promise<void> {
     await this.reloadAll();
-    const channel = partnerChangedChannel(this.config.REDIS_PREFIX);
+    const channel = partnerChangedChannel(this.config.redisPrefix);
     this.subscriber.on('message', (ch: string, payload: string) => {
       if (ch === channel) void this.serially(() => this.onChange(payload));
     });
@@ -50,7 +48,7 @@ export class PartnerCache implements OnModuleDestroy {
     await waitForRedis(this.subscriber, 10_000);
     await this.subscriber.subscribe(channel);
     this.subscriber.on('ready', () => void this.serially(() => this.reloadAll()));
-    this.timer = setInterval(() => void this.serially(() => this.reloadAll()), this.config.PARTNER_RELOAD_SECONDS * 1000);
+    this.timer = setInterval(() => void this.serially(() => this.reloadAll()), this.config.partnerReloadSeconds * 1000);
     this.timer.unref();
   }
 
@@ -59,7 +57,7 @@ export class PartnerCache implements OnModuleDestroy {
   }
 
   /** Finds the partner a request names, whatever that partner calls its login parameter. */
-  resolve(params: Params): { partner: CachedPartner | null; loginGiven: boolean } {
+  resolve(params: { get(name: string): string | undefined }): { partner: CachedPartner | null; loginGiven: boolean } {
     let loginGiven = false;
     for (const name of this.loginParamNames) {
       const login = params.get(name);
@@ -69,6 +67,10 @@ export class PartnerCache implements OnModuleDestroy {
       if (partner && partner.paramName('serviceId') === name) return { partner, loginGiven };
     }
     return { partner: null, loginGiven };
+  }
+
+  byPartnerLogin(login: string): CachedPartner | undefined {
+    return this.byLogin.get(login);
   }
 
   byPartnerId(id: number): CachedPartner | undefined {

@@ -46,7 +46,7 @@ export function parseAddress(s: string | undefined): ipaddr.IPv4 | ipaddr.IPv6 |
   }
 }
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+export type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
 // A connection's peer never changes: parse it once per socket, not once per request on a
 // keep-alive connection (parsing was a few per cent of the ingress's CPU).

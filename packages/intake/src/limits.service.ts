@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Batcher } from '@smsgw/common';
-import { INGRESS_CONFIG, type IngressConfig } from '../config';
-import { REDIS } from '../infra/tokens';
+import { INTAKE_CONFIG, REDIS, type IntakeConfig } from './tokens';
 
 /**
  * Admission of the requests of one partner parsed in one turn, in order, in one round trip.
@@ -118,12 +117,12 @@ export class LimitsService {
     name: 'limits.admit',
   });
 
-  constructor(@Inject(REDIS) redis: Redis, @Inject(INGRESS_CONFIG) config: IngressConfig) {
+  constructor(@Inject(REDIS) redis: Redis, @Inject(INTAKE_CONFIG) config: IntakeConfig) {
     redis.defineCommand('smsAdmit', { lua: ADMIT_LUA });
     redis.defineCommand('smsBoundedIncr', { numberOfKeys: 1, lua: BOUNDED_INCR_LUA });
     redis.defineCommand('smsQuota', { numberOfKeys: 1, lua: QUOTA_LUA });
     this.redis = redis as Redis & LimitCommands;
-    this.prefix = config.REDIS_PREFIX;
+    this.prefix = config.redisPrefix;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { REQUEST_PARAMS, type RequestParam } from '@smsgw/contracts';
-import { IpAllowList } from './ip-allow-list';
+import { IpAllowList } from '@smsgw/sms';
 
 /** The `partner` row as the hot path needs it. */
 export interface PartnerRow {
