@@ -2,7 +2,7 @@
 #
 #   docker build --build-arg APP=ingress-api -t smsgw/ingress-api .
 #
-# APP is a folder of apps/: ingress-api, smsc-connector, callback-worker, scheduler,
+# APP is a folder of apps/: ingress-api, smpp-server, smsc-connector, callback-worker, scheduler,
 # smsc-simulator, portal, or admin (the operator CLI; the compose file's `migrate` service runs the
 # migrations and the seed from it). docker-compose.yml builds each of them.
 #
@@ -53,7 +53,7 @@ COPY apps/ apps/
 # stage does not depend on APP, so its layers are shared). packages/db's build runs `prisma
 # generate` offline (scripts/generate.js points the CLI at a stub schema engine, which generate
 # never runs), then tsc.
-ARG BUILD_APPS="ingress-api smsc-connector callback-worker scheduler smsc-simulator portal admin"
+ARG BUILD_APPS="ingress-api smpp-server smsc-connector callback-worker scheduler smsc-simulator portal admin"
 RUN npx turbo run build $(for app in $BUILD_APPS; do printf -- '--filter=@smsgw/%s ' "$app"; done) \
       --output-logs=errors-only
 

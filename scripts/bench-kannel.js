@@ -79,6 +79,8 @@ const PORTS = {
   portal: portBase + 4,
   simSmpp: portBase + 5,
   simHttp: portBase + 6,
+  smppServer: portBase + 7,
+  smppServerHttp: portBase + 8,
   kannelAdmin: portBase + 10,
   kannelSmsbox: portBase + 11,
   kannelSendsms: portBase + 12,
@@ -93,7 +95,7 @@ const NAMES = {
   B: 'Kannel + SMPP simulator',
   C: 'platform (npm start)',
 };
-const PLATFORM_APPS = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+const PLATFORM_APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 /** The simulator's settings, the same for B and C. */
 const SIM_ENV = {
   SIM_SMPP_HOST: '127.0.0.1',
@@ -676,6 +678,8 @@ async function startPlatform() {
     CALLBACK_HTTP_PORT: String(PORTS.callback),
     SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
     PORTAL_PORT: String(PORTS.portal),
+    SMPP_SERVER_PORT: String(PORTS.smppServer),
+    SMPP_SERVER_HTTP_PORT: String(PORTS.smppServerHttp),
     CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
     // The sink is on 127.0.0.1: allow callbacks to private addresses where the worker checks.
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',

@@ -12,7 +12,7 @@ const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
  * Services in start order; each is started only if its dist/main.js exists. The simulator comes
  * first so that the connector finds an SMSC to bind to.
  */
-const SERVICES = ['smsc-simulator', 'ingress-api', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+const SERVICES = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 /**
  * Node options of a service. The callback worker allocates many short-lived objects per callback:
  * a larger young generation means fewer scavenges (about 7 % less CPU per callback in
@@ -91,6 +91,12 @@ async function main() {
     lines.push(
       `SMSC simulator: SMPP on 127.0.0.1:${process.env.SIM_SMPP_PORT || 2775}, control API http://127.0.0.1:${simHttpPort}. A subscriber's message (MO) to the demo partner's number 4565:`,
       `  curl -X POST http://127.0.0.1:${simHttpPort}/mo -H 'content-type: application/json' -d '{"from":"79036550550","to":"4565","text":"Hi"}'`,
+    );
+  }
+  if (started.has('smpp-server')) {
+    lines.push(
+      `SMPP for partners on 127.0.0.1:${process.env.SMPP_SERVER_PORT || 2776}: bind with system_id demo and the password this prints once:`,
+      `  npm run admin -- partner smpp-password demo`,
     );
   }
   if (started.has('portal')) {

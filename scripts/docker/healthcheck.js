@@ -12,6 +12,7 @@ const PORTS = {
   'smsc-connector': ['CONNECTOR_HTTP_PORT', 8090],
   'callback-worker': ['CALLBACK_HTTP_PORT', 8091],
   scheduler: ['SCHEDULER_HTTP_PORT', 8092],
+  'smpp-server': ['SMPP_SERVER_HTTP_PORT', 8093],
   'smsc-simulator': ['SIM_HTTP_PORT', 8025],
 };
 const TIMEOUT_MS = 4000;

@@ -1,9 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { HealthController, MetricsModule, loggerModule, Startup } from '@smsgw/common';
 import { CancelModule } from './cancel/cancel.module';
-import { IntakeModule } from '@smsgw/intake';
+import { IntakeLifecycle, IntakeModule } from '@smsgw/intake';
 import { INGRESS_CONFIG, intakeConfig, type IngressConfig } from './config';
-import { IngressLifecycle } from './lifecycle.service';
 import { SendModule } from './send/send.module';
 import { StatusModule } from './status/status.module';
 
@@ -20,7 +19,7 @@ export class AppModule {
       module: AppModule,
       imports: [configModule, loggerModule('ingress-api', config.LOG_LEVEL, 'all'), IntakeModule.forRoot(intakeConfig(config)), SendModule, StatusModule, CancelModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
-      providers: [Startup, IngressLifecycle],
+      providers: [Startup, IntakeLifecycle],
     };
   }
 }

@@ -39,5 +39,7 @@ export function intakeConfig(c: IngressConfig): IntakeConfig {
     dispatchGatherMs: c.INGRESS_DISPATCH_GATHER_MS,
     partnerReloadSeconds: c.PARTNER_RELOAD_SECONDS,
     applicationName: 'ingress-api',
+    nodeEnv: c.NODE_ENV,
+    apiPasswordPepper: c.API_PASSWORD_PEPPER,
   };
 }

@@ -6,7 +6,7 @@ import { loadIngressConfig } from './config';
 async function main(): Promise<void> {
   const config = loadIngressConfig();
   // NODE_ENV=production: no development pepper (one line and exit 1 if so); seeded partner
-  // passwords are looked for once PostgreSQL answers (IngressLifecycle).
+  // passwords are looked for once PostgreSQL answers (IntakeLifecycle).
   await refuseDevelopmentSecrets({ nodeEnv: config.NODE_ENV, pepper: config.API_PASSWORD_PEPPER, databaseUrl: config.DATABASE_URL });
   const app = await createIngressApp(config);
   await app.listen({ port: config.INGRESS_PORT, host: config.INGRESS_HOST });

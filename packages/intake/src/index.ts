@@ -6,3 +6,4 @@ export * from './limits.service';
 export * from './message-writer.service';
 export * from './intake.service';
 export * from './intake.module';
+export * from './intake.lifecycle';

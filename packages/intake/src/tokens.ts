@@ -22,4 +22,7 @@ export interface IntakeConfig {
   partnerReloadSeconds: number;
   /** What the app calls itself in PostgreSQL's `application_name`. */
   applicationName: string;
+  /** NODE_ENV and API_PASSWORD_PEPPER: production refuses to start on the development pepper or seeded passwords. */
+  nodeEnv: string;
+  apiPasswordPepper: string;
 }

@@ -1,6 +1,7 @@
 import { analyzeText } from './encoding';
 import {
   buildSubmitSegments,
+  parseSmppTime,
   smppAbsoluteTime,
   smppRelativeTime,
   submitSegmentCount,
@@ -196,6 +197,37 @@ describe('SMPP time formats', () => {
 
   it.each([-1, 100 * 86_400, Number.POSITIVE_INFINITY])('smppRelativeTime rejects %p', (seconds) => {
     expect(() => smppRelativeTime(seconds)).toThrow(RangeError);
+  });
+
+  describe('parseSmppTime', () => {
+    const now = new Date(Date.UTC(2026, 11, 6, 10, 0, 0));
+    it.each<[string, string | null]>([
+      ['', null],
+      ['261201063000000+', '2026-12-01T06:30:00.000Z'],
+      ['261201093000012+', '2026-12-01T06:30:00.000Z'], // 09:30 local, 12 quarter hours (3 h) ahead of UTC
+      ['261201013000020-', '2026-12-01T06:30:00.000Z'], // 01:30 local, 5 h behind UTC
+      ['260102030405900+', '2026-01-02T03:04:05.900Z'],
+      ['000002000000000R', '2026-12-08T10:00:00.000Z'],
+      ['000000000130000R', '2026-12-06T10:01:30.000Z'],
+      ['010100000000000R', '2028-01-05T10:00:00.000Z'], // 1 year (365 days) + 1 month (30 days)
+    ])('%p', (value, expected) => {
+      const got = parseSmppTime(value, now);
+      expect(got === null ? null : (got as Date).toISOString()).toBe(expected);
+    });
+
+    it('reads what smppAbsoluteTime and smppRelativeTime write, and what the smpp package writes', () => {
+      const date = new Date(Date.UTC(2026, 5, 15, 12, 0, 30));
+      expect(parseSmppTime(smppAbsoluteTime(date), now)).toEqual(date);
+      expect(parseSmppTime(smppDefs.filters.time.encode(date), now)).toEqual(date);
+      expect(parseSmppTime(smppRelativeTime(86_400 + 61), now)).toEqual(new Date(now.getTime() + (86_400 + 61) * 1000));
+    });
+
+    it.each(['2612010630', '261201063000000', '261301063000000+', '260231063000000+', '261201243000000+', '261201063000049+', '000002000000100R', '26120106300000x+', '261201063000000*'])(
+      'refuses %p',
+      (value) => {
+        expect(parseSmppTime(value, now)).toBe('invalid');
+      },
+    );
   });
 });
 

@@ -126,3 +126,31 @@ export function smppRelativeTime(seconds: number): string {
   const minutes = Math.floor(rest / 60);
   return '0000' + pad2(days) + pad2(hours) + pad2(minutes) + pad2(rest - minutes * 60) + '000R';
 }
+
+const SMPP_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d)(\d{2})([+\-R])$/;
+
+/**
+ * Reads an SMPP 3.4 time (§7.1.1) as a partner's `submit_sm` gives it in `schedule_delivery_time`
+ * or `validity_period`: empty is null ("not given"); absolute `YYMMDDhhmmsstnn±` (tenths of a
+ * second, then the local time's offset from UTC in quarter hours) or relative `YYMMDDhhmmss000R`
+ * (from `now`; a year is 365 days, a month 30). Anything else, or a date that does not exist
+ * (31 February, 25 o'clock), is 'invalid'. Years 00–99 are 2000–2099.
+ */
+export function parseSmppTime(value: string, now: Date): Date | null | 'invalid' {
+  if (value === '') return null;
+  const m = SMPP_TIME.exec(value);
+  if (!m) return 'invalid';
+  const [yy, mo, dd, hh, mi, ss, tenths, nn] = m.slice(1, 9).map(Number) as [number, number, number, number, number, number, number, number];
+  const sign = m[9]!;
+  if (sign === 'R') {
+    if (tenths !== 0 || nn !== 0) return 'invalid';
+    const seconds = ((((yy * 365 + mo * 30 + dd) * 24 + hh) * 60 + mi) * 60) + ss;
+    return new Date(now.getTime() + seconds * 1000);
+  }
+  if (mo < 1 || mo > 12 || dd < 1 || hh > 23 || mi > 59 || ss > 59 || nn > 48) return 'invalid';
+  const utc = Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss, tenths * 100);
+  const check = new Date(utc);
+  if (check.getUTCDate() !== dd || check.getUTCMonth() !== mo - 1) return 'invalid';
+  // The time is local, `nn` quarter hours ahead of (+) or behind (-) UTC.
+  return new Date(utc - (sign === '+' ? 1 : -1) * nn * 15 * 60_000);
+}

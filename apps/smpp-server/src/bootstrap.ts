@@ -1,0 +1,37 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { SmppServerConfig } from './config';
+import { SmppListener } from './smpp-listener';
+
+export interface RunningSmppServer {
+  app: NestFastifyApplication;
+  /** The SMPP port partners bind to (useful with SMPP_SERVER_PORT=0). */
+  smppPort: number;
+  /** The port of /health and /metrics. */
+  httpPort: number;
+  /** Graceful stop, as on SIGTERM: every session unbound first. */
+  close(): Promise<void>;
+}
+
+/** Starts the SMPP server in this process (main.ts, tests). */
+export async function startSmppServer(config: SmppServerConfig): Promise<RunningSmppServer> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  try {
+    await app.listen({ port: config.SMPP_SERVER_HTTP_PORT, host: config.SMPP_SERVER_HTTP_HOST });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    throw e;
+  }
+  const address = app.getHttpServer().address();
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    smppPort: app.get(SmppListener).port,
+    httpPort: typeof address === 'object' && address ? address.port : config.SMPP_SERVER_HTTP_PORT,
+    close: () => (closing ??= app.close()),
+  };
+}

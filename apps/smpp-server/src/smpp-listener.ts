@@ -1,0 +1,217 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { metricsRegistry, Startup } from '@smsgw/common';
+import { responseCommand, SmppStatus, Tag, type Command, type Pdu, type PduError } from '@smsgw/sms';
+import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
+import { PartnerBinds, type BindMode } from './partner-binds';
+import { PartnerSession } from './partner-session';
+import { SubmitService } from './submit.service';
+
+const BIND_MODES: Partial<Record<Command, BindMode>> = {
+  bind_transmitter: 'transmitter',
+  bind_receiver: 'receiver',
+  bind_transceiver: 'transceiver',
+};
+const SMPP_3_4 = 0x34;
+
+// Tests run several servers in one process; a series is registered once.
+function counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
+  return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+}
+const bindsTotal = counter('smsgw_smpp_server_binds_total', 'Bind requests by mode and outcome (ok, refused).', ['mode', 'outcome']);
+const pdusTotal = counter('smsgw_smpp_server_pdus_total', 'PDUs received from partners, by command.', ['command']);
+const submitsTotal = counter('smsgw_smpp_server_submits_total', 'submit_sm answered, by command_status (ESME_ROK: stored).', ['status']);
+const errorsTotal = counter('smsgw_smpp_server_errors_total', 'PDUs refused or connections closed for a protocol error, by reason.', ['reason']);
+
+/**
+ * The SMPP 3.4 listener partners bind to: binds (transmitter, receiver, transceiver) decided by
+ * `PartnerBinds`, `enquire_link`, `unbind` either way, `generic_nack` for what it cannot read or
+ * does not take, and the timeouts (no bind in time, a bound session silent too long). Listens
+ * when the application boots; at shutdown unbinds every session and waits for the answers.
+ */
+@Injectable()
+export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger(SmppListener.name);
+  private server: Server | null = null;
+  readonly sessions = new Set<PartnerSession>();
+
+  constructor(
+    @Inject(SMPP_SERVER_CONFIG) private readonly config: SmppServerConfig,
+    private readonly binds: PartnerBinds,
+    private readonly submits: SubmitService,
+    private readonly startup: Startup,
+  ) {
+    const sessions = this.sessions;
+    if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_sessions')) {
+      new Gauge({
+        name: 'smsgw_smpp_server_sessions',
+        help: 'Open SMPP connections, by bind mode (none: not bound yet).',
+        labelNames: ['mode'],
+        registers: [metricsRegistry],
+        collect() {
+          this.reset();
+          for (const s of sessions) this.inc({ mode: s.mode ?? 'none' });
+        },
+      });
+    }
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const server = createServer((socket) => {
+      const session = new PartnerSession(
+        socket,
+        {
+          pdu: (s, pdu) => this.onPdu(s, pdu),
+          malformed: (s, e, sequence, fatal) => this.onMalformed(s, e, sequence, fatal),
+          idle: (s) => void this.onIdle(s),
+          closed: (s) => {
+            this.sessions.delete(s);
+            this.log.log(`session ${s.id} from ${s.remote} closed${s.partner ? ` (${s.mode} ${s.partner.login})` : ''}`);
+          },
+        },
+        { bindMs: this.config.SMPP_BIND_TIMEOUT_MS, inactivityMs: this.config.SMPP_INACTIVITY_TIMEOUT_MS },
+      );
+      this.sessions.add(session);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.SMPP_SERVER_PORT, this.config.SMPP_SERVER_HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.log.error(`SMPP listener: ${e.message}`));
+    this.server = server;
+    this.log.log(`SMPP listening on ${this.config.SMPP_SERVER_HOST} port ${this.port}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...this.sessions].map((s) => this.unbindAndClose(s)));
+    await stopped;
+  }
+
+  private onPdu(session: PartnerSession, pdu: Pdu): void {
+    pdusTotal.inc({ command: pdu.command });
+    const mode = BIND_MODES[pdu.command];
+    if (mode) return void this.bind(session, mode, pdu);
+    switch (pdu.command) {
+      case 'enquire_link':
+        return session.send({ command: 'enquire_link_resp', sequence: pdu.sequence });
+      case 'unbind':
+        session.send({ command: 'unbind_resp', sequence: pdu.sequence });
+        return session.end();
+      case 'generic_nack':
+        // A partner refusing something of ours it could not read: nothing to answer.
+        this.log.warn(`session ${session.id} (${session.partner?.login ?? 'not bound'}): generic_nack 0x${pdu.status.toString(16)} for sequence ${pdu.sequence}`);
+        return;
+    }
+    // A response to nothing we asked: nothing to do.
+    if (responseCommand(pdu.command) === null) return;
+    const response = responseCommand(pdu.command)!;
+    if (!session.bound) {
+      errorsTotal.inc({ reason: 'not_bound' });
+      return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RINVBNDSTS });
+    }
+    if (pdu.command === 'submit_sm') return void this.submit(session, pdu);
+    errorsTotal.inc({ reason: 'unsupported_command' });
+    session.send({ command: 'generic_nack', sequence: pdu.sequence, status: SmppStatus.ESME_RINVCMDID });
+  }
+
+  private async submit(session: PartnerSession, pdu: Pdu): Promise<void> {
+    const answer = (status: number, messageId?: string) => {
+      submitsTotal.inc({ status: status === 0 ? 'ESME_ROK' : statusName(status) });
+      session.send({ command: 'submit_sm_resp', sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
+    };
+    if (session.mode === 'receiver') return answer(SmppStatus.ESME_RINVBNDSTS);
+    if (session.inFlight >= this.config.SMPP_WINDOW) return answer(SmppStatus.ESME_RMSGQFUL);
+    session.inFlight++;
+    try {
+      const outcome = await this.submits.submit(session.partner!.id, pdu);
+      if (outcome.ok) return answer(0, outcome.messageId);
+      this.log.debug(`session ${session.id} (${session.partner!.login}): submit_sm ${pdu.sequence} refused (${statusName(outcome.status)}): ${outcome.reason}`);
+      answer(outcome.status);
+    } catch (e) {
+      this.log.error(`session ${session.id} (${session.partner!.login}): submit_sm ${pdu.sequence} failed: ${(e as Error).stack ?? String(e)}`);
+      answer(SmppStatus.ESME_RSYSERR);
+    } finally {
+      session.inFlight--;
+    }
+  }
+
+  private async bind(session: PartnerSession, mode: BindMode, pdu: Pdu): Promise<void> {
+    const response = `bind_${mode}_resp` as Command;
+    if (session.bound || session.binding) {
+      return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RALYBND });
+    }
+    if (!this.startup.ready) {
+      // Not connected to PostgreSQL and Redis yet, or the partners not loaded: come back later.
+      bindsTotal.inc({ mode, outcome: 'error' });
+      return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RSYSERR });
+    }
+    session.binding = true;
+    const systemId = String(pdu.params.system_id ?? '');
+    let decision;
+    try {
+      decision = await this.binds.decide(systemId, String(pdu.params.password ?? ''), session.address);
+    } catch (e) {
+      session.binding = false;
+      this.log.error(`session ${session.id} from ${session.remote}: ${mode} bind of "${systemId}" not decided: ${(e as Error).message}`);
+      bindsTotal.inc({ mode, outcome: 'error' });
+      session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RSYSERR });
+      return;
+    }
+    session.binding = false;
+    if (!decision.ok) {
+      bindsTotal.inc({ mode, outcome: 'refused' });
+      this.log.warn(`session ${session.id} from ${session.remote}: ${mode} bind of "${systemId}" refused: ${decision.reason}`);
+      session.send({ command: response, sequence: pdu.sequence, status: decision.status });
+      return session.end();
+    }
+    session.bind(mode, decision.partner, decision.release);
+    bindsTotal.inc({ mode, outcome: 'ok' });
+    const version = Number(pdu.params.interface_version ?? 0);
+    session.send({
+      command: response,
+      sequence: pdu.sequence,
+      params: { system_id: this.config.SMPP_SYSTEM_ID },
+      tlvs: version >= SMPP_3_4 ? [{ tag: Tag.sc_interface_version, value: Buffer.from([SMPP_3_4]) }] : [],
+    });
+    this.log.log(`session ${session.id} from ${session.remote}: bound ${mode} as "${decision.partner.login}"`);
+  }
+
+  private onMalformed(session: PartnerSession, e: PduError, sequence: number | null, fatal: boolean): void {
+    errorsTotal.inc({ reason: fatal ? 'unreadable_stream' : 'malformed_pdu' });
+    this.log.warn(`session ${session.id} from ${session.remote}${session.partner ? ` (${session.partner.login})` : ''}: ${e.message}${fatal ? '; closing' : ''}`);
+    session.send({ command: 'generic_nack', sequence: sequence ?? 0, status: e.status });
+    if (fatal) session.end();
+  }
+
+  private async onIdle(session: PartnerSession): Promise<void> {
+    errorsTotal.inc({ reason: session.bound ? 'inactive' : 'no_bind' });
+    this.log.warn(`session ${session.id} from ${session.remote}: ${session.bound ? `nothing received for ${this.config.SMPP_INACTIVITY_TIMEOUT_MS} ms` : `no bind within ${this.config.SMPP_BIND_TIMEOUT_MS} ms`}; closing`);
+    await this.unbindAndClose(session);
+  }
+
+  /** Unbinds a bound session (waiting for the answer a while), then closes it. */
+  private async unbindAndClose(session: PartnerSession): Promise<void> {
+    if (session.bound) await session.request({ command: 'unbind' }, this.config.SMPP_UNBIND_TIMEOUT_MS);
+    session.destroy();
+  }
+}
+
+const STATUS_NAMES = new Map<number, string>(Object.entries(SmppStatus).map(([name, value]) => [value, name]));
+
+/** `ESME_RTHROTTLED` for 0x58; a code SMPP 3.4 does not name as hex. */
+function statusName(status: number): string {
+  return STATUS_NAMES.get(status) ?? `0x${status.toString(16).padStart(8, '0')}`;
+}

@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { Intake, PartnerCache, ProtocolError, type CachedPartner, type NewMessage } from '@smsgw/intake';
+import { analyzeText, dataCodingAlphabet, decodeShortMessage, normalizeMsisdn, parseSmppTime, SmppStatus, Tag, tlvValue, type Pdu } from '@smsgw/sms';
+
+/** The longest text the platform takes, in characters (as `/send`). */
+const MAX_TEXT_CHARS = 2000;
+/** Longest validity a partner may ask for, in minutes (as `/send`'s `validity`). */
+const MAX_VALIDITY_MINUTES = 2880;
+const ESM_CLASS_UDHI = 0x40;
+
+/** What `submit_sm_resp` says: the stored message's id, or the refusal. */
+export type SubmitOutcome = { ok: true; messageId: string } | { ok: false; status: number; reason: string };
+
+const refuse = (status: number, reason: string): SubmitOutcome => ({ ok: false, status, reason });
+
+/**
+ * The SMPP refusal closest to the HTTP API's answer for the same case (docs/protocol.md, SMPP
+ * section): 408 rate limit → ESME_RTHROTTLED, 406 number → ESME_RINVDSTADR, 414 too long →
+ * ESME_RINVMSGLEN, 500 and 503 (ours, temporary) → ESME_RSYSERR, the rest → ESME_RSUBMITFAIL.
+ */
+export function smppStatusOf(e: ProtocolError): number {
+  switch (e.code) {
+    case 408:
+      return SmppStatus.ESME_RTHROTTLED;
+    case 406:
+      return SmppStatus.ESME_RINVDSTADR;
+    case 414:
+      return SmppStatus.ESME_RINVMSGLEN;
+    case 500:
+    case 503:
+      return SmppStatus.ESME_RSYSERR;
+    default:
+      return SmppStatus.ESME_RSUBMITFAIL;
+  }
+}
+
+/**
+ * `submit_sm` from a bound partner: the checks of `/send` on the PDU's fields, then the same intake
+ * (limits, store, hand-over to `mt.dispatch`). The answer carries the message's id only once the
+ * message is stored.
+ */
+@Injectable()
+export class SubmitService {
+  constructor(
+    private readonly partners: PartnerCache,
+    private readonly intake: Intake,
+  ) {}
+
+  async submit(partnerId: number, pdu: Pdu, now = new Date()): Promise<SubmitOutcome> {
+    const partner = this.partners.byPartnerId(partnerId);
+    if (!partner || partner.row.status !== 'active') return refuse(SmppStatus.ESME_RSUBMITFAIL, 'partner blocked');
+    if (partner.testPeriodOver(now.getTime())) return refuse(SmppStatus.ESME_RSUBMITFAIL, 'test period over');
+    const checked = this.check(partner, pdu, now);
+    if ('ok' in checked) return checked;
+    try {
+      const stored = await this.intake.take(partner, checked, null);
+      return { ok: true, messageId: stored.id };
+    } catch (e) {
+      if (e instanceof ProtocolError) return refuse(smppStatusOf(e), e.text);
+      throw e;
+    }
+  }
+
+  /** The message a submit_sm asks for, or its refusal. */
+  private check(partner: CachedPartner, pdu: Pdu, now: Date): NewMessage | SubmitOutcome {
+    const p = pdu.params;
+    const row = partner.row;
+    const esmClass = Number(p.esm_class ?? 0);
+    if (esmClass & ESM_CLASS_UDHI || tlvValue(pdu, Tag.sar_msg_ref_num) !== undefined) {
+      return refuse(SmppStatus.ESME_RINVESMCLASS, 'concatenated submit_sm (UDH or SAR) is not taken yet: send the whole text in message_payload');
+    }
+    const dataCoding = Number(p.data_coding ?? 0);
+    const alphabet = dataCodingAlphabet(dataCoding);
+    if (alphabet === 'latin1' && (dataCoding === 0x02 || dataCoding === 0x04 || (dataCoding >= 0x10 && dataCoding < 0x80) || dataCoding >= 0xf0)) {
+      return refuse(SmppStatus.ESME_RSUBMITFAIL, `data_coding 0x${dataCoding.toString(16)} (8-bit data) is not taken yet`);
+    }
+    const shortMessage = p.short_message as Buffer;
+    const payload = tlvValue(pdu, Tag.message_payload);
+    if (shortMessage.length > 0 && payload !== undefined) return refuse(SmppStatus.ESME_RINVOPTPARAMVAL, 'both short_message and message_payload');
+    const bytes = shortMessage.length > 0 ? shortMessage : (payload ?? shortMessage);
+    if (bytes.length === 0) return refuse(SmppStatus.ESME_RINVMSGLEN, 'empty message');
+    const text = decodeShortMessage(dataCoding, bytes);
+    if (text.includes('\0')) return refuse(SmppStatus.ESME_RINVMSGLEN, 'the text contains a NUL character');
+    if ([...text].length > MAX_TEXT_CHARS) return refuse(SmppStatus.ESME_RINVMSGLEN, `more than ${MAX_TEXT_CHARS} characters`);
+    // GSM 03.38 message class 0 (general coding group with its class bits, or group 0xF0): a flash message.
+    const flash = ((dataCoding & 0xd0) === 0x10 || (dataCoding & 0xf0) === 0xf0) && (dataCoding & 0x03) === 0;
+    const analysis = analyzeText(text);
+    if (flash && analysis.segments > 1) return refuse(SmppStatus.ESME_RINVMSGLEN, 'a flash message must fit one SMS');
+
+    const source = String(p.source_addr ?? '');
+    let sender: string;
+    try {
+      sender = this.intake.sender(partner, source === '' ? null : source, 'source_addr');
+    } catch (e) {
+      if (e instanceof ProtocolError) return refuse(SmppStatus.ESME_RINVSRCADR, e.text);
+      throw e;
+    }
+    const sourceTon = Number(p.source_addr_ton ?? 0);
+    const alphanumeric = /[^0-9+]/.test(sender);
+    if (source !== '' && (alphanumeric ? ![0, 5].includes(sourceTon) : ![0, 1, 2, 3, 6].includes(sourceTon))) {
+      return refuse(SmppStatus.ESME_RINVSRCTON, `source_addr_ton ${sourceTon} does not fit ${alphanumeric ? 'an alphanumeric' : 'a numeric'} sender`);
+    }
+
+    const number = normalizeMsisdn(String(p.destination_addr ?? ''), row.default_country);
+    if (!number.ok) return refuse(SmppStatus.ESME_RINVDSTADR, number.reason === 'malformed' ? 'not a phone number' : number.reason === 'not_mobile' ? 'not a mobile number' : 'invalid number');
+    if (this.partners.isBlacklisted(number.msisdn)) return refuse(SmppStatus.ESME_RINVDSTADR, 'number is blacklisted');
+
+    const schedule = parseSmppTime(String(p.schedule_delivery_time ?? ''), now);
+    if (schedule === 'invalid') return refuse(SmppStatus.ESME_RINVSCHED, 'schedule_delivery_time is not an SMPP time');
+    let releaseAt: Date | null = null;
+    if (schedule !== null && schedule.getTime() > now.getTime()) {
+      if (!row.postponed_enabled) return refuse(SmppStatus.ESME_RINVSCHED, 'postponed delivery is not enabled for this partner');
+      if (schedule.getTime() > now.getTime() + row.postponed_horizon_days * 86_400_000) return refuse(SmppStatus.ESME_RINVSCHED, `more than ${row.postponed_horizon_days} days ahead`);
+      releaseAt = schedule;
+    }
+    const startsAt = releaseAt ?? now;
+    let validity = row.validity_minutes;
+    const expiry = parseSmppTime(String(p.validity_period ?? ''), startsAt);
+    if (expiry === 'invalid') return refuse(SmppStatus.ESME_RINVEXPIRY, 'validity_period is not an SMPP time');
+    if (expiry !== null) {
+      const minutes = Math.ceil((expiry.getTime() - startsAt.getTime()) / 60_000);
+      if (minutes < 1) return refuse(SmppStatus.ESME_RINVEXPIRY, 'validity_period ends before the message can be sent');
+      validity = Math.min(minutes, MAX_VALIDITY_MINUTES, row.validity_minutes);
+    }
+
+    return {
+      partnerId: partner.id,
+      partnerMsgId: null,
+      ptag: null,
+      sender,
+      msisdn: number.msisdn,
+      text,
+      encoding: analysis.dataCoding,
+      segments: analysis.segments,
+      flash,
+      // priority_flag 1–3 (any priority) is the platform's high priority, as the connector sends it.
+      priority: Number(p.priority_flag ?? 0) > 0 ? 2 : 1,
+      test: row.test_mode,
+      releaseAt,
+      windowStart: null,
+      windowEnd: null,
+      windowZone: null,
+      validUntil: new Date(startsAt.getTime() + validity * 60_000),
+    };
+  }
+}

@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Queue } from 'bullmq';
+import { QUEUES } from '@smsgw/contracts';
+import { encodePdu, encodeUcs2, SmppStatus, smppAbsoluteTime, smppRelativeTime, Tag, type PduInput } from '@smsgw/sms';
+import { rawSession, REDIS_URL, startTestSmppServer, type TestSmppServer } from './harness';
+
+const run = promisify(execFile);
+
+interface StoredRow {
+  id: string;
+  partner_id: number;
+  sender: string;
+  msisdn: string;
+  text: string;
+  encoding: number;
+  segments: number;
+  flash: boolean;
+  priority: number;
+  status: number;
+  release_at: Date | null;
+  valid_until: Date;
+  created_at: Date;
+}
+
+describe('smpp-server: submit_sm', () => {
+  let t: TestSmppServer;
+  let bankId: number;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    t = await startTestSmppServer();
+    bankId = await t.partner('bank', 's3cret!', { senders: ['BANK', '7900'], rate_limit: 1000, validity_minutes: 600 });
+    await t.partner('slow', 's3cret!', { senders: ['SLOW'], rate_limit: 2 });
+    await t.partner('later', 's3cret!', { senders: ['LATER'], postponed_enabled: true, postponed_horizon_days: 7 });
+    queue = new Queue(QUEUES.MT_DISPATCH, { prefix: t.prefix, connection: { url: REDIS_URL } as never });
+  });
+  afterAll(async () => {
+    await queue?.close();
+    await t?.close();
+  });
+
+  const stored = async (id: string): Promise<StoredRow> => {
+    const { rows } = await t.pool.query<StoredRow>('SELECT id::text, partner_id, sender, msisdn, text, encoding, segments, flash, priority, status, release_at, valid_until, created_at FROM message WHERE id = $1', [id]);
+    expect(rows).toHaveLength(1);
+    return rows[0]!;
+  };
+
+  /** Binds `login` as `mode` on a raw session and returns a submit function answering with the submit_sm_resp. */
+  async function bound(login: string, mode: 'bind_transmitter' | 'bind_receiver' | 'bind_transceiver' = 'bind_transmitter') {
+    const s = await rawSession(t.server.smppPort);
+    s.write(encodePdu({ command: mode, sequence: 1, params: { system_id: login, password: 's3cret!', interface_version: 0x34 } }));
+    expect(await s.next()).toMatchObject({ status: 0 });
+    let sequence = 1;
+    const submit = async (params: NonNullable<PduInput['params']>, tlvs: PduInput['tlvs'] = []) => {
+      s.write(encodePdu({ command: 'submit_sm', sequence: ++sequence, params: { source_addr_ton: 5, dest_addr_ton: 1, dest_addr_npi: 1, ...params }, tlvs }));
+      const resp = await s.next();
+      expect(resp).toMatchObject({ command: 'submit_sm_resp', sequence });
+      return { status: resp!.status, messageId: resp!.params.message_id as string | undefined };
+    };
+    return { submit, session: s };
+  }
+
+  it('stores a GSM-7 message and answers its id; the message goes to mt.dispatch', async () => {
+    const { submit, session } = await bound('bank');
+    const r = await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('Your code is 1234'), priority_flag: 1 });
+    expect(r.status).toBe(0);
+    expect(r.messageId).toMatch(/^[1-9][0-9]*$/);
+    const row = await stored(r.messageId!);
+    expect(row).toMatchObject({ partner_id: bankId, sender: 'BANK', msisdn: '79161234567', text: 'Your code is 1234', encoding: 0, segments: 1, flash: false, priority: 2, status: 1, release_at: null });
+    // The partner's validity (600 minutes) when the PDU names none.
+    expect(row.valid_until.getTime() - row.created_at.getTime()).toBeGreaterThan(599 * 60_000);
+    await waitFor(async () => (await queue.getJobs(['waiting', 'prioritized'])).some((j) => (j.data as { messages?: { messageId: string }[] }).messages?.some((m) => m.messageId === r.messageId)));
+    session.close();
+  });
+
+  it('decodes UCS-2, Latin-1 and a long text in message_payload', async () => {
+    const { submit, session } = await bound('bank', 'bind_transceiver');
+    const cyrillic = await submit({ source_addr: 'BANK', destination_addr: '+79161234567', data_coding: 8, short_message: encodeUcs2('Привет, мир') });
+    expect(cyrillic.status).toBe(0);
+    expect(await stored(cyrillic.messageId!)).toMatchObject({ text: 'Привет, мир', encoding: 8, segments: 1 });
+
+    const latin1 = await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 3, short_message: Buffer.from('Café crème', 'latin1') });
+    expect(latin1.status).toBe(0);
+    expect(await stored(latin1.messageId!)).toMatchObject({ text: 'Café crème' });
+
+    const long = 'A long notice. '.repeat(20).trim();
+    const payload = await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.alloc(0) }, [{ tag: Tag.message_payload, value: Buffer.from(long) }]);
+    expect(payload.status).toBe(0);
+    expect(await stored(payload.messageId!)).toMatchObject({ text: long, segments: 2 });
+
+    const flash = await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 0x10, short_message: Buffer.from('Flash!') });
+    expect(await stored(flash.messageId!)).toMatchObject({ text: 'Flash!', flash: true });
+    session.close();
+  });
+
+  it('takes validity_period (absolute and relative, capped by the partner) and schedule_delivery_time', async () => {
+    const { submit, session } = await bound('bank');
+    const now = Date.now();
+    const rel = await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('rel'), validity_period: smppRelativeTime(30 * 60) });
+    const relRow = await stored(rel.messageId!);
+    expect(Math.abs(relRow.valid_until.getTime() - (now + 30 * 60_000))).toBeLessThan(90_000);
+    const abs = await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('abs'), validity_period: smppAbsoluteTime(new Date(now + 2 * 86_400_000)) });
+    const absRow = await stored(abs.messageId!);
+    expect(Math.abs(absRow.valid_until.getTime() - (now + 600 * 60_000))).toBeLessThan(90_000); // capped at the partner's 600 minutes
+    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x'), validity_period: '261301000000000+' })).status).toBe(SmppStatus.ESME_RINVEXPIRY);
+    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x'), validity_period: smppAbsoluteTime(new Date(now - 3_600_000)) })).status).toBe(SmppStatus.ESME_RINVEXPIRY);
+    // bank has no postponed delivery.
+    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x'), schedule_delivery_time: smppRelativeTime(3600) })).status).toBe(SmppStatus.ESME_RINVSCHED);
+    session.close();
+
+    const later = await bound('later');
+    const at = new Date(Math.ceil((now + 3 * 3_600_000) / 1000) * 1000);
+    const scheduled = await later.submit({ source_addr: 'LATER', destination_addr: '79161234567', short_message: Buffer.from('later'), schedule_delivery_time: smppAbsoluteTime(at) });
+    expect(scheduled.status).toBe(0);
+    expect((await stored(scheduled.messageId!)).release_at).toEqual(at);
+    expect((await later.submit({ source_addr: 'LATER', destination_addr: '79161234567', short_message: Buffer.from('x'), schedule_delivery_time: smppRelativeTime(8 * 86_400) })).status).toBe(SmppStatus.ESME_RINVSCHED);
+    later.session.close();
+  });
+
+  it('refuses with the SMPP error closest to the HTTP one, and stores nothing', async () => {
+    const { rows: [before] } = await t.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM message');
+    const { submit, session } = await bound('bank');
+    const cases: [string, NonNullable<PduInput['params']>, PduInput['tlvs'], number][] = [
+      ['a sender that is not the partner\'s', { source_addr: 'OTHER', destination_addr: '79161234567', short_message: Buffer.from('x') }, [], SmppStatus.ESME_RINVSRCADR],
+      ['an alphanumeric sender with TON 1', { source_addr: 'BANK', source_addr_ton: 1, destination_addr: '79161234567', short_message: Buffer.from('x') }, [], SmppStatus.ESME_RINVSRCTON],
+      ['a destination that is no number', { source_addr: 'BANK', destination_addr: 'hello', short_message: Buffer.from('x') }, [], SmppStatus.ESME_RINVDSTADR],
+      ['a landline', { source_addr: 'BANK', destination_addr: '74951234567', short_message: Buffer.from('x') }, [], SmppStatus.ESME_RINVDSTADR],
+      ['an empty message', { source_addr: 'BANK', destination_addr: '79161234567' }, [], SmppStatus.ESME_RINVMSGLEN],
+      ['both short_message and message_payload', { source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x') }, [{ tag: Tag.message_payload, value: Buffer.from('y') }], SmppStatus.ESME_RINVOPTPARAMVAL],
+      ['more than 2000 characters', { source_addr: 'BANK', destination_addr: '79161234567' }, [{ tag: Tag.message_payload, value: Buffer.alloc(2001, 0x41) }], SmppStatus.ESME_RINVMSGLEN],
+      ['a UDH segment', { source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.from([5, 0, 3, 7, 2, 1, 0x41]) }, [], SmppStatus.ESME_RINVESMCLASS],
+      ['8-bit data', { source_addr: 'BANK', destination_addr: '79161234567', data_coding: 4, short_message: Buffer.from([1, 2, 3]) }, [], SmppStatus.ESME_RSUBMITFAIL],
+    ];
+    for (const [what, params, tlvs, status] of cases) expect({ what, status: (await submit(params, tlvs)).status }).toEqual({ what, status });
+    const { rows: [after] } = await t.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM message');
+    expect(after!.n).toBe(before!.n);
+    session.close();
+  });
+
+  it('answers a receiver bind ESME_RINVBNDSTS, and the rate limit ESME_RTHROTTLED', async () => {
+    const receiver = await bound('bank', 'bind_receiver');
+    expect((await receiver.submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x') })).status).toBe(SmppStatus.ESME_RINVBNDSTS);
+    receiver.session.close();
+
+    const slow = await bound('slow');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await slow.submit({ source_addr: 'SLOW', destination_addr: '79161234567', short_message: Buffer.from(`n${i}`) })).status);
+    expect(statuses).toContain(0);
+    expect(statuses).toContain(SmppStatus.ESME_RTHROTTLED);
+    expect(statuses.filter((s) => s !== 0 && s !== SmppStatus.ESME_RTHROTTLED)).toEqual([]);
+    slow.session.close();
+  });
+
+  it('takes single, long and Unicode messages from Perl Net::SMPP', async () => {
+    const hex = (b: Buffer) => b.toString('hex');
+    const long = 'Net::SMPP long text. '.repeat(15);
+    const { stdout } = await run(
+      'perl',
+      [join(__dirname, 'net-smpp-partner.pl'), '127.0.0.1', String(t.server.smppPort), 'bank', 's3cret!', 'BANK',
+        '79161234567', '0', hex(Buffer.from('Hello from Net::SMPP')),
+        '79161234568', '0', hex(Buffer.from(long)),
+        '79161234569', '8', hex(encodeUcs2('Здравствуйте 👋'))],
+      { timeout: 30_000 },
+    );
+    const got = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(got).toMatchObject({ bind_status: '0', enquire_link_status: '0', submit1_status: '0', submit2_status: '0', submit3_status: '0', unbind_status: '0' });
+    expect(await stored(got.submit1_message_id!)).toMatchObject({ text: 'Hello from Net::SMPP', msisdn: '79161234567', segments: 1 });
+    expect(await stored(got.submit2_message_id!)).toMatchObject({ text: long, segments: 3 });
+    expect(await stored(got.submit3_message_id!)).toMatchObject({ text: 'Здравствуйте 👋', encoding: 8 });
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
