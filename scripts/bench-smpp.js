@@ -1,0 +1,411 @@
+// `npm run bench:smpp`: a partner over SMPP against the same partner over HTTP, on the same stack in
+// one run. The platform runs as `npm start` runs it (scripts/start.js: every service, the SMPP
+// server included) on a bench database, Redis prefix and ports, bound to the SMSC simulator
+// (receipts after BENCH_DLR_DELAY_MS, window 100, no TPS limit). Two phases, each with a partner
+// of its own whose status URL is a local sink counting reports by transactionId:
+//   http  wrk, BENCH_CONNECTIONS (32) keep-alive connections for BENCH_SECONDS (20): GET /send, a
+//         different number each time;
+//   smpp  the `smpp` npm package (a client the server does not use) bound as transmitter in a
+//         process of its own, BENCH_WINDOW (50) submit_sm unanswered at most, for BENCH_SECONDS.
+// Each phase: accepted/s, answer latency p50/p90/p99 (for SMPP, submit_sm to submit_sm_resp),
+// submits/s at the SMSC, reports/s at the sink, the time from the load's end to the last report,
+// whether every accepted message got exactly one report (SMPP: by the ids the responses carried),
+// and CPU ms per message per process. Then SMPP / HTTP. Receipts reach the SMPP partner at its
+// status URL: receipts over the bind are not built yet.
+const { fork, spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const lib = require('./lib/services');
+
+const root = lib.root;
+const env = process.env;
+
+function fail(message) {
+  console.error(`bench:smpp: ${message}`);
+  process.exit(2);
+}
+const int = (name, fallback, min) => lib.intSetting(env, name, fallback, min, fail);
+const seconds = int('BENCH_SECONDS', 20, 1);
+const connections = int('BENCH_CONNECTIONS', 32, 1);
+const window = int('BENCH_WINDOW', 50, 1);
+const dlrDelayMs = int('BENCH_DLR_DELAY_MS', 200, 0);
+const portBase = int('BENCH_PORT_BASE', 19300, 1024);
+const drainTimeoutS = int('BENCH_DRAIN_TIMEOUT_S', 120, 1);
+const adminUrl = env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+const benchDb = 'smsgw_bench_smpp';
+const prefix = 'smsgwbenchsmpp';
+const PORTS = {
+  ingress: portBase,
+  connector: portBase + 1,
+  callback: portBase + 2,
+  scheduler: portBase + 3,
+  portal: portBase + 4,
+  simSmpp: portBase + 5,
+  simHttp: portBase + 6,
+  smpp: portBase + 7,
+  smppHttp: portBase + 8,
+};
+const APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+const TEXT = 'Your code is 4711. Do not share it with anyone.';
+const PASSWORD = 'bench-pw';
+
+if (process.argv[2] === '--client') return runClient();
+if (process.argv[2] === '--sink') return runSink();
+
+// ---------------------------------------------------------------------------------------------
+// Child: the SMPP client
+// ---------------------------------------------------------------------------------------------
+/** Binds as transmitter and submits for `seconds` with at most `window` unanswered; prints its figures as JSON. */
+function runClient() {
+  const [port, login, password, secs, win, outFile] = process.argv.slice(3);
+  const smpp = require(require.resolve('smpp', { paths: [path.join(root, 'apps/smpp-server')] }));
+  const session = smpp.connect({ url: `smpp://127.0.0.1:${port}` });
+  const until = { at: 0 };
+  const latencies = [];
+  const ids = [];
+  const refused = {};
+  let sent = 0;
+  let inFlight = 0;
+  let first = 0;
+  let last = 0;
+  let cpu0;
+  const finish = () => {
+    const u = process.cpuUsage(cpu0);
+    // A file, not stdout: a pipe's pending output is lost at process.exit.
+    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last, cpuMs: (u.user + u.system) / 1000 }));
+    session.close();
+    process.exit(0);
+  };
+  const pump = () => {
+    while (inFlight < Number(win) && Date.now() < until.at) {
+      sent++;
+      inFlight++;
+      const at = process.hrtime.bigint();
+      session.submit_sm(
+        { source_addr: 'BENCH', source_addr_ton: 5, destination_addr: `7903${String(sent).padStart(6, '0')}1`, dest_addr_ton: 1, dest_addr_npi: 1, registered_delivery: 1, short_message: TEXT },
+        (pdu) => {
+          inFlight--;
+          latencies.push(Number(process.hrtime.bigint() - at) / 1e6);
+          last = Date.now();
+          if (pdu.command_status === 0) ids.push(pdu.message_id);
+          else refused[pdu.command_status] = (refused[pdu.command_status] || 0) + 1;
+          if (Date.now() < until.at) pump();
+          else if (inFlight === 0) finish();
+        },
+      );
+    }
+  };
+  session.on('error', (e) => fail(`SMPP client: ${e.message}`));
+  session.bind_transmitter({ system_id: login, password, interface_version: 0x34 }, (pdu) => {
+    if (pdu.command_status !== 0) fail(`bind refused with status 0x${pdu.command_status.toString(16)}`);
+    cpu0 = process.cpuUsage();
+    first = Date.now();
+    until.at = first + Number(secs) * 1000;
+    pump();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: the report sink
+// ---------------------------------------------------------------------------------------------
+function runSink() {
+  /** tag -> { ids: Map<id, count>, last } */
+  const tags = new Map();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('OK');
+    const q = req.url.indexOf('?');
+    const tag = (q < 0 ? req.url : req.url.slice(0, q)).replace(/^\/dlr\//, '');
+    const id = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1)).get('transactionId');
+    let t = tags.get(tag);
+    if (!t) tags.set(tag, (t = { ids: new Map(), last: 0 }));
+    t.last = Date.now();
+    if (id) t.ids.set(id, (t.ids.get(id) || 0) + 1);
+  });
+  server.keepAliveTimeout = 120_000;
+  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  process.on('message', (m) => {
+    const t = tags.get(m.tag) ?? { ids: new Map(), last: 0 };
+    const duplicates = [...t.ids.values()].filter((c) => c > 1).length;
+    process.send({ type: 'stats', tag: m.tag, n: t.ids.size, duplicates, last: t.last, ids: m.withIds ? [...t.ids.keys()] : undefined });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+// ---------------------------------------------------------------------------------------------
+const children = [];
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main() {
+  if (spawnSync('wrk', ['--version']).error) fail('wrk is missing: apt-get install wrk');
+  for (const app of [...APPS, 'admin']) if (!fs.existsSync(path.join(root, 'apps', app, 'dist', 'main.js'))) fail(`apps/${app} is not built: npm run build`);
+  console.log(`bench:smpp: ${seconds} s per phase; HTTP ${connections} keep-alive connections, SMPP window ${window}; receipts after ${dlrDelayMs} ms; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  const sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(sink);
+  const sinkPort = await new Promise((resolve) => sink.once('message', (m) => resolve(m.port)));
+  const sinkStats = (tag, withIds = false) =>
+    new Promise((resolve) => {
+      const on = (m) => {
+        if (m.type === 'stats' && m.tag === tag) {
+          sink.off('message', on);
+          resolve(m);
+        }
+      };
+      sink.on('message', on);
+      sink.send({ tag, withIds });
+    });
+
+  const { Pool } = require(require.resolve('pg', { paths: [path.join(root, 'packages/db')] }));
+  const { adminQuery } = require(path.join(root, 'packages/db/dist/testing'));
+  await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`);
+  const databaseUrl = lib.withDatabase(adminUrl, benchDb);
+  const Redis = require(require.resolve('ioredis', { paths: [path.join(root, 'packages/common')] }));
+  const redis = new Redis(redisUrl);
+  await lib.clearRedisPrefix(redis, prefix);
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || null;
+
+  const platformEnv = {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: env.BENCH_LOG_LEVEL || 'warn',
+    INGRESS_PORT: String(PORTS.ingress),
+    CONNECTOR_HTTP_PORT: String(PORTS.connector),
+    CALLBACK_HTTP_PORT: String(PORTS.callback),
+    SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
+    PORTAL_PORT: String(PORTS.portal),
+    SMPP_SERVER_PORT: String(PORTS.smpp),
+    SMPP_SERVER_HTTP_PORT: String(PORTS.smppHttp),
+    SIM_SMPP_PORT: String(PORTS.simSmpp),
+    SIM_HTTP_PORT: String(PORTS.simHttp),
+    SIM_TPS: '0',
+    SIM_WINDOW: '100',
+    SIM_DELIVER_WINDOW: '100',
+    SIM_DLR_DELAY_MS: String(dlrDelayMs),
+    SIM_RECORD_LIMIT: '1000',
+    CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
+    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
+  };
+  const start = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env: platformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(start);
+  // Only its services' warnings and errors (LOG_LEVEL=warn); the banner and migrate output are left out.
+  lib.prefixOutput(start, 'start.js', process.stdout, (line) => line.startsWith('[') && !/^\[\S+\] exited/.test(line));
+  const alive = () => {
+    if (start.exitCode !== null) throw new Error(`npm start exited (${start.exitCode}); see its lines above`);
+  };
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'bench-smpp' });
+  pool.on('error', () => {});
+  try {
+    for (const [name, port] of [['smsc-simulator', PORTS.simHttp], ['ingress-api', PORTS.ingress], ['smpp-server', PORTS.smppHttp], ['smsc-connector', PORTS.connector], ['callback-worker', PORTS.callback]]) {
+      await lib.waitForHealth(name, port, 120000, alive);
+    }
+    const adminCli = (args, input) => {
+      const r = spawnSync(process.execPath, [path.join(root, 'apps/admin/dist/main.js'), ...args], { cwd: root, env: platformEnv, encoding: 'utf8', input });
+      if (r.status !== 0) throw new Error(`admin ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+    };
+    adminCli(['smsc', 'update', 'simulator', '--tps', '100000', '--window', '100']);
+    for (const phase of ['http', 'smpp']) {
+      adminCli(['partner', 'create', '--login', `bench-${phase}`, '--password', 'bench-pass', '--allowed-ips', '127.0.0.1,::1', '--senders', 'BENCH', '--default-sender', 'BENCH',
+        '--rate-limit', '100000', '--status-url', `http://127.0.0.1:${sinkPort}/dlr/${phase}`]);
+    }
+    adminCli(['partner', 'smpp-password', 'bench-smpp', '--password-stdin'], `${PASSWORD}\n`);
+    await lib.sleep(3000); // the connector applies the new window in place; the bind settles
+
+    const processes = async () => {
+      const out = {};
+      for (const pid of lib.childPids(start.pid)) {
+        const argv = lib.cmdline(pid);
+        const app = APPS.find((a) => argv.some((x) => x.endsWith(path.join('apps', a, 'dist', 'main.js'))));
+        if (app) out[app] = [pid];
+      }
+      const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name <> 'bench-smpp'`, [benchDb]);
+      out['postgres backends'] = rows.map((r) => r.pid);
+      if (redisPid) out['redis-server'] = [redisPid];
+      return out;
+    };
+    // CPU per process, pid by pid: PostgreSQL backends come and go with the pools, so each pid's
+    // latest reading is kept (sampled every 500 ms) and a backend that ends keeps what it had used.
+    const seen = new Map(); // pid -> { key, ms }
+    const sample = async () => {
+      for (const [key, pids] of Object.entries(await processes())) {
+        for (const pid of pids) {
+          const ms = lib.cpuMs(pid);
+          if (ms !== null) seen.set(pid, { key, ms });
+        }
+      }
+    };
+    const cpuOf = async () => {
+      await sample();
+      const out = {};
+      for (const { key, ms } of seen.values()) out[key] = (out[key] ?? 0) + ms;
+      return out;
+    };
+    const sampler = setInterval(() => void sample().catch(() => {}), 500);
+    sampler.unref();
+    const submitsAtSmsc = async () => (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;
+
+    const results = {};
+    for (const phase of ['http', 'smpp']) {
+      const cpu0 = await cpuOf();
+      const smsc0 = await submitsAtSmsc();
+      const t0 = Date.now();
+      const load = phase === 'http' ? await httpLoad() : await smppLoad();
+      const loadEnd = Date.now();
+      // What was stored: wrk does not count the requests in flight when its time is up, though the
+      // platform may have accepted them.
+      const storedIds = async () =>
+        (await pool.query(`SELECT m.id::text AS id FROM message m JOIN partner p ON p.id = m.partner_id WHERE p.login = $1`, [`bench-${phase}`])).rows.map((row) => row.id);
+      if (phase === 'http') {
+        await lib.sleep(1000); // the answers wrk gave up on: their commits land within a group commit
+        load.accepted = (await storedIds()).length;
+      }
+      // Reports until every stored message has one, or nothing new for drainTimeoutS.
+      let stats = await sinkStats(phase);
+      let lastChange = Date.now();
+      let lastN = stats.n;
+      while (stats.n < (await storedIds()).length && Date.now() - lastChange < drainTimeoutS * 1000) {
+        await lib.sleep(200);
+        stats = await sinkStats(phase);
+        if (stats.n !== lastN) {
+          lastN = stats.n;
+          lastChange = Date.now();
+        }
+      }
+      const cpu1 = await cpuOf();
+      const smsc = (await submitsAtSmsc()) - smsc0;
+      const full = await sinkStats(phase, true);
+      const stored = await storedIds();
+      const reported = new Set(full.ids);
+      const storedSet = new Set(stored);
+      const missing = stored.filter((id) => !reported.has(id));
+      const unreported = missing.length;
+      if (unreported > 0) {
+        const { rows } = await pool.query(
+          `SELECT id::text, status, created_at, submitted_at, done_at, (SELECT max(created_at) FROM message WHERE partner_id = m.partner_id) AS last_created
+           FROM message m WHERE id = ANY($1::bigint[]) LIMIT 5`,
+          [missing],
+        );
+        console.log(`   stored without a report (up to 5): ${JSON.stringify(rows)}; load ended ${new Date(loadEnd).toISOString()}`);
+      }
+      const unknown = full.ids.filter((id) => !storedSet.has(id)).length;
+      // Every stored message reported once; for SMPP also every id a submit_sm_resp gave stored.
+      let exact = full.n === stored.length && full.duplicates === 0 && stored.every((id) => reported.has(id));
+      if (phase === 'smpp') exact = exact && load.ids.length === stored.length && load.ids.every((id) => reported.has(id));
+      const cpuMs = {};
+      let total = 0;
+      for (const k of Object.keys(cpu1)) {
+        const ms = (cpu1[k] - (cpu0[k] ?? 0)) / Math.max(1, load.accepted);
+        cpuMs[k] = Number(ms.toFixed(3));
+        if (k !== 'smsc-simulator') total += ms;
+      }
+      results[phase] = {
+        accepted: load.accepted,
+        refused: load.refused,
+        acceptedPerSecond: Math.round(load.accepted / load.seconds),
+        latencyMs: load.latencyMs,
+        smscSubmitsPerSecond: Math.round(smsc / ((stats.last - t0) / 1000 || 1)),
+        reportsPerSecond: Math.round(full.n / ((full.last - t0) / 1000 || 1)),
+        loadEndToLastReportSeconds: full.n ? Number(((full.last - loadEnd) / 1000).toFixed(2)) : null,
+        exactlyOneReportPerAccepted: exact,
+        duplicates: full.duplicates,
+        cpuMsPerAccepted: cpuMs,
+        gatewayCpuMsPerAccepted: Number(total.toFixed(3)),
+      };
+      const r = results[phase];
+      console.log(`\n== ${phase.toUpperCase()}: accepted ${r.accepted} (${r.acceptedPerSecond}/s; refused ${JSON.stringify(r.refused)})  latency ms p50 ${r.latencyMs.p50} p90 ${r.latencyMs.p90} p99 ${r.latencyMs.p99}`);
+      console.log(`   SMSC ${r.smscSubmitsPerSecond}/s  reports ${r.reportsPerSecond}/s (${full.n} distinct, ${full.duplicates} twice or more; stored ${stored.length}, stored without report ${unreported}, report without stored ${unknown}), load end → last report ${r.loadEndToLastReportSeconds} s; exactly one report per accepted message: ${r.exactlyOneReportPerAccepted ? 'yes' : 'NO'}`);
+      console.log(`   CPU ms/accepted: ${Object.entries(r.cpuMsPerAccepted).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}; gateway (without the simulator) ${r.gatewayCpuMsPerAccepted.toFixed(3)}`);
+      await lib.sleep(2000);
+    }
+    const ratio = results.smpp.acceptedPerSecond / Math.max(1, results.http.acceptedPerSecond);
+    console.log(`\nSMPP / HTTP accepted/s: ${ratio.toFixed(2)} (target 2.00: ${ratio >= 2 ? 'met' : 'NOT met'}); gateway CPU per message SMPP / HTTP: ${(results.smpp.gatewayCpuMsPerAccepted / results.http.gatewayCpuMsPerAccepted).toFixed(2)}`);
+    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs }, results, ratio }));
+    if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
+    clearInterval(sampler);
+  } finally {
+    start.kill('SIGTERM');
+    await new Promise((r) => (start.exitCode !== null ? r() : start.once('exit', r)));
+    await pool.end().catch(() => {});
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`).catch(() => {});
+    await lib.clearRedisPrefix(redis, prefix).catch(() => {});
+    redis.disconnect();
+  }
+
+  /**
+   * wrk against /send for `seconds`: a different number per request, ending in 1 (the simulator
+   * sends no receipt for numbers ending in 0000, as test mode). `accepted` is counted in the
+   * database after.
+   */
+  async function httpLoad() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-bench-smpp-'));
+    const script = path.join(dir, 'send.lua');
+    fs.writeFileSync(
+      script,
+      `local n = 0
+local thread_id = 0
+local threads = {}
+function setup(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  return wrk.format("GET", string.format("/send?serviceId=bench-http&pass=bench-pass&clientId=7904%d%05d1", tid, n % 100000) .. "&message=${encodeURIComponent(TEXT)}")
+end
+done = function(summary, latency, requests)
+  io.write(string.format("LAT %.3f %.3f %.3f\\n", latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000))
+  io.write(string.format("NON2XX %d\\n", summary.errors.status))
+end
+`,
+    );
+    const r = await new Promise((resolve) => {
+      const c = spawn('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-s', script, `http://127.0.0.1:${PORTS.ingress}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('exit', () => resolve(out));
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    const requests = Number(/(\d+) requests in/.exec(r)?.[1] ?? 0);
+    const non2xx = Number(/NON2XX (\d+)/.exec(r)?.[1] ?? 0);
+    const [p50, p90, p99] = (/LAT (\S+) (\S+) (\S+)/.exec(r) ?? []).slice(1).map(Number);
+    return { accepted: requests - non2xx, refused: non2xx ? { non2xx } : {}, seconds, latencyMs: { p50, p90, p99 } };
+  }
+
+  /** The SMPP client for `seconds`. */
+  async function smppLoad() {
+    const outFile = path.join(os.tmpdir(), `smsgw-bench-smpp-${process.pid}.json`);
+    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smpp), 'bench-smpp', PASSWORD, String(seconds), String(window), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(client);
+    const code = await new Promise((r) => client.on('exit', r));
+    if (code !== 0) throw new Error(`the SMPP client exited with ${code}`);
+    const r = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+    fs.rmSync(outFile, { force: true });
+    const sorted = r.latencies.sort((a, b) => a - b);
+    const fix = (v) => (v === null ? null : Number(v.toFixed(2)));
+    return {
+      accepted: r.accepted,
+      refused: r.refused,
+      ids: r.ids,
+      seconds: (r.last - r.first) / 1000,
+      latencyMs: { p50: fix(percentile(sorted, 50)), p90: fix(percentile(sorted, 90)), p99: fix(percentile(sorted, 99)) },
+      clientCpuMs: r.cpuMs,
+    };
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(`bench:smpp: ${e.stack || e}`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const c of children) if (c.exitCode === null) c.kill();
+  });
