@@ -4,6 +4,7 @@ import { IntakeLifecycle, IntakeModule } from '@smsgw/intake';
 import { intakeConfig, SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds } from './partner-binds';
 import { SmppListener } from './smpp-listener';
+import { QueryService } from './query.service';
 import { SubmitService } from './submit.service';
 
 @Module({})
@@ -21,7 +22,7 @@ export class AppModule {
       controllers: [HealthController],
       // IntakeLifecycle: until PostgreSQL and Redis answer and the partners are loaded, binds are
       // refused with ESME_RSYSERR, which clients retry.
-      providers: [Startup, IntakeLifecycle, PartnerBinds, SubmitService, SmppListener],
+      providers: [Startup, IntakeLifecycle, PartnerBinds, SubmitService, QueryService, SmppListener],
     };
   }
 }

@@ -6,6 +6,7 @@ import { responseCommand, SmppStatus, Tag, type Command, type Pdu, type PduError
 import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds, type BindMode } from './partner-binds';
 import { PartnerSession } from './partner-session';
+import { QueryService } from './query.service';
 import { SubmitService } from './submit.service';
 
 const BIND_MODES: Partial<Record<Command, BindMode>> = {
@@ -40,6 +41,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(SMPP_SERVER_CONFIG) private readonly config: SmppServerConfig,
     private readonly binds: PartnerBinds,
     private readonly submits: SubmitService,
+    private readonly queries: QueryService,
     private readonly startup: Startup,
   ) {
     const sessions = this.sessions;
@@ -123,6 +125,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RINVBNDSTS });
     }
     if (pdu.command === 'submit_sm') return void this.submit(session, pdu);
+    if (pdu.command === 'query_sm' || pdu.command === 'cancel_sm') return void this.lookup(session, pdu, response);
     errorsTotal.inc({ reason: 'unsupported_command' });
     session.send({ command: 'generic_nack', sequence: pdu.sequence, status: SmppStatus.ESME_RINVCMDID });
   }
@@ -145,6 +148,17 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       answer(SmppStatus.ESME_RSYSERR);
     } finally {
       session.inFlight--;
+    }
+  }
+
+  /** query_sm and cancel_sm, from a session that may submit. */
+  private async lookup(session: PartnerSession, pdu: Pdu, response: Command): Promise<void> {
+    if (session.mode === 'receiver') return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RINVBNDSTS });
+    try {
+      session.send(pdu.command === 'query_sm' ? await this.queries.query(session.partner!.id, pdu) : await this.queries.cancel(session.partner!.id, pdu));
+    } catch (e) {
+      this.log.error(`session ${session.id} (${session.partner!.login}): ${pdu.command} ${pdu.sequence} failed: ${(e as Error).message}`);
+      session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RSYSERR });
     }
   }
 

@@ -153,6 +153,47 @@ describe('smpp-server: submit_sm', () => {
     slow.session.close();
   });
 
+  it('answers query_sm and cancel_sm for the partner\'s own messages only', async () => {
+    const { submit, session } = await bound('later');
+    const send = (params: NonNullable<PduInput['params']>) => submit({ source_addr: 'LATER', destination_addr: '79161234567', short_message: Buffer.from('q'), ...params });
+    const held = await send({ schedule_delivery_time: smppRelativeTime(3600) });
+    const now = await send({});
+    let sequence = 100;
+    const ask = async (command: 'query_sm' | 'cancel_sm', id: string) => {
+      session.write(encodePdu({ command, sequence: ++sequence, params: { message_id: id, source_addr: 'LATER' } }));
+      const resp = await session.next();
+      expect(resp).toMatchObject({ command: `${command}_resp`, sequence });
+      return resp!;
+    };
+    expect(await ask('query_sm', held.messageId!)).toMatchObject({ status: 0, params: { message_id: held.messageId, message_state: 1, final_date: '', error_code: 0 } });
+
+    // A final status: delivered, with its date.
+    await t.pool.query(`UPDATE message SET status = 2, done_at = '2026-12-06T10:00:00Z' WHERE id = $1`, [now.messageId]);
+    expect(await ask('query_sm', now.messageId!)).toMatchObject({ status: 0, params: { message_state: 2, final_date: '261206100000000+' } });
+    // Not delivered, expired: EXPIRED with the reason as error_code.
+    await t.pool.query(`UPDATE message SET status = 5, ext_status = 2 WHERE id = $1`, [now.messageId]);
+    expect(await ask('query_sm', now.messageId!)).toMatchObject({ status: 0, params: { message_state: 3, error_code: 2 } });
+
+    // The held message can be cancelled, once; the sent one cannot.
+    expect(await ask('cancel_sm', held.messageId!)).toMatchObject({ status: 0 });
+    expect(await ask('cancel_sm', held.messageId!)).toMatchObject({ status: 0 });
+    expect((await stored(held.messageId!)).status).toBe(8);
+    expect(await ask('query_sm', held.messageId!)).toMatchObject({ params: { message_state: 4 } });
+    expect(await ask('cancel_sm', now.messageId!)).toMatchObject({ status: SmppStatus.ESME_RCANCELFAIL });
+
+    // Another partner's message, an id that does not exist, and one that is no id.
+    const bank = await bound('bank');
+    const others = await bank.submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('mine') });
+    bank.session.close();
+    expect(await ask('query_sm', others.messageId!)).toMatchObject({ status: SmppStatus.ESME_RQUERYFAIL });
+    expect(await ask('cancel_sm', others.messageId!)).toMatchObject({ status: SmppStatus.ESME_RCANCELFAIL });
+    expect((await stored(others.messageId!)).status).toBe(1);
+    expect(await ask('query_sm', '9223372036854775807')).toMatchObject({ status: SmppStatus.ESME_RQUERYFAIL });
+    expect(await ask('query_sm', '12ab')).toMatchObject({ status: SmppStatus.ESME_RINVMSGID });
+    expect(await ask('cancel_sm', '')).toMatchObject({ status: SmppStatus.ESME_RCANCELFAIL });
+    session.close();
+  });
+
   it('takes single, long and Unicode messages from Perl Net::SMPP', async () => {
     const hex = (b: Buffer) => b.toString('hex');
     const long = 'Net::SMPP long text. '.repeat(15);

@@ -7,3 +7,4 @@ export * from './message-writer.service';
 export * from './intake.service';
 export * from './intake.module';
 export * from './intake.lifecycle';
+export * from './message-actions';

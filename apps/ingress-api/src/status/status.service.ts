@@ -1,13 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { isMessageId } from '@smsgw/intake';
 import { PG_POOL } from '../infra/tokens';
 import { ProtocolError, type StatusLine } from '../http/answer';
 import type { Authenticated } from '../http/request-context';
 
 export const MAX_STATUS_IDS = 100;
-/** A message id: positive, at most 19 digits (PostgreSQL bigint). */
-export const MESSAGE_ID = /^[1-9][0-9]{0,18}$/;
-const BIGINT_MAX = 9223372036854775807n;
 
 interface Row {
   id: string;
@@ -60,10 +58,6 @@ export class StatusService {
     );
     return rows.length > 0 ? [line(rows[0]!.id, rows[0])] : [line(partnerMsgId, undefined)];
   }
-}
-
-export function isMessageId(s: string): boolean {
-  return MESSAGE_ID.test(s) && BigInt(s) <= BIGINT_MAX;
 }
 
 function line(id: string, row: Row | undefined): StatusLine {
