@@ -17,6 +17,13 @@ export const smppServerConfigSchema = baseConfigSchema.extend({
   API_PASSWORD_PEPPER: z.string().min(8).default('dev-pepper-change-me'),
   /** Simultaneous binds of one partner to this instance, unless the partner's `smpp_max_binds` says otherwise. */
   SMPP_MAX_BINDS: z.coerce.number().int().min(1).max(1000).default(4),
+  /**
+   * Failed binds that lock a login (SMPP_BIND_MAX_FAILURES) or an address (SMPP_BIND_IP_MAX_FAILURES)
+   * for SMPP_BIND_LOCKOUT_MINUTES from the first failure, across instances (Redis).
+   */
+  SMPP_BIND_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(10),
+  SMPP_BIND_IP_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(50),
+  SMPP_BIND_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** A connection that has not bound this long after it opened is closed. */
   SMPP_BIND_TIMEOUT_MS: ms(10_000),
   /** A bound session from which nothing (not even enquire_link) arrives for this long is unbound and closed. */

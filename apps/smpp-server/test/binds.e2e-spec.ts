@@ -30,11 +30,12 @@ describe('smpp-server: binds', () => {
     });
 
   beforeAll(async () => {
-    t = await startTestSmppServer({ SMPP_BIND_TIMEOUT_MS: '1500', SMPP_INACTIVITY_TIMEOUT_MS: '1500' });
+    t = await startTestSmppServer({ SMPP_BIND_TIMEOUT_MS: '1500', SMPP_INACTIVITY_TIMEOUT_MS: '1500', SMPP_BIND_MAX_FAILURES: '3' });
     await t.partner('bank', 's3cret!', { smpp_max_binds: 2 });
     await t.partner('elsewhere', 's3cret!', { allowed_ips: ['10.1.2.0/24'] });
     await t.partner('httponly', null);
     await t.partner('blocked', 's3cret!', { status: 'blocked' });
+    await t.partner('guessed', 's3cret!');
   });
   afterAll(async () => {
     await t?.close();
@@ -72,6 +73,20 @@ describe('smpp-server: binds', () => {
       expect({ login, status: refused.status }).toEqual({ login, status: SmppStatus.ESME_RBINDFAIL });
       refused.client.close();
     }
+  });
+
+  it('locks a login after SMPP_BIND_MAX_FAILURES failed binds, right password or not; other logins still bind', async () => {
+    for (const guess of ['aaaaaaaa', 'bbbbbbbb', 'cccccccc']) {
+      const r = await bindWithNpmClient('guessed', guess);
+      expect(r.status).toBe(SmppStatus.ESME_RBINDFAIL);
+      r.client.close();
+    }
+    const right = await bindWithNpmClient('guessed', 's3cret!');
+    expect(right.status).toBe(SmppStatus.ESME_RBINDFAIL);
+    right.client.close();
+    const other = await bindWithNpmClient('bank', 's3cret!');
+    expect(other.status).toBe(0);
+    other.client.close();
   });
 
   it('holds a partner to its number of simultaneous binds, and frees a bind when its connection ends', async () => {

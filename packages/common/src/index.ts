@@ -10,3 +10,4 @@ export * from './startup';
 export * from './batcher';
 export * from './journal';
 export * from './periodic-task';
+export * from './failure-throttle';
