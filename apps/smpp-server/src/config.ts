@@ -28,7 +28,7 @@ export const smppServerConfigSchema = baseConfigSchema.extend({
   SMPP_BIND_TIMEOUT_MS: ms(10_000),
   /** A bound session from which nothing (not even enquire_link) arrives for this long is unbound and closed. */
   SMPP_INACTIVITY_TIMEOUT_MS: ms(120_000),
-  /** How long a session closing at shutdown waits for the partner's unbind_resp. */
+  /** How long an unbind (the partner's or ours) waits for the submit_sm already taken to be answered, and ours for its unbind_resp. */
   SMPP_UNBIND_TIMEOUT_MS: ms(2_000),
   /** submit_sm a session may have unanswered; one more is answered ESME_RMSGQFUL. */
   SMPP_WINDOW: z.coerce.number().int().min(1).max(10_000).default(100),

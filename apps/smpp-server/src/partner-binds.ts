@@ -3,9 +3,9 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { FailureThrottle } from '@smsgw/common';
 import { verifyApiPassword } from '@smsgw/db';
+import { PG_POOL, REDIS } from '@smsgw/intake';
 import { IpAllowList, SmppStatus, type Address } from '@smsgw/sms';
 import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
-import { PG_POOL, REDIS } from '@smsgw/intake';
 
 export type BindMode = 'transmitter' | 'receiver' | 'transceiver';
 
@@ -99,10 +99,5 @@ export class PartnerBinds {
       else this.live.delete(row.id);
     };
     return { ok: true, partner: { id: row.id, login: row.login }, release };
-  }
-
-  /** Live binds of a partner in this instance. */
-  binds(partnerId: number): number {
-    return this.live.get(partnerId) ?? 0;
   }
 }

@@ -28,11 +28,15 @@ export class PartnerSession {
   binding = false;
   /** submit_sm received and not answered yet. */
   inFlight = 0;
+  /** An unbind is under way (the partner's or ours): no new submit_sm is taken. */
+  closing = false;
   private releaseBind: (() => void) | null = null;
   private readonly framer = new PduFramer();
   private timer: NodeJS.Timeout | null = null;
   private sequence = 0;
   private closed = false;
+  /** end() was called: what the peer sends after it is not read. */
+  private ending = false;
   private readonly waiting = new Map<number, (pdu: Pdu | null) => void>();
 
   constructor(
@@ -63,7 +67,7 @@ export class PartnerSession {
   }
 
   send(pdu: PduInput): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     this.socket.write(encodePdu(pdu));
   }
 
@@ -84,9 +88,16 @@ export class PartnerSession {
     });
   }
 
-  /** Closes after what was written has gone out. */
+  /** Resolves once every submit_sm taken is answered, or after `ms`. */
+  async drained(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.inFlight > 0 && !this.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Closes after what was written has gone out; nothing the peer sends after this is read. */
   end(): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
+    this.ending = true;
     this.socket.end();
   }
 
@@ -101,6 +112,7 @@ export class PartnerSession {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.ending) return;
     let frames: Buffer[];
     try {
       frames = this.framer.push(chunk);
@@ -111,7 +123,7 @@ export class PartnerSession {
     }
     if (this.bound) this.arm(this.timeouts.inactivityMs);
     for (const frame of frames) {
-      if (this.closed) return;
+      if (this.closed || this.ending) return;
       let pdu: Pdu;
       try {
         pdu = decodePdu(frame);

@@ -110,8 +110,12 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       case 'enquire_link':
         return session.send({ command: 'enquire_link_resp', sequence: pdu.sequence });
       case 'unbind':
-        session.send({ command: 'unbind_resp', sequence: pdu.sequence });
-        return session.end();
+        // The submit_sm already taken are answered first: each may carry a stored message's id.
+        session.closing = true;
+        return void session.drained(this.config.SMPP_UNBIND_TIMEOUT_MS).then(() => {
+          session.send({ command: 'unbind_resp', sequence: pdu.sequence });
+          session.end();
+        });
       case 'generic_nack':
         // A partner refusing something of ours it could not read: nothing to answer.
         this.log.warn(`session ${session.id} (${session.partner?.login ?? 'not bound'}): generic_nack 0x${pdu.status.toString(16)} for sequence ${pdu.sequence}`);
@@ -135,7 +139,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       submitsTotal.inc({ status: status === 0 ? 'ESME_ROK' : statusName(status) });
       session.send({ command: 'submit_sm_resp', sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
     };
-    if (session.mode === 'receiver') return answer(SmppStatus.ESME_RINVBNDSTS);
+    if (session.mode === 'receiver' || session.closing) return answer(SmppStatus.ESME_RINVBNDSTS);
     if (session.inFlight >= this.config.SMPP_WINDOW) return answer(SmppStatus.ESME_RMSGQFUL);
     session.inFlight++;
     try {
@@ -216,9 +220,16 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     await this.unbindAndClose(session);
   }
 
-  /** Unbinds a bound session (waiting for the answer a while), then closes it. */
+  /**
+   * Unbinds a bound session, then closes it: the submit_sm it has taken are answered first (they may
+   * carry stored messages' ids), then our unbind waits a while for its answer.
+   */
   private async unbindAndClose(session: PartnerSession): Promise<void> {
-    if (session.bound) await session.request({ command: 'unbind' }, this.config.SMPP_UNBIND_TIMEOUT_MS);
+    session.closing = true;
+    if (session.bound) {
+      await session.drained(this.config.SMPP_UNBIND_TIMEOUT_MS);
+      await session.request({ command: 'unbind' }, this.config.SMPP_UNBIND_TIMEOUT_MS);
+    }
     session.destroy();
   }
 }

@@ -220,3 +220,44 @@ async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+describe('smpp-server: stopping', () => {
+  it('answers every submit_sm it took before it unbinds, and each answered id is stored', async () => {
+    const t = await startTestSmppServer();
+    try {
+      await t.partner('bank', 's3cret!', { senders: ['BANK'], rate_limit: 1000 });
+      const s = await rawSession(t.server.smppPort);
+      s.write(encodePdu({ command: 'bind_transmitter', sequence: 1, params: { system_id: 'bank', password: 's3cret!' } }));
+      expect(await s.next()).toMatchObject({ status: 0 });
+      for (let i = 0; i < 30; i++) {
+        s.write(encodePdu({ command: 'submit_sm', sequence: 10 + i, params: { source_addr: 'BANK', source_addr_ton: 5, destination_addr: '79161234567', short_message: Buffer.from(`stop ${i}`) } }));
+      }
+      // Stop once the server has read them (the first answer is out): the rest are in flight.
+      const answers: { sequence: number; status: number; id?: string }[] = [];
+      const firstAnswer = (await s.next())!;
+      answers.push({ sequence: firstAnswer.sequence, status: firstAnswer.status, id: firstAnswer.params.message_id as string | undefined });
+      const closing = t.server.close();
+      let unbind = null;
+      for (;;) {
+        const pdu = await s.next();
+        if (!pdu) break;
+        if (pdu.command === 'submit_sm_resp') answers.push({ sequence: pdu.sequence, status: pdu.status, id: pdu.params.message_id as string | undefined });
+        if (pdu.command === 'unbind') {
+          unbind = pdu;
+          s.write(encodePdu({ command: 'unbind_resp', sequence: pdu.sequence }));
+        }
+      }
+      await closing;
+      expect(unbind).not.toBeNull();
+      expect(answers.map((a) => a.sequence).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 10 + i));
+      const ids = answers.filter((a) => a.status === 0).map((a) => a.id!);
+      // Taken before the stop: answered with the id; a submit_sm read after it began: ESME_RINVBNDSTS.
+      expect(answers.filter((a) => a.status !== 0 && a.status !== SmppStatus.ESME_RINVBNDSTS)).toEqual([]);
+      expect(ids.length).toBeGreaterThan(0);
+      const { rows } = await t.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM message WHERE id = ANY($1::bigint[])', [ids]);
+      expect(Number(rows[0]!.n)).toBe(ids.length);
+    } finally {
+      await t.close();
+    }
+  });
+});
