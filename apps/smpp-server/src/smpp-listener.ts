@@ -20,7 +20,7 @@ const SMPP_3_4 = 0x34;
 function counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
   return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
 }
-const bindsTotal = counter('smsgw_smpp_server_binds_total', 'Bind requests by mode and outcome (ok, refused).', ['mode', 'outcome']);
+const bindsTotal = counter('smsgw_smpp_server_binds_total', 'Bind requests by mode and outcome (ok; refused; error: not started yet or the database failed).', ['mode', 'outcome']);
 const pdusTotal = counter('smsgw_smpp_server_pdus_total', 'PDUs received from partners, by command.', ['command']);
 const submitsTotal = counter('smsgw_smpp_server_submits_total', 'submit_sm answered, by command_status (ESME_ROK: stored).', ['status']);
 const errorsTotal = counter('smsgw_smpp_server_errors_total', 'PDUs refused or connections closed for a protocol error, by reason.', ['reason']);
