@@ -128,16 +128,17 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       errorsTotal.inc({ reason: 'not_bound' });
       return session.send({ command: response, sequence: pdu.sequence, status: SmppStatus.ESME_RINVBNDSTS });
     }
-    if (pdu.command === 'submit_sm') return void this.submit(session, pdu);
+    if (pdu.command === 'submit_sm' || pdu.command === 'data_sm') return void this.submit(session, pdu, response);
     if (pdu.command === 'query_sm' || pdu.command === 'cancel_sm') return void this.lookup(session, pdu, response);
     errorsTotal.inc({ reason: 'unsupported_command' });
     session.send({ command: 'generic_nack', sequence: pdu.sequence, status: SmppStatus.ESME_RINVCMDID });
   }
 
-  private async submit(session: PartnerSession, pdu: Pdu): Promise<void> {
+  /** submit_sm, or data_sm (answered data_sm_resp), from a session that may submit. */
+  private async submit(session: PartnerSession, pdu: Pdu, response: Command): Promise<void> {
     const answer = (status: number, messageId?: string) => {
       submitsTotal.inc({ status: status === 0 ? 'ESME_ROK' : statusName(status) });
-      session.send({ command: 'submit_sm_resp', sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
+      session.send({ command: response, sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
     };
     if (session.mode === 'receiver' || session.closing) return answer(SmppStatus.ESME_RINVBNDSTS);
     if (session.inFlight >= this.config.SMPP_WINDOW) return answer(SmppStatus.ESME_RMSGQFUL);
@@ -145,10 +146,10 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       const outcome = await this.submits.submit(session.partner!.id, pdu);
       if (outcome.ok) return answer(0, outcome.messageId);
-      this.log.debug(`session ${session.id} (${session.partner!.login}): submit_sm ${pdu.sequence} refused (${statusName(outcome.status)}): ${outcome.reason}`);
+      this.log.debug(`session ${session.id} (${session.partner!.login}): ${pdu.command} ${pdu.sequence} refused (${statusName(outcome.status)}): ${outcome.reason}`);
       answer(outcome.status);
     } catch (e) {
-      this.log.error(`session ${session.id} (${session.partner!.login}): submit_sm ${pdu.sequence} failed: ${(e as Error).stack ?? String(e)}`);
+      this.log.error(`session ${session.id} (${session.partner!.login}): ${pdu.command} ${pdu.sequence} failed: ${(e as Error).stack ?? String(e)}`);
       answer(SmppStatus.ESME_RSYSERR);
     } finally {
       session.inFlight--;

@@ -35,7 +35,8 @@ export function smppStatusOf(e: ProtocolError): number {
 }
 
 /**
- * `submit_sm` from a bound partner: the checks of `/send` on the PDU's fields, then the same intake
+ * `submit_sm` (and `data_sm`, its text in message_payload) from a bound partner: the checks of
+ * `/send` on the PDU's fields, then the same intake
  * (limits, store, hand-over to `mt.dispatch`). The answer carries the message's id only once the
  * message is stored.
  */
@@ -74,7 +75,8 @@ export class SubmitService {
     if (alphabet === 'latin1' && (dataCoding === 0x02 || dataCoding === 0x04 || (dataCoding >= 0x10 && dataCoding < 0x80) || dataCoding >= 0xf0)) {
       return refuse(SmppStatus.ESME_RSUBMITFAIL, `data_coding 0x${dataCoding.toString(16)} (8-bit data) is not taken yet`);
     }
-    const shortMessage = p.short_message as Buffer;
+    // data_sm has no short_message: its text is in message_payload.
+    const shortMessage = (p.short_message as Buffer | undefined) ?? Buffer.alloc(0);
     const payload = tlvValue(pdu, Tag.message_payload);
     if (shortMessage.length > 0 && payload !== undefined) return refuse(SmppStatus.ESME_RINVOPTPARAMVAL, 'both short_message and message_payload');
     const bytes = shortMessage.length > 0 ? shortMessage : (payload ?? shortMessage);
@@ -115,7 +117,9 @@ export class SubmitService {
     }
     const startsAt = releaseAt ?? now;
     let validity = row.validity_minutes;
-    const expiry = parseSmppTime(String(p.validity_period ?? ''), startsAt);
+    // data_sm gives its validity as qos_time_to_live (seconds) instead.
+    const ttl = tlvValue(pdu, Tag.qos_time_to_live);
+    const expiry = ttl?.length === 4 ? new Date(startsAt.getTime() + ttl.readUInt32BE(0) * 1000) : parseSmppTime(String(p.validity_period ?? ''), startsAt);
     if (expiry === 'invalid') return refuse(SmppStatus.ESME_RINVEXPIRY, 'validity_period is not an SMPP time');
     if (expiry !== null) {
       const minutes = Math.ceil((expiry.getTime() - startsAt.getTime()) / 60_000);

@@ -95,6 +95,29 @@ describe('smpp-server: submit_sm', () => {
     session.close();
   });
 
+  it('takes data_sm: the text in message_payload, the validity in qos_time_to_live', async () => {
+    const s = await rawSession(t.server.smppPort);
+    s.write(encodePdu({ command: 'bind_transceiver', sequence: 1, params: { system_id: 'bank', password: 's3cret!' } }));
+    expect(await s.next()).toMatchObject({ status: 0 });
+    const ttl = Buffer.alloc(4);
+    ttl.writeUInt32BE(1800, 0);
+    s.write(encodePdu({
+      command: 'data_sm',
+      sequence: 2,
+      params: { source_addr_ton: 5, source_addr: 'BANK', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '79161234567', data_coding: 8 },
+      tlvs: [{ tag: Tag.message_payload, value: encodeUcs2('Данные через data_sm') }, { tag: Tag.qos_time_to_live, value: ttl }],
+    }));
+    const resp = await s.next();
+    expect(resp).toMatchObject({ command: 'data_sm_resp', sequence: 2, status: 0 });
+    const row = await stored(resp!.params.message_id as string);
+    expect(row).toMatchObject({ text: 'Данные через data_sm', encoding: 8, sender: 'BANK' });
+    expect(Math.abs(row.valid_until.getTime() - row.created_at.getTime() - 1800_000)).toBeLessThan(5000);
+    // No text: refused as an empty submit_sm would be.
+    s.write(encodePdu({ command: 'data_sm', sequence: 3, params: { source_addr: 'BANK', destination_addr: '79161234567' } }));
+    expect(await s.next()).toMatchObject({ command: 'data_sm_resp', sequence: 3, status: SmppStatus.ESME_RINVMSGLEN });
+    s.close();
+  });
+
   it('takes validity_period (absolute and relative, capped by the partner) and schedule_delivery_time', async () => {
     const { submit, session } = await bound('bank');
     const now = Date.now();

@@ -89,6 +89,7 @@ export const SmppStatus = {
 
 /** Optional parameter tags (SMPP 3.4, section 5.3.2) the platform reads or writes. */
 export const Tag = {
+  qos_time_to_live: 0x0017,
   receipted_message_id: 0x001e,
   user_message_reference: 0x0204,
   sar_msg_ref_num: 0x020c,
