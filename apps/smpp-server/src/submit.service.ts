@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Intake, PartnerCache, ProtocolError, type CachedPartner, type NewMessage } from '@smsgw/intake';
-import { analyzeText, dataCodingAlphabet, decodeShortMessage, normalizeMsisdn, parseSmppTime, SmppStatus, Tag, tlvValue, type Pdu } from '@smsgw/sms';
+import { analyzeText, dataCodingAlphabet, fitsConcatSegment, normalizeMsisdn, parseSmppTime, readMoSegment, SmppStatus, Tag, tlvValue, type Pdu } from '@smsgw/sms';
 
 /** The longest text the platform takes, in characters (as `/send`). */
 const MAX_TEXT_CHARS = 2000;
 /** Longest validity a partner may ask for, in minutes (as `/send`'s `validity`). */
 const MAX_VALIDITY_MINUTES = 2880;
-const ESM_CLASS_UDHI = 0x40;
 
 /** What `submit_sm_resp` says: the stored message's id, or the refusal. */
 export type SubmitOutcome = { ok: true; messageId: string } | { ok: false; status: number; reason: string };
@@ -66,10 +65,6 @@ export class SubmitService {
   private check(partner: CachedPartner, pdu: Pdu, now: Date): NewMessage | SubmitOutcome {
     const p = pdu.params;
     const row = partner.row;
-    const esmClass = Number(p.esm_class ?? 0);
-    if (esmClass & ESM_CLASS_UDHI || tlvValue(pdu, Tag.sar_msg_ref_num) !== undefined) {
-      return refuse(SmppStatus.ESME_RINVESMCLASS, 'concatenated submit_sm (UDH or SAR) is not taken yet: send the whole text in message_payload');
-    }
     const dataCoding = Number(p.data_coding ?? 0);
     const alphabet = dataCodingAlphabet(dataCoding);
     if (alphabet === 'latin1' && (dataCoding === 0x02 || dataCoding === 0x04 || (dataCoding >= 0x10 && dataCoding < 0x80) || dataCoding >= 0xf0)) {
@@ -79,15 +74,29 @@ export class SubmitService {
     const shortMessage = (p.short_message as Buffer | undefined) ?? Buffer.alloc(0);
     const payload = tlvValue(pdu, Tag.message_payload);
     if (shortMessage.length > 0 && payload !== undefined) return refuse(SmppStatus.ESME_RINVOPTPARAMVAL, 'both short_message and message_payload');
-    const bytes = shortMessage.length > 0 ? shortMessage : (payload ?? shortMessage);
-    if (bytes.length === 0) return refuse(SmppStatus.ESME_RINVMSGLEN, 'empty message');
-    const text = decodeShortMessage(dataCoding, bytes);
+    // The text, its UDH (esm_class 0x40) removed, and the part's place in a concatenated message
+    // (the UDH's concatenation element, else the SAR TLVs).
+    const sarRef = tlvValue(pdu, Tag.sar_msg_ref_num);
+    const { text, concat } = readMoSegment({
+      esm_class: Number(p.esm_class ?? 0),
+      data_coding: dataCoding,
+      short_message: shortMessage,
+      message_payload: payload,
+      sar_msg_ref_num: sarRef?.length === 2 ? sarRef.readUInt16BE(0) : undefined,
+      sar_total_segments: tlvValue(pdu, Tag.sar_total_segments)?.[0],
+      sar_segment_seqnum: tlvValue(pdu, Tag.sar_segment_seqnum)?.[0],
+    });
+    const part = concat && concat.total > 1 ? { ref: concat.ref, total: concat.total, seq: concat.seq } : null;
+    if (text === '' && !part) return refuse(SmppStatus.ESME_RINVMSGLEN, 'empty message');
     if (text.includes('\0')) return refuse(SmppStatus.ESME_RINVMSGLEN, 'the text contains a NUL character');
     if ([...text].length > MAX_TEXT_CHARS) return refuse(SmppStatus.ESME_RINVMSGLEN, `more than ${MAX_TEXT_CHARS} characters`);
     // GSM 03.38 message class 0 (general coding group with its class bits, or group 0xF0): a flash message.
     const flash = ((dataCoding & 0xd0) === 0x10 || (dataCoding & 0xf0) === 0xf0) && (dataCoding & 0x03) === 0;
     const analysis = analyzeText(text);
     if (flash && analysis.segments > 1) return refuse(SmppStatus.ESME_RINVMSGLEN, 'a flash message must fit one SMS');
+    // A part goes out as one segment behind the partner's header: it must fit one (in GSM-7 or,
+    // for a text GSM-7 cannot hold, UCS-2).
+    if (part && !fitsConcatSegment(text)) return refuse(SmppStatus.ESME_RINVMSGLEN, `part ${part.seq} of ${part.total} does not fit one segment of a concatenated message`);
 
     const source = String(p.source_addr ?? '');
     let sender: string;
@@ -135,7 +144,7 @@ export class SubmitService {
       msisdn: number.msisdn,
       text,
       encoding: analysis.dataCoding,
-      segments: analysis.segments,
+      segments: part ? 1 : analysis.segments,
       flash,
       // priority_flag 1–3 (any priority) is the platform's high priority, as the connector sends it.
       priority: Number(p.priority_flag ?? 0) > 0 ? 2 : 1,
@@ -145,6 +154,7 @@ export class SubmitService {
       windowEnd: null,
       windowZone: null,
       validUntil: new Date(startsAt.getTime() + validity * 60_000),
+      concat: part,
     };
   }
 }

@@ -2,7 +2,9 @@
 # A partner's SMPP client written with Net::SMPP (Debian's libnet-smpp-perl), independent of the
 # platform's codec and of the `smpp` npm package: binds as transceiver, sends enquire_link, then for
 # each DESTINATION/DATA_CODING/HEX_TEXT triple a submit_sm (the text as its octets, in short_message
-# up to 254 octets, else in message_payload), and unbinds. Prints what it got as key=value lines.
+# up to 254 octets, else in message_payload; a HEX_TEXT written udh:<hex> is split into parts of 153
+# octets behind a concatenation UDH, one submit_sm each), and unbinds. Prints what it got as
+# key=value lines.
 #
 # usage: net-smpp-partner.pl HOST PORT SYSTEM_ID PASSWORD [SOURCE DESTINATION DATA_CODING HEX_TEXT ...]
 use strict;
@@ -31,12 +33,10 @@ print "bind_system_id=$bind->{system_id}\n";
 my $link = $smpp->enquire_link() or die "error=no enquire_link_resp\n";
 print "enquire_link_status=$link->{status}\n";
 
-my $n = 0;
-while (my ($destination, $coding, $hex) = splice(@submits, 0, 3)) {
-    $n++;
-    my $octets = pack('H*', $hex);
-    my %message = length($octets) > 254 ? (short_message => '', message_payload => $octets) : (short_message => $octets);
-    my $resp = $smpp->submit_sm(
+# One submit_sm to DESTINATION with DATA_CODING and the given message fields; dies without an answer.
+sub submit {
+    my ($destination, $coding, %message) = @_;
+    return $smpp->submit_sm(
         source_addr_ton  => 5,
         source_addr      => $source,
         dest_addr_ton    => 1,
@@ -44,7 +44,25 @@ while (my ($destination, $coding, $hex) = splice(@submits, 0, 3)) {
         destination_addr => $destination,
         data_coding      => $coding,
         %message,
-    ) or die "error=no submit_sm_resp\n";
+    ) || die "error=no submit_sm_resp\n";
+}
+
+my $n = 0;
+while (my ($destination, $coding, $hex) = splice(@submits, 0, 3)) {
+    $n++;
+    if ($hex =~ s/^udh://) {
+        # Split as most clients do: 153 octets per part behind an 8-bit concatenation header.
+        my @chunks = unpack('(a153)*', pack('H*', $hex));
+        my $total = @chunks;
+        for my $i (0 .. $#chunks) {
+            my $resp = submit($destination, $coding, esm_class => 0x40, short_message => pack('C6', 5, 0, 3, 0x42, $total, $i + 1) . $chunks[$i]);
+            print "submit${n}_part" . ($i + 1) . "_status=$resp->{status}\n";
+            print "submit${n}_part" . ($i + 1) . "_message_id=" . ($resp->{message_id} // '') . "\n";
+        }
+        next;
+    }
+    my $octets = pack('H*', $hex);
+    my $resp = submit($destination, $coding, length($octets) > 254 ? (short_message => '', message_payload => $octets) : (short_message => $octets));
     print "submit${n}_status=$resp->{status}\n";
     print "submit${n}_message_id=" . ($resp->{message_id} // '') . "\n";
 }

@@ -95,6 +95,30 @@ describe('smpp-server: submit_sm', () => {
     session.close();
   });
 
+  it('stores each part of a concatenated message (UDH or SAR) as a message of its own with its header', async () => {
+    const { submit, session } = await bound('bank');
+    const udh = (ref: number, total: number, seq: number) => Buffer.from([5, 0, 3, ref, total, seq]);
+    const first = await submit({ source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.concat([udh(7, 2, 1), Buffer.from('A'.repeat(153))]) });
+    const second = await submit({ source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.concat([udh(7, 2, 2), Buffer.from('the end')]) });
+    const sar = (seq: number) => [
+      { tag: Tag.sar_msg_ref_num, value: Buffer.from([0x12, 0x34]) },
+      { tag: Tag.sar_total_segments, value: Buffer.from([2]) },
+      { tag: Tag.sar_segment_seqnum, value: Buffer.from([seq]) },
+    ];
+    const uFirst = await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(67)) }, sar(1));
+    for (const r of [first, second, uFirst]) expect(r.status).toBe(0);
+    expect(new Set([first.messageId, second.messageId, uFirst.messageId]).size).toBe(3);
+    const rows = await t.pool.query('SELECT id::text, text, segments, concat_ref, concat_total, concat_seq FROM message WHERE id = ANY($1::bigint[]) ORDER BY id', [[first.messageId, second.messageId, uFirst.messageId]]);
+    expect(rows.rows).toEqual([
+      { id: first.messageId, text: 'A'.repeat(153), segments: 1, concat_ref: 7, concat_total: 2, concat_seq: 1 },
+      { id: second.messageId, text: 'the end', segments: 1, concat_ref: 7, concat_total: 2, concat_seq: 2 },
+      { id: uFirst.messageId, text: 'Ч'.repeat(67), segments: 1, concat_ref: 0x1234, concat_total: 2, concat_seq: 1 },
+    ]);
+    // 68 UCS-2 characters do not fit one part.
+    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(68)) }, sar(2))).status).toBe(SmppStatus.ESME_RINVMSGLEN);
+    session.close();
+  });
+
   it('takes data_sm: the text in message_payload, the validity in qos_time_to_live', async () => {
     const s = await rawSession(t.server.smppPort);
     s.write(encodePdu({ command: 'bind_transceiver', sequence: 1, params: { system_id: 'bank', password: 's3cret!' } }));
@@ -153,7 +177,7 @@ describe('smpp-server: submit_sm', () => {
       ['an empty message', { source_addr: 'BANK', destination_addr: '79161234567' }, [], SmppStatus.ESME_RINVMSGLEN],
       ['both short_message and message_payload', { source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x') }, [{ tag: Tag.message_payload, value: Buffer.from('y') }], SmppStatus.ESME_RINVOPTPARAMVAL],
       ['more than 2000 characters', { source_addr: 'BANK', destination_addr: '79161234567' }, [{ tag: Tag.message_payload, value: Buffer.alloc(2001, 0x41) }], SmppStatus.ESME_RINVMSGLEN],
-      ['a UDH segment', { source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.from([5, 0, 3, 7, 2, 1, 0x41]) }, [], SmppStatus.ESME_RINVESMCLASS],
+      ['a part longer than one segment of a concatenated message', { source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, 7, 2, 1]), Buffer.alloc(154, 0x41)]) }, [], SmppStatus.ESME_RINVMSGLEN],
       ['8-bit data', { source_addr: 'BANK', destination_addr: '79161234567', data_coding: 4, short_message: Buffer.from([1, 2, 3]) }, [], SmppStatus.ESME_RSUBMITFAIL],
     ];
     for (const [what, params, tlvs, status] of cases) expect({ what, status: (await submit(params, tlvs)).status }).toEqual({ what, status });
@@ -225,7 +249,8 @@ describe('smpp-server: submit_sm', () => {
       [join(__dirname, 'net-smpp-partner.pl'), '127.0.0.1', String(t.server.smppPort), 'bank', 's3cret!', 'BANK',
         '79161234567', '0', hex(Buffer.from('Hello from Net::SMPP')),
         '79161234568', '0', hex(Buffer.from(long)),
-        '79161234569', '8', hex(encodeUcs2('Здравствуйте 👋'))],
+        '79161234569', '8', hex(encodeUcs2('Здравствуйте 👋')),
+        '79161234570', '0', `udh:${hex(Buffer.from('U'.repeat(200)))}`],
       { timeout: 30_000 },
     );
     const got = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -233,6 +258,10 @@ describe('smpp-server: submit_sm', () => {
     expect(await stored(got.submit1_message_id!)).toMatchObject({ text: 'Hello from Net::SMPP', msisdn: '79161234567', segments: 1 });
     expect(await stored(got.submit2_message_id!)).toMatchObject({ text: long, segments: 3 });
     expect(await stored(got.submit3_message_id!)).toMatchObject({ text: 'Здравствуйте 👋', encoding: 8 });
+    // Split by the client with a UDH: two parts, each stored and sent as the client cut it.
+    expect(got).toMatchObject({ submit4_part1_status: '0', submit4_part2_status: '0' });
+    expect(await stored(got.submit4_part1_message_id!)).toMatchObject({ text: 'U'.repeat(153), segments: 1 });
+    expect(await stored(got.submit4_part2_message_id!)).toMatchObject({ text: 'U'.repeat(47), segments: 1 });
   });
 });
 

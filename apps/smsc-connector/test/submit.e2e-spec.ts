@@ -78,6 +78,31 @@ describe('submitting messages to the SMSC', () => {
     expect(submits[0]!.text).toBe('a'.repeat(150) + '012');
   });
 
+  it('sends each part a partner sent of its own concatenated message as one segment with the partner\'s header', async () => {
+    const msisdn = nextNumber();
+    const parts = [
+      { text: 'Part one of a long text, ', ref: 0x2a, total: 3, seq: 1 },
+      { text: 'part two, ', ref: 0x2a, total: 3, seq: 2 },
+      { text: 'и часть три.', ref: 0x2a, total: 3, seq: 3 },
+      { text: 'A 16-bit reference', ref: 0x1234, total: 2, seq: 1 },
+    ];
+    const ids: string[] = [];
+    for (const p of parts) {
+      const id = await env.storeMessage(partner, { msisdn, text: p.text });
+      await env.pool.query('UPDATE message SET concat_ref = $2, concat_total = $3, concat_seq = $4, segments = 1 WHERE id = $1', [id, p.ref, p.total, p.seq]);
+      ids.push(id);
+    }
+    await env.enqueue(partner, ids);
+    await env.waitFor(ids, (m) => m.status === 2);
+    const submits = submitsTo(msisdn).sort((a, b) => (a.udh! < b.udh! ? -1 : 1));
+    expect(submits.map((s) => [s.text, s.esmClass, s.dataCoding, s.udh])).toEqual([
+      ['Part one of a long text, ', 0x40, 0, '0500032a0301'],
+      ['part two, ', 0x40, 0, '0500032a0302'],
+      ['и часть три.', 0x40, 8, '0500032a0303'],
+      ['A 16-bit reference', 0x40, 0, '06080412340201'],
+    ]);
+  });
+
   it('sends 71 Cyrillic characters as two UCS-2 segments', async () => {
     const msisdn = nextNumber();
     const text = 'Привет'.repeat(12).slice(0, 71);

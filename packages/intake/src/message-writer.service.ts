@@ -25,6 +25,8 @@ export interface NewMessage {
   windowEnd: number | null;
   windowZone: string | null;
   validUntil: Date;
+  /** A part of a concatenated message as a partner sent it over SMPP: sent as one segment with this header. */
+  concat?: { ref: number; total: number; seq: number } | null;
 }
 
 export interface StoredMessage {
@@ -41,12 +43,12 @@ interface Pending {
 }
 
 const COLUMNS =
-  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until';
+  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq';
 const INSERT_SQL = `
 INSERT INTO message (${COLUMNS})
 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::smallint[], $9::smallint[], $10::bool[], $11::smallint[], $12::bool[], $13::timestamptz[], $14::smallint[],
-  $15::smallint[], $16::text[], $17::timestamptz[])
+  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[])
 ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
 RETURNING id::text`;
 const EXISTING_SQL = `
@@ -210,6 +212,9 @@ export class MessageWriter implements OnApplicationShutdown {
         col((m) => m.windowEnd),
         col((m) => m.windowZone),
         col((m) => m.validUntil),
+        col((m) => m.concat?.ref ?? null),
+        col((m) => m.concat?.total ?? null),
+        col((m) => m.concat?.seq ?? null),
       ],
     });
     const inserted = new Set(rows.map((r) => r.id));

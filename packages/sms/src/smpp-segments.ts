@@ -5,7 +5,7 @@
  * Segmentation is the one of `splitText` / `analyzeText` (encoding.ts), so the number of segments
  * submitted is always the number of segments counted and billed.
  */
-import { analyzeText, encodeGsm7Unpacked, encodeUcs2, splitText } from './encoding';
+import { analyzeText, encodeGsm7Unpacked, encodeUcs2, GSM7_SEGMENT_SEPTETS, splitText, UCS2_SEGMENT_UNITS } from './encoding';
 
 /** SMPP data_coding: SMSC default alphabet, sent as GSM 03.38. */
 export const DC_DEFAULT = 0x00;
@@ -80,6 +80,42 @@ export function buildSubmitSegments(text: string, opts: SubmitSegmentOptions): S
     const udh = Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, reference, total, seq]);
     return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([udh, encode(part)]), seq, total };
   });
+}
+
+/** Information element identifier of "concatenated short messages, 16-bit reference". */
+export const IEI_CONCAT_16BIT = 0x08;
+
+/** Where a part of a concatenated message, as a partner sent it, belongs: reference (above 255: 16-bit), count, number. */
+export interface ConcatPartHeader {
+  ref: number;
+  total: number;
+  seq: number;
+}
+
+/** Whether `text` fits one segment of a concatenated message (153 septets, or 67 UTF-16 units). */
+export function fitsConcatSegment(text: string): boolean {
+  const { encoding, units } = analyzeText(text);
+  return units <= (encoding === 'gsm7' ? GSM7_SEGMENT_SEPTETS : UCS2_SEGMENT_UNITS);
+}
+
+/**
+ * The one submit_sm of a part a partner sent of its own concatenated message: esm_class 0x40 and
+ * the partner's header (`05 00 03 ref total seq`, or `06 08 04 refHi refLo total seq` for a
+ * reference above 255) in front of the encoded text, so that the handset joins it with the other
+ * parts. Throws RangeError for a header out of range or a text longer than one such segment.
+ */
+export function buildConcatPartSegment(text: string, header: ConcatPartHeader, opts: { flash?: boolean } = {}): SubmitSegment {
+  const { ref, total, seq } = header;
+  if (!Number.isInteger(ref) || ref < 0 || ref > 0xffff) throw new RangeError(`concatenation reference must be 0..65535, got ${ref}`);
+  if (!Number.isInteger(total) || total < 2 || total > MAX_CONCAT_SEGMENTS || !Number.isInteger(seq) || seq < 1 || seq > total) {
+    throw new RangeError(`part ${seq} of ${total} is not a concatenation part`);
+  }
+  if (!fitsConcatSegment(text)) throw new RangeError('the part does not fit one segment of a concatenated message');
+  const { encoding } = analyzeText(text);
+  const gsm = encoding === 'gsm7';
+  const dataCoding = opts.flash === true ? (gsm ? DC_FLASH_GSM7 : DC_FLASH_UCS2) : gsm ? DC_DEFAULT : DC_UCS2;
+  const udh = ref > 0xff ? Buffer.from([0x06, IEI_CONCAT_16BIT, 0x04, ref >> 8, ref & 0xff, total, seq]) : Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, ref, total, seq]);
+  return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([udh, (gsm ? encodeGsm7Unpacked : encodeUcs2)(text)]), seq: 1, total: 1 };
 }
 
 /** Number of submit_sm a text takes; always `analyzeText(text).segments`. */

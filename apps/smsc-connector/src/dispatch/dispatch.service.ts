@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ExtStatus, MessageStatus, type MtDispatchMessage } from '@smsgw/contracts';
-import { buildSubmitSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
+import { buildConcatPartSegment, buildSubmitSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
 import { backoffDelay } from '../backoff';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -173,7 +173,8 @@ export class DispatchService {
 
   /** `resend`: the first segment sent may be with the SMSC already, for that reason. */
   private async submit(m: DispatchMessage, resend: ResubmitReason | null): Promise<DispatchResult> {
-    const segments = buildSubmitSegments(m.text, { flash: m.flash, reference: concatReference(m.id) });
+    // A part a partner sent of its own concatenated message goes as one segment with its header.
+    const segments = m.concat ? [buildConcatPartSegment(m.text, m.concat, { flash: m.flash })] : buildSubmitSegments(m.text, { flash: m.flash, reference: concatReference(m.id) });
     if (segments.length !== m.segments) {
       this.log.warn(`message ${m.id}: stored with ${m.segments} segment(s), encodes to ${segments.length}`);
     }

@@ -30,6 +30,8 @@ export interface DispatchMessage {
   wantsIntermediate: boolean;
   /** Segments an SMSC has accepted already (a retried job does not send them again). */
   handedOver: Set<number>;
+  /** A part of a partner's own concatenated message (SMPP): one segment with this header. */
+  concat: { ref: number; total: number; seq: number } | null;
 }
 
 interface PartRecord {
@@ -62,6 +64,9 @@ interface DispatchRow {
   wants_dlr: boolean;
   wants_intermediate: boolean;
   handed_over: number[];
+  concat_ref: number | null;
+  concat_total: number | null;
+  concat_seq: number | null;
 }
 
 /**
@@ -90,7 +95,7 @@ export class MessageStore {
     const { rows } = await this.pool.query<DispatchRow>({
       name: 'connector.loadForDispatch',
       text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
-              m.valid_until, m.smsc_connection_id,
+              m.valid_until, m.smsc_connection_id, m.concat_ref, m.concat_total, m.concat_seq,
               (m.test AND NOT p.test_real_delivery) AS simulated,
               p.status_url IS NOT NULL AS wants_dlr,
               (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
@@ -236,5 +241,6 @@ function toDispatchMessage(r: DispatchRow): DispatchMessage {
     wantsDlr: r.wants_dlr,
     wantsIntermediate: r.wants_intermediate,
     handedOver: new Set(r.handed_over),
+    concat: r.concat_ref !== null && r.concat_total !== null && r.concat_seq !== null ? { ref: r.concat_ref, total: r.concat_total, seq: r.concat_seq } : null,
   };
 }
