@@ -296,7 +296,7 @@ async function main() {
   const fast = hops('full speed') + pgTotal;
   console.log(`  postgresql   all writes           backend ${fmt(pgTotal)} ms/message`);
   console.log(`floor per message (accept + push + smpp + postgresql): ${fmt(sum)} ms at ${paced}, ${fmt(fast)} ms with the hops at full speed`);
-  console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, rate, n, batch, accept, push, smpp, postgres: pg, floorMs: { paced: sum, httpFullSpeed: fast } }));
+  console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, rate, n, batch, accept, push, smpp, postgres: pg, floorMs: { paced: sum, fullSpeed: fast } }));
 }
 
 main()
