@@ -12,6 +12,8 @@ export type BindMode = 'transmitter' | 'receiver' | 'transceiver';
 export interface BoundPartner {
   id: number;
   login: string;
+  /** The SMPP password hash the bind was checked against: a session ends when it changes. */
+  passwordHash: string;
 }
 
 /** A bind's outcome: the partner, or the status to answer and the reason to log (never sent). */
@@ -98,6 +100,6 @@ export class PartnerBinds {
       if (left > 0) this.live.set(row.id, left);
       else this.live.delete(row.id);
     };
-    return { ok: true, partner: { id: row.id, login: row.login }, release };
+    return { ok: true, partner: { id: row.id, login: row.login, passwordHash: row.smpp_password_hash }, release };
   }
 }

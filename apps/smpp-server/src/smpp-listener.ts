@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { metricsRegistry, Startup } from '@smsgw/common';
+import { PartnerCache } from '@smsgw/intake';
 import { responseCommand, SmppStatus, Tag, type Command, type Pdu, type PduError } from '@smsgw/sms';
 import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds, type BindMode } from './partner-binds';
@@ -15,6 +16,8 @@ const BIND_MODES: Partial<Record<Command, BindMode>> = {
   bind_transceiver: 'transceiver',
 };
 const SMPP_3_4 = 0x34;
+/** How often bound sessions are checked against their partner's current settings. */
+const REVOCATION_CHECK_MS = 1000;
 
 // Tests run several servers in one process; a series is registered once.
 function counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
@@ -35,6 +38,7 @@ const errorsTotal = counter('smsgw_smpp_server_errors_total', 'PDUs refused or c
 export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger(SmppListener.name);
   private server: Server | null = null;
+  private revocations: NodeJS.Timeout | null = null;
   readonly sessions = new Set<PartnerSession>();
 
   constructor(
@@ -43,6 +47,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly submits: SubmitService,
     private readonly queries: QueryService,
     private readonly startup: Startup,
+    private readonly partners: PartnerCache,
   ) {
     const sessions = this.sessions;
     if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_sessions')) {
@@ -57,6 +62,22 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
         },
       });
     }
+  }
+
+  /**
+   * Sessions whose partner changed since the bind so that the bind would now be refused: blocked,
+   * SMPP disabled, or a new SMPP password. The partner cache follows operators' changes within
+   * milliseconds; a cached row older than the bind is not trusted yet (the bind read the database).
+   */
+  private revoked(): PartnerSession[] {
+    const out: PartnerSession[] = [];
+    for (const s of this.sessions) {
+      if (!s.partner || !s.boundAt || s.closing) continue;
+      const cached = this.partners.byPartnerId(s.partner.id);
+      if (!cached || cached.row.updated_at.getTime() <= s.boundAt.getTime()) continue;
+      if (cached.row.status !== 'active' || cached.row.smpp_password_hash !== s.partner.passwordHash) out.push(s);
+    }
+    return out;
   }
 
   /** The bound port (useful with port 0). */
@@ -90,10 +111,18 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     });
     server.on('error', (e) => this.log.error(`SMPP listener: ${e.message}`));
     this.server = server;
+    this.revocations = setInterval(() => {
+      for (const s of this.revoked()) {
+        this.log.warn(`session ${s.id} from ${s.remote} (${s.partner!.login}): the partner was blocked or its SMPP password changed; unbinding`);
+        void this.unbindAndClose(s);
+      }
+    }, REVOCATION_CHECK_MS);
+    this.revocations.unref();
     this.log.log(`SMPP listening on ${this.config.SMPP_SERVER_HOST} port ${this.port}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.revocations) clearInterval(this.revocations);
     const server = this.server;
     if (!server) return;
     this.server = null;

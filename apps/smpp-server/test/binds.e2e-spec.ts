@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodePdu, SmppStatus } from '@smsgw/sms';
-import { rawSession, startTestSmppServer, type TestSmppServer } from './harness';
+import { hashApiPassword } from '@smsgw/db';
+import { PartnerCache } from '@smsgw/intake';
+import { PEPPER, rawSession, startTestSmppServer, type TestSmppServer } from './harness';
 
 const run = promisify(execFile);
 // The `smpp` npm package: the connector's client library, not used by this server.
@@ -36,6 +38,8 @@ describe('smpp-server: binds', () => {
     await t.partner('httponly', null);
     await t.partner('blocked', 's3cret!', { status: 'blocked' });
     await t.partner('guessed', 's3cret!');
+    await t.partner('rotated', 's3cret!');
+    await t.partner('later-blocked', 's3cret!');
   });
   afterAll(async () => {
     await t?.close();
@@ -87,6 +91,32 @@ describe('smpp-server: binds', () => {
     const other = await bindWithNpmClient('bank', 's3cret!');
     expect(other.status).toBe(0);
     other.client.close();
+  });
+
+  it('unbinds the sessions of a partner whose SMPP password changes or who is blocked, and keeps the others', async () => {
+    const bindRaw = async (login: string) => {
+      const s = await rawSession(port());
+      s.write(encodePdu({ command: 'bind_transceiver', sequence: 1, params: { system_id: login, password: 's3cret!' } }));
+      expect(await s.next()).toMatchObject({ status: 0 });
+      return s;
+    };
+    const rotated = await bindRaw('rotated');
+    const blocked = await bindRaw('later-blocked');
+    const untouched = await bindRaw('bank');
+    await new Promise((r) => setTimeout(r, 20)); // the changes below come after the binds
+    await t.pool.query(`UPDATE partner SET smpp_password_hash = $1, updated_at = now() WHERE login = 'rotated'`, [hashApiPassword('n3w-pass', PEPPER)]);
+    await t.pool.query(`UPDATE partner SET status = 'blocked', updated_at = now() WHERE login = 'later-blocked'`);
+    // What the CLI's announcement makes every server do.
+    await t.server.app.get(PartnerCache).reloadAll();
+    for (const s of [rotated, blocked]) {
+      const unbind = await s.next();
+      expect(unbind).toMatchObject({ command: 'unbind' });
+      s.write(encodePdu({ command: 'unbind_resp', sequence: unbind!.sequence }));
+      expect(await s.next()).toBeNull();
+    }
+    untouched.write(encodePdu({ command: 'enquire_link', sequence: 2 }));
+    expect(await untouched.next()).toMatchObject({ command: 'enquire_link_resp', sequence: 2 });
+    untouched.close();
   });
 
   it('holds a partner to its number of simultaneous binds, and frees a bind when its connection ends', async () => {

@@ -27,6 +27,8 @@ export interface PartnerRow {
   test_quota: number;
   test_ends_at: Date | null;
   test_real_delivery: boolean;
+  /** The SMPP bind password's hash (null: SMPP binds refused); the SMPP server's. */
+  smpp_password_hash: string | null;
   updated_at: Date;
 }
 
