@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { HealthController, loggerModule, MetricsModule, Startup } from '@smsgw/common';
 import { IntakeLifecycle, IntakeModule } from '@smsgw/intake';
+import { BindsController } from './binds.controller';
 import { intakeConfig, SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds } from './partner-binds';
 import { SmppListener } from './smpp-listener';
@@ -19,7 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [configModule, loggerModule('smpp-server', config.LOG_LEVEL, ['health', 'metrics']), IntakeModule.forRoot(intakeConfig(config)), MetricsModule.forRoot(config)],
-      controllers: [HealthController],
+      controllers: [HealthController, BindsController],
       // IntakeLifecycle: until PostgreSQL and Redis answer and the partners are loaded, binds are
       // refused with ESME_RSYSERR, which clients retry.
       providers: [Startup, IntakeLifecycle, PartnerBinds, SubmitService, QueryService, SmppListener],

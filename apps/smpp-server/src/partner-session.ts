@@ -30,6 +30,9 @@ export class PartnerSession {
   inFlight = 0;
   /** An unbind is under way (the partner's or ours): no new submit_sm is taken. */
   closing = false;
+  /** submit_sm (and data_sm) answered on this session: stored, and refused. */
+  accepted = 0;
+  refused = 0;
   private releaseBind: (() => void) | null = null;
   private readonly framer = new PduFramer();
   private timer: NodeJS.Timeout | null = null;

@@ -10,6 +10,22 @@ import { PartnerSession } from './partner-session';
 import { QueryService } from './query.service';
 import { SubmitService } from './submit.service';
 
+/** A bound session as `/binds` shows it. */
+export interface BindState {
+  partnerId: number;
+  login: string;
+  mode: BindMode;
+  /** The partner's address and port. */
+  remote: string;
+  boundAt: string;
+  /** submit_sm the session may have unanswered, and has now. */
+  window: number;
+  inFlight: number;
+  /** submit_sm and data_sm answered since the bind: stored, refused. */
+  accepted: number;
+  refused: number;
+}
+
 const BIND_MODES: Partial<Record<Command, BindMode>> = {
   bind_transmitter: 'transmitter',
   bind_receiver: 'receiver',
@@ -76,6 +92,16 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       const cached = this.partners.byPartnerId(s.partner.id);
       if (!cached || cached.row.updated_at.getTime() <= s.boundAt.getTime()) continue;
       if (cached.row.status !== 'active' || cached.row.smpp_password_hash !== s.partner.passwordHash) out.push(s);
+    }
+    return out;
+  }
+
+  /** Every bound session, for `/binds`. */
+  bindStates(): BindState[] {
+    const out: BindState[] = [];
+    for (const s of this.sessions) {
+      if (!s.partner || !s.mode || !s.boundAt) continue;
+      out.push({ partnerId: s.partner.id, login: s.partner.login, mode: s.mode, remote: s.remote, boundAt: s.boundAt.toISOString(), window: this.config.SMPP_WINDOW, inFlight: s.inFlight, accepted: s.accepted, refused: s.refused });
     }
     return out;
   }
@@ -167,6 +193,8 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
   private async submit(session: PartnerSession, pdu: Pdu, response: Command): Promise<void> {
     const answer = (status: number, messageId?: string) => {
       submitsTotal.inc({ status: status === 0 ? 'ESME_ROK' : statusName(status) });
+      if (status === 0) session.accepted++;
+      else session.refused++;
       session.send({ command: response, sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
     };
     if (session.mode === 'receiver' || session.closing) return answer(SmppStatus.ESME_RINVBNDSTS);

@@ -72,6 +72,9 @@ describe('smpp-server: submit_sm', () => {
     // The partner's validity (600 minutes) when the PDU names none.
     expect(row.valid_until.getTime() - row.created_at.getTime()).toBeGreaterThan(599 * 60_000);
     await waitFor(async () => (await queue.getJobs(['waiting', 'prioritized'])).some((j) => (j.data as { messages?: { messageId: string }[] }).messages?.some((m) => m.messageId === r.messageId)));
+    // /binds on the HTTP port shows the session and what it sent.
+    const binds = (await (await fetch(`http://127.0.0.1:${t.server.httpPort}/binds`)).json()) as { binds: Record<string, unknown>[] };
+    expect(binds.binds).toContainEqual(expect.objectContaining({ partnerId: bankId, login: 'bank', mode: 'transmitter', window: 100, inFlight: 0, accepted: 1, refused: 0 }));
     session.close();
   });
 

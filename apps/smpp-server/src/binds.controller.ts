@@ -1,0 +1,16 @@
+import { Controller, Get } from '@nestjs/common';
+import { SmppListener, type BindState } from './smpp-listener';
+
+/**
+ * `/binds` on the HTTP port (beside /health and /metrics, not for partners): every bound session
+ * of this instance, who, since when, its window and what it sent.
+ */
+@Controller()
+export class BindsController {
+  constructor(private readonly listener: SmppListener) {}
+
+  @Get('binds')
+  binds(): { binds: BindState[] } {
+    return { binds: this.listener.bindStates() };
+  }
+}
