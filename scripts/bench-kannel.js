@@ -681,6 +681,7 @@ async function startPlatform() {
     SMPP_SERVER_PORT: String(PORTS.smppServer),
     SMPP_SERVER_HTTP_PORT: String(PORTS.smppServerHttp),
     CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
+    SMPP_SERVER_URLS: `http://127.0.0.1:${PORTS.smppServerHttp}`,
     // The sink is on 127.0.0.1: allow callbacks to private addresses where the worker checks.
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
   };

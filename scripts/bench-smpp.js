@@ -194,6 +194,7 @@ async function main() {
     SIM_DLR_DELAY_MS: String(dlrDelayMs),
     SIM_RECORD_LIMIT: '1000',
     CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
+    SMPP_SERVER_URLS: `http://127.0.0.1:${PORTS.smppHttp}`,
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
   };
   const start = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env: platformEnv, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -37,6 +37,11 @@ export const portalConfigSchema = baseConfigSchema.extend({
     .string()
     .default('http://127.0.0.1:8090')
     .transform((s) => s.split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean)),
+  /** The SMPP servers' HTTP addresses (comma-separated), whose `/binds` the portal shows. */
+  SMPP_SERVER_URLS: z
+    .string()
+    .default('http://127.0.0.1:8093')
+    .transform((s) => s.split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean)),
   /** Where the built web UI is (default: dist/public beside the compiled server). */
   PORTAL_STATIC_DIR: z.string().optional(),
   /**

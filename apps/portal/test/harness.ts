@@ -105,6 +105,7 @@ export async function startPortal(t: TestEnv, env: Record<string, string> = {}):
       PORTAL_PORT: String(port),
       PORTAL_HOST: '127.0.0.1',
       CONNECTOR_URLS: 'http://127.0.0.1:1',
+      SMPP_SERVER_URLS: 'http://127.0.0.1:1',
       // Partners' hooks in these tests are local servers; a test of the policy turns it off.
       CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
       ...env,

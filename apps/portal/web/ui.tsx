@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, post } from './api';
+import { ApiError, get, post } from './api';
 
 export function Page({ title, subtitle, actions, children }: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren }) {
   useEffect(() => {
@@ -92,6 +92,28 @@ export function useData<T>(f: () => Promise<T>, deps: unknown[]): { data: T | nu
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((t) => t + 1) };
+}
+
+/** GETs `url` now and every `ms` while mounted: null until the first answer; a failed look keeps the last one (shown as unknown until then). */
+export function usePoll<T>(url: string, ms = 3000): T | null {
+  const [value, setValue] = useState<T | null>(null);
+  useEffect(() => {
+    let stop = false;
+    const poll = async () => {
+      try {
+        const v = await get<T>(url);
+        if (!stop) setValue(v);
+      } catch {
+        /* kept: the last answer, or unknown */
+      }
+      if (!stop) setTimeout(poll, ms);
+    };
+    void poll();
+    return () => {
+      stop = true;
+    };
+  }, [url, ms]);
+  return value;
 }
 
 /** A secret shown once, with a copy button. */

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { SmppListener, type BindState } from './smpp-listener';
+import type { SmppBindState } from '@smsgw/contracts';
+import { SmppListener } from './smpp-listener';
 
 /**
  * `/binds` on the HTTP port (beside /health and /metrics, not for partners): every bound session
@@ -10,7 +11,7 @@ export class BindsController {
   constructor(private readonly listener: SmppListener) {}
 
   @Get('binds')
-  binds(): { binds: BindState[] } {
+  binds(): { binds: SmppBindState[] } {
     return { binds: this.listener.bindStates() };
   }
 }

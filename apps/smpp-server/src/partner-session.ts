@@ -48,7 +48,9 @@ export class PartnerSession {
     private readonly timeouts: { bindMs: number; inactivityMs: number },
   ) {
     this.address = socketAddress(socket);
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    // 127.0.0.1, not ::ffff:127.0.0.1 (an IPv4 client of a dual-stack listener); [addr] for IPv6.
+    const host = this.address ? (this.address.kind() === 'ipv6' ? `[${this.address.toString()}]` : this.address.toString()) : (socket.remoteAddress ?? '?');
+    this.remote = `${host}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => socket.destroy());

@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { metricsRegistry, Startup } from '@smsgw/common';
+import type { SmppBindState } from '@smsgw/contracts';
 import { PartnerCache } from '@smsgw/intake';
 import { responseCommand, SmppStatus, Tag, type Command, type Pdu, type PduError } from '@smsgw/sms';
 import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
@@ -9,22 +10,6 @@ import { PartnerBinds, type BindMode } from './partner-binds';
 import { PartnerSession } from './partner-session';
 import { QueryService } from './query.service';
 import { SubmitService } from './submit.service';
-
-/** A bound session as `/binds` shows it. */
-export interface BindState {
-  partnerId: number;
-  login: string;
-  mode: BindMode;
-  /** The partner's address and port. */
-  remote: string;
-  boundAt: string;
-  /** submit_sm the session may have unanswered, and has now. */
-  window: number;
-  inFlight: number;
-  /** submit_sm and data_sm answered since the bind: stored, refused. */
-  accepted: number;
-  refused: number;
-}
 
 const BIND_MODES: Partial<Record<Command, BindMode>> = {
   bind_transmitter: 'transmitter',
@@ -97,8 +82,8 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Every bound session, for `/binds`. */
-  bindStates(): BindState[] {
-    const out: BindState[] = [];
+  bindStates(): SmppBindState[] {
+    const out: SmppBindState[] = [];
     for (const s of this.sessions) {
       if (!s.partner || !s.mode || !s.boundAt) continue;
       out.push({ partnerId: s.partner.id, login: s.partner.login, mode: s.mode, remote: s.remote, boundAt: s.boundAt.toISOString(), window: this.config.SMPP_WINDOW, inFlight: s.inFlight, accepted: s.accepted, refused: s.refused });

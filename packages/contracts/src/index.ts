@@ -4,3 +4,4 @@ export * from './status';
 export * from './events';
 export * from './protocol';
 export * from './jobs';
+export * from './smpp';

@@ -10,6 +10,7 @@ import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { Changes } from '../infra/changes.service';
 import { PG_POOL, PRISMA, REDIS } from '../infra/tokens';
 import { partnerScope } from '../http/scope';
+import { SmppBinds } from '../http/smpp-binds.service';
 import { parseBody } from '../http/validation';
 import { partnerDetails } from './partner-view';
 
@@ -25,7 +26,14 @@ export class AccountController {
     @Inject(PORTAL_CONFIG) private readonly config: PortalConfig,
     private readonly changes: Changes,
     private readonly reauthenticate: Reauthentication,
+    private readonly smppBinds: SmppBinds,
   ) {}
+
+  /** The partner's SMPP sessions now: who, from where, since when, its window and what it sent. */
+  @Get('smpp-binds')
+  smppBindsOf(@CurrentSession() s: Session, @Query('partnerId') requested?: string) {
+    return this.smppBinds.live(partnerScope(s, requested));
+  }
 
   @Get('settings')
   async settings(@CurrentSession() s: Session, @Query('partnerId') requested?: string) {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditController } from './audit.controller';
+import { SmppBinds } from '../http/smpp-binds.service';
 import { ConnectorState } from './connector-state.service';
 import { PartnersController } from './partners.controller';
 import { QueuesController } from './queues.controller';
@@ -9,7 +10,7 @@ import { UsersController } from './users.controller';
 
 @Module({
   controllers: [PartnersController, UsersController, SmscController, QueuesController, AuditController],
-  providers: [ConnectorState, QueuesService],
+  providers: [ConnectorState, SmppBinds, QueuesService],
   exports: [QueuesService],
 })
 export class OperatorModule {}

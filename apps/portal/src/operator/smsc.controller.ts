@@ -6,6 +6,7 @@ import { CurrentSession, Roles, type Session } from '../auth/session';
 import { Changes } from '../infra/changes.service';
 import { PRISMA } from '../infra/tokens';
 import { parseBody } from '../http/validation';
+import { SmppBinds } from '../http/smpp-binds.service';
 import { ConnectorState } from './connector-state.service';
 import { asHttp, idParam } from './settings-errors';
 
@@ -19,6 +20,7 @@ export class SmscController {
     @Inject(PRISMA) private readonly db: PrismaClient,
     private readonly changes: Changes,
     private readonly state: ConnectorState,
+    private readonly smppBinds: SmppBinds,
   ) {}
 
   private async find(id: string): Promise<SmscConnection> {
@@ -41,6 +43,12 @@ export class SmscController {
   @Get('live')
   live() {
     return this.state.live();
+  }
+
+  /** Every partner's SMPP sessions on every SMPP server. */
+  @Get('smpp-binds')
+  binds() {
+    return this.smppBinds.live();
   }
 
   @Post()

@@ -2,9 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, del, get, type Me, patch, post, query } from '../api';
 import { num, time } from '../format';
 import { link, navigate } from '../router';
-import { Badge, Card, Empty, ErrorBox, Loading, Page, RotateApiPassword, Secret, useData } from '../ui';
+import { Badge, Card, Empty, ErrorBox, Loading, Page, RotateApiPassword, Secret, useData, usePoll } from '../ui';
 import { invalidatePartners } from './partner-picker';
 import type { PartnerSettings } from './settings';
+import { SmppBindsCard } from './smpp-binds';
 
 interface SchemaField {
   field: string;
@@ -521,28 +522,12 @@ interface Live {
 export function SmscPage() {
   const { data, error, reload } = useData(() => get<SmscRow[]>('/api/operator/smsc'), []);
   const [schema, setSchema] = useState<SchemaField[]>([]);
-  const [live, setLive] = useState<Live | null>(null);
+  const live = usePoll<Live>('/api/operator/smsc/live');
   const [editing, setEditing] = useState<SmscRow | 'new' | null>(null);
   const [form, setForm] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [err, setErr] = useState<unknown>(null);
   useEffect(() => void get<SchemaField[]>('/api/operator/smsc/settings-schema').then(setSchema), []);
-  useEffect(() => {
-    let stop = false;
-    const poll = async () => {
-      try {
-        const l = await get<Live>('/api/operator/smsc/live');
-        if (!stop) setLive(l);
-      } catch {
-        /* shown as unknown */
-      }
-      if (!stop) setTimeout(poll, 3000);
-    };
-    void poll();
-    return () => {
-      stop = true;
-    };
-  }, []);
   const liveOf = (name: string) => live?.connections.find((c) => c.name === name);
   const open = (c: SmscRow | 'new') => {
     setEditing(c);
@@ -669,6 +654,7 @@ export function SmscPage() {
           </div>
         </Card>
       )}
+      <SmppBindsCard url="/api/operator/smsc/smpp-binds" showPartner />
     </Page>
   );
 }

@@ -1,6 +1,7 @@
 import { get, type Me, post, query } from '../api';
 import { num, time } from '../format';
 import { Badge, Card, ErrorBox, Loading, Page, RotateApiPassword, useData } from '../ui';
+import { SmppBindsCard } from './smpp-binds';
 
 export interface PartnerSettings {
   id: number;
@@ -142,6 +143,7 @@ export function SettingsPage({ partnerId, me }: { partnerId: number; me: Me }) {
       <ErrorBox error={error} />
       {loading && <Loading />}
       {data && <SettingsView s={data} />}
+      {data && <SmppBindsCard url={`/api/account/smpp-binds${query({ partnerId: pid })}`} showPartner={false} />}
     </Page>
   );
 }

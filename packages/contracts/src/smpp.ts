@@ -1,0 +1,16 @@
+/** A bound SMPP session as the SMPP server's `/binds` reports it (and the portal shows it). */
+export interface SmppBindState {
+  partnerId: number;
+  login: string;
+  mode: 'transmitter' | 'receiver' | 'transceiver';
+  /** The partner's address and port. */
+  remote: string;
+  /** ISO 8601. */
+  boundAt: string;
+  /** submit_sm the session may have unanswered, and has now. */
+  window: number;
+  inFlight: number;
+  /** submit_sm and data_sm answered since the bind: stored, refused. */
+  accepted: number;
+  refused: number;
+}
