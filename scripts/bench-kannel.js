@@ -72,15 +72,7 @@ const prefix = 'smsgwbenchkannel';
 const keepDb = Boolean(env.BENCH_KEEP_DB);
 
 const PORTS = {
-  ingress: portBase,
-  connector: portBase + 1,
-  callback: portBase + 2,
-  scheduler: portBase + 3,
-  portal: portBase + 4,
-  simSmpp: portBase + 5,
-  simHttp: portBase + 6,
-  smppServer: portBase + 7,
-  smppServerHttp: portBase + 8,
+  ...lib.platformPorts(portBase),
   kannelAdmin: portBase + 10,
   kannelSmsbox: portBase + 11,
   kannelSendsms: portBase + 12,
@@ -673,15 +665,7 @@ async function startPlatform() {
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: logLevel,
-    INGRESS_PORT: String(PORTS.ingress),
-    CONNECTOR_HTTP_PORT: String(PORTS.connector),
-    CALLBACK_HTTP_PORT: String(PORTS.callback),
-    SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
-    PORTAL_PORT: String(PORTS.portal),
-    SMPP_SERVER_PORT: String(PORTS.smppServer),
-    SMPP_SERVER_HTTP_PORT: String(PORTS.smppServerHttp),
-    CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
-    SMPP_SERVER_URLS: `http://127.0.0.1:${PORTS.smppServerHttp}`,
+    ...lib.platformPortEnv(PORTS),
     // The sink is on 127.0.0.1: allow callbacks to private addresses where the worker checks.
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
   };

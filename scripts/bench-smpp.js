@@ -37,17 +37,7 @@ const adminUrl = env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postg
 const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
 const benchDb = 'smsgw_bench_smpp';
 const prefix = 'smsgwbenchsmpp';
-const PORTS = {
-  ingress: portBase,
-  connector: portBase + 1,
-  callback: portBase + 2,
-  scheduler: portBase + 3,
-  portal: portBase + 4,
-  simSmpp: portBase + 5,
-  simHttp: portBase + 6,
-  smpp: portBase + 7,
-  smppHttp: portBase + 8,
-};
+const PORTS = lib.platformPorts(portBase);
 const APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 const TEXT = 'Your code is 4711. Do not share it with anyone.';
 const PASSWORD = 'bench-pw';
@@ -71,11 +61,9 @@ function runClient() {
   let inFlight = 0;
   let first = 0;
   let last = 0;
-  let cpu0;
   const finish = () => {
-    const u = process.cpuUsage(cpu0);
     // A file, not stdout: a pipe's pending output is lost at process.exit.
-    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last, cpuMs: (u.user + u.system) / 1000 }));
+    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last }));
     session.close();
     process.exit(0);
   };
@@ -101,7 +89,6 @@ function runClient() {
   session.on('error', (e) => fail(`SMPP client: ${e.message}`));
   session.bind_transmitter({ system_id: login, password, interface_version: 0x34 }, (pdu) => {
     if (pdu.command_status !== 0) fail(`bind refused with status 0x${pdu.command_status.toString(16)}`);
-    cpu0 = process.cpuUsage();
     first = Date.now();
     until.at = first + Number(secs) * 1000;
     pump();
@@ -179,13 +166,7 @@ async function main() {
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: env.BENCH_LOG_LEVEL || 'warn',
-    INGRESS_PORT: String(PORTS.ingress),
-    CONNECTOR_HTTP_PORT: String(PORTS.connector),
-    CALLBACK_HTTP_PORT: String(PORTS.callback),
-    SCHEDULER_HTTP_PORT: String(PORTS.scheduler),
-    PORTAL_PORT: String(PORTS.portal),
-    SMPP_SERVER_PORT: String(PORTS.smpp),
-    SMPP_SERVER_HTTP_PORT: String(PORTS.smppHttp),
+    ...lib.platformPortEnv(PORTS),
     SIM_SMPP_PORT: String(PORTS.simSmpp),
     SIM_HTTP_PORT: String(PORTS.simHttp),
     SIM_TPS: '0',
@@ -193,8 +174,6 @@ async function main() {
     SIM_DELIVER_WINDOW: '100',
     SIM_DLR_DELAY_MS: String(dlrDelayMs),
     SIM_RECORD_LIMIT: '1000',
-    CONNECTOR_URLS: `http://127.0.0.1:${PORTS.connector}`,
-    SMPP_SERVER_URLS: `http://127.0.0.1:${PORTS.smppHttp}`,
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
   };
   const start = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env: platformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -207,7 +186,7 @@ async function main() {
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'bench-smpp' });
   pool.on('error', () => {});
   try {
-    for (const [name, port] of [['smsc-simulator', PORTS.simHttp], ['ingress-api', PORTS.ingress], ['smpp-server', PORTS.smppHttp], ['smsc-connector', PORTS.connector], ['callback-worker', PORTS.callback]]) {
+    for (const [name, port] of [['smsc-simulator', PORTS.simHttp], ['ingress-api', PORTS.ingress], ['smpp-server', PORTS.smppServerHttp], ['smsc-connector', PORTS.connector], ['callback-worker', PORTS.callback]]) {
       await lib.waitForHealth(name, port, 120000, alive);
     }
     const adminCli = (args, input) => {
@@ -383,7 +362,7 @@ end
   /** The SMPP client for `seconds`. */
   async function smppLoad() {
     const outFile = path.join(os.tmpdir(), `smsgw-bench-smpp-${process.pid}.json`);
-    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smpp), 'bench-smpp', PASSWORD, String(seconds), String(window), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smppServer), 'bench-smpp', PASSWORD, String(seconds), String(window), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(client);
     const code = await new Promise((r) => client.on('exit', r));
     if (code !== 0) throw new Error(`the SMPP client exited with ${code}`);
@@ -397,7 +376,6 @@ end
       ids: r.ids,
       seconds: (r.last - r.first) / 1000,
       latencyMs: { p50: fix(percentile(sorted, 50)), p90: fix(percentile(sorted, 90)), p99: fix(percentile(sorted, 99)) },
-      clientCpuMs: r.cpuMs,
     };
   }
 }

@@ -47,6 +47,40 @@ async function freePort() {
   });
 }
 
+/**
+ * The ports a bench runs `npm start`'s services on, from one base: ingress +0, connector +1,
+ * callback worker +2, scheduler +3, portal +4, simulator SMPP +5 and HTTP +6, SMPP server +7 and
+ * its HTTP +8.
+ */
+function platformPorts(base) {
+  return {
+    ingress: base,
+    connector: base + 1,
+    callback: base + 2,
+    scheduler: base + 3,
+    portal: base + 4,
+    simSmpp: base + 5,
+    simHttp: base + 6,
+    smppServer: base + 7,
+    smppServerHttp: base + 8,
+  };
+}
+
+/** The environment that puts scripts/start.js's services (not the simulator) on `platformPorts`, the portal reading the connector's and the SMPP server's. */
+function platformPortEnv(ports) {
+  return {
+    INGRESS_PORT: String(ports.ingress),
+    CONNECTOR_HTTP_PORT: String(ports.connector),
+    CALLBACK_HTTP_PORT: String(ports.callback),
+    SCHEDULER_HTTP_PORT: String(ports.scheduler),
+    PORTAL_PORT: String(ports.portal),
+    SMPP_SERVER_PORT: String(ports.smppServer),
+    SMPP_SERVER_HTTP_PORT: String(ports.smppServerHttp),
+    CONNECTOR_URLS: `http://127.0.0.1:${ports.connector}`,
+    SMPP_SERVER_URLS: `http://127.0.0.1:${ports.smppServerHttp}`,
+  };
+}
+
 /** Drops and recreates `name` on the server of `serverUrl`, migrated; returns its URL. Needs @smsgw/db built. */
 async function freshDatabase(serverUrl, name) {
   const { adminQuery, runMigrate } = require(path.join(root, 'packages/db/dist/testing'));
@@ -271,6 +305,8 @@ module.exports = {
   freePort,
   portFree,
   freshDatabase,
+  platformPorts,
+  platformPortEnv,
   clearRedisPrefix,
   waitForPort,
   waitForHealth,

@@ -1,14 +1,5 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
-import { metricsRegistry } from '@smsgw/common';
-
-// Tests run several schedulers in one process; a series is registered once.
-function counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
-  return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
-}
-
-function gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
-  return (metricsRegistry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
-}
+import { Gauge, Histogram } from 'prom-client';
+import { metricsRegistry, registeredCounter, registeredGauge } from '@smsgw/common';
 
 /** Read on each scrape by the due-backlog gauges; the latest started scheduler of the process answers. */
 export interface BacklogProbe {
@@ -60,18 +51,18 @@ export const schedulerMetrics = {
     (d) => d.count,
   ),
   dueOldest: dueGauge('smsgw_scheduler_due_oldest_seconds', 'How long the oldest due, unreleased message has been due', (d) => d.oldestSeconds),
-  released: counter('smsgw_scheduler_released_total', 'Postponed or windowed messages queued on mt.dispatch at their time (rate: releases/s)'),
-  rescheduled: counter('smsgw_scheduler_rescheduled_total', 'Windowed messages found due after their window closed, moved to the next opening'),
-  expired: counter('smsgw_scheduler_expired_total', 'Held messages ended 5 / 16 because their validity ran out, by where they were found', ['found']),
-  sweepFound: counter(
+  released: registeredCounter('smsgw_scheduler_released_total', 'Postponed or windowed messages queued on mt.dispatch at their time (rate: releases/s)'),
+  rescheduled: registeredCounter('smsgw_scheduler_rescheduled_total', 'Windowed messages found due after their window closed, moved to the next opening'),
+  expired: registeredCounter('smsgw_scheduler_expired_total', 'Held messages ended 5 / 16 because their validity ran out, by where they were found', ['found']),
+  sweepFound: registeredCounter(
     'smsgw_scheduler_sweep_found_total',
     'Work the sweeps found without its job and queued again: dispatch (held message), resume (claimed, segments missing), report (callback.dlr), mo (callback.mo)',
     ['kind'],
   ),
-  sweepChecked: counter('smsgw_scheduler_sweep_checked_total', 'Rows the sweeps looked at, by kind', ['kind']),
-  rollupFolded: counter('smsgw_scheduler_rollup_changes_total', 'Message changes folded into the statistics'),
-  rollupLag: gauge('smsgw_scheduler_rollup_lag_seconds', 'Age of the oldest change in the last statistics fold (0 when nothing was waiting)'),
-  taskRuns: counter('smsgw_scheduler_task_runs_total', 'Task runs by task and outcome (ok, error)', ['task', 'outcome']),
+  sweepChecked: registeredCounter('smsgw_scheduler_sweep_checked_total', 'Rows the sweeps looked at, by kind', ['kind']),
+  rollupFolded: registeredCounter('smsgw_scheduler_rollup_changes_total', 'Message changes folded into the statistics'),
+  rollupLag: registeredGauge('smsgw_scheduler_rollup_lag_seconds', 'Age of the oldest change in the last statistics fold (0 when nothing was waiting)'),
+  taskRuns: registeredCounter('smsgw_scheduler_task_runs_total', 'Task runs by task and outcome (ok, error)', ['task', 'outcome']),
   taskDuration: ((metricsRegistry.getSingleMetric('smsgw_scheduler_task_duration_seconds') as Histogram<'task'> | undefined) ??
     new Histogram({
       name: 'smsgw_scheduler_task_duration_seconds',

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
-import { metricsRegistry, Startup } from '@smsgw/common';
+import { Gauge } from 'prom-client';
+import { metricsRegistry, registeredCounter, Startup } from '@smsgw/common';
 import type { SmppBindState } from '@smsgw/contracts';
 import { PartnerCache } from '@smsgw/intake';
 import { responseCommand, SmppStatus, Tag, type Command, type Pdu, type PduError } from '@smsgw/sms';
@@ -20,14 +20,10 @@ const SMPP_3_4 = 0x34;
 /** How often bound sessions are checked against their partner's current settings. */
 const REVOCATION_CHECK_MS = 1000;
 
-// Tests run several servers in one process; a series is registered once.
-function counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
-  return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
-}
-const bindsTotal = counter('smsgw_smpp_server_binds_total', 'Bind requests by mode and outcome (ok; refused; error: not started yet or the database failed).', ['mode', 'outcome']);
-const pdusTotal = counter('smsgw_smpp_server_pdus_total', 'PDUs received from partners, by command.', ['command']);
-const submitsTotal = counter('smsgw_smpp_server_submits_total', 'submit_sm answered, by command_status (ESME_ROK: stored).', ['status']);
-const errorsTotal = counter('smsgw_smpp_server_errors_total', 'PDUs refused or connections closed for a protocol error, by reason.', ['reason']);
+const bindsTotal = registeredCounter('smsgw_smpp_server_binds_total', 'Bind requests by mode and outcome (ok; refused; error: not started yet or the database failed).', ['mode', 'outcome']);
+const pdusTotal = registeredCounter('smsgw_smpp_server_pdus_total', 'PDUs received from partners, by command.', ['command']);
+const submitsTotal = registeredCounter('smsgw_smpp_server_submits_total', 'submit_sm answered, by command_status (ESME_ROK: stored).', ['status']);
+const errorsTotal = registeredCounter('smsgw_smpp_server_errors_total', 'PDUs refused or connections closed for a protocol error, by reason.', ['reason']);
 
 /**
  * The SMPP 3.4 listener partners bind to: binds (transmitter, receiver, transceiver) decided by

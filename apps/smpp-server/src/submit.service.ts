@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Intake, PartnerCache, ProtocolError, type CachedPartner, type NewMessage } from '@smsgw/intake';
+import { Intake, MAX_TEXT_CHARS, MAX_VALIDITY_MINUTES, PartnerCache, ProtocolError, type CachedPartner, type NewMessage } from '@smsgw/intake';
 import { analyzeText, dataCodingAlphabet, fitsConcatSegment, normalizeMsisdn, parseSmppTime, readMoSegment, SmppStatus, Tag, tlvValue, type Pdu } from '@smsgw/sms';
 
-/** The longest text the platform takes, in characters (as `/send`). */
-const MAX_TEXT_CHARS = 2000;
-/** Longest validity a partner may ask for, in minutes (as `/send`'s `validity`). */
-const MAX_VALIDITY_MINUTES = 2880;
 
 /** What `submit_sm_resp` says: the stored message's id, or the refusal. */
 export type SubmitOutcome = { ok: true; messageId: string } | { ok: false; status: number; reason: string };
@@ -89,10 +85,10 @@ export class SubmitService {
     const part = concat && concat.total > 1 ? { ref: concat.ref, total: concat.total, seq: concat.seq } : null;
     if (text === '' && !part) return refuse(SmppStatus.ESME_RINVMSGLEN, 'empty message');
     if (text.includes('\0')) return refuse(SmppStatus.ESME_RINVMSGLEN, 'the text contains a NUL character');
-    if ([...text].length > MAX_TEXT_CHARS) return refuse(SmppStatus.ESME_RINVMSGLEN, `more than ${MAX_TEXT_CHARS} characters`);
+    const analysis = analyzeText(text);
+    if (analysis.chars > MAX_TEXT_CHARS) return refuse(SmppStatus.ESME_RINVMSGLEN, `more than ${MAX_TEXT_CHARS} characters`);
     // GSM 03.38 message class 0 (general coding group with its class bits, or group 0xF0): a flash message.
     const flash = ((dataCoding & 0xd0) === 0x10 || (dataCoding & 0xf0) === 0xf0) && (dataCoding & 0x03) === 0;
-    const analysis = analyzeText(text);
     if (flash && analysis.segments > 1) return refuse(SmppStatus.ESME_RINVMSGLEN, 'a flash message must fit one SMS');
     // A part goes out as one segment behind the partner's header: it must fit one (in GSM-7 or,
     // for a text GSM-7 cannot hold, UCS-2).

@@ -60,12 +60,8 @@ export async function startTestSmppServer(env: Record<string, string> = {}): Pro
     async close() {
       await server.close();
       const redis = new Redis(REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
       redis.disconnect();
       await pool.end();
       await db.drop();

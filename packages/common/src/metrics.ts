@@ -13,11 +13,24 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process; default Node metrics included. */
 export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
+
+/**
+ * A counter in the process's registry, registered once: tests run several instances of an app
+ * in one process, and they share the series (a name may be registered only once per registry).
+ */
+export function registeredCounter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+  return (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+}
+
+/** A gauge in the process's registry, registered once (see `registeredCounter`). */
+export function registeredGauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
+  return (metricsRegistry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+}
 
 @Controller()
 export class MetricsController {

@@ -6,6 +6,11 @@ import type { CachedPartner } from './partner';
 import { ProtocolError } from './protocol-error';
 import { PG_POOL } from './tokens';
 
+/** The longest text a partner may send, in characters (code points), whichever interface it uses. */
+export const MAX_TEXT_CHARS = 2000;
+/** The longest validity a partner may ask for, in minutes (the partner's own setting caps it further). */
+export const MAX_VALIDITY_MINUTES = 2880;
+
 /** Alphanumeric sender: 1–11 characters, at least one letter. */
 const ALPHA_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ._&-]{1,11}$/;
 /** Numeric sender: short code or long number. */

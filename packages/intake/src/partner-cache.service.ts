@@ -69,10 +69,6 @@ export class PartnerCache implements OnModuleDestroy {
     return { partner: null, loginGiven };
   }
 
-  byPartnerLogin(login: string): CachedPartner | undefined {
-    return this.byLogin.get(login);
-  }
-
   byPartnerId(id: number): CachedPartner | undefined {
     return this.byId.get(id);
   }

@@ -8,10 +8,9 @@ import {
   parseTimeZoneOffset,
   resolveZone,
 } from '@smsgw/sms';
-import { Intake, PartnerCache, ProtocolError, type NewMessage, type StoredMessage } from '@smsgw/intake';
+import { Intake, MAX_TEXT_CHARS, MAX_VALIDITY_MINUTES, PartnerCache, ProtocolError, type NewMessage, type StoredMessage } from '@smsgw/intake';
 import type { Authenticated } from '../http/request-context';
 
-export const MAX_TEXT_CHARS = 2000;
 const PTAG = /^[0-9A-Za-z-]{1,50}$/;
 const INTEGER = /^[0-9]{1,6}$/;
 
@@ -71,7 +70,7 @@ export class SendService {
     let validity = row.validity_minutes;
     if (validityRaw !== null) {
       const v = INTEGER.test(validityRaw) ? Number(validityRaw) : NaN;
-      if (!(v >= 1 && v <= 2880)) throw new ProtocolError(400, `Invalid parameter: ${name('validity')} must be 1-2880 minutes`);
+      if (!(v >= 1 && v <= MAX_VALIDITY_MINUTES)) throw new ProtocolError(400, `Invalid parameter: ${name('validity')} must be 1-${MAX_VALIDITY_MINUTES} minutes`);
       validity = Math.min(v, row.validity_minutes);
     }
 
