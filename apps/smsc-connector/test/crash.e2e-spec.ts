@@ -160,8 +160,11 @@ describe('a connector killed between a submit_sm and recording its answer', () =
       const { rows: parts } = await env.pool.query('SELECT seq, status, smsc_message_id FROM message_part WHERE message_id = $1', [id]);
       expect(parts).toEqual([{ seq: 1, status: 2, smsc_message_id: submit!.messageId }]);
       expect((await env.pool.query('SELECT 1 FROM unmatched_receipt')).rows).toEqual([]);
-      const reports = (await env.queuedReports()).filter((r) => r.data.messageId === id);
-      expect(reports.map((r) => r.data.status)).toEqual([2]);
+      // The report is queued after the final status is committed: wait for it.
+      await eventually(async () => {
+        const reports = (await env.queuedReports()).filter((r) => r.data.messageId === id);
+        expect(reports.map((r) => r.data.status)).toEqual([2]);
+      });
       const text = await metrics(second);
       expect(metric(text, 'smsgw_receipt_content_match_total{outcome="matched"}')).toBe(1);
       expect(metric(text, 'smsgw_mt_resubmitted_total{reason="crash"}')).toBe(0);
@@ -186,8 +189,11 @@ describe('a connector killed between a submit_sm and recording its answer', () =
       const copy = env.sim.control.getSubmits(10, msisdn).find((s) => s.receipt !== null);
       const { rows: parts } = await env.pool.query('SELECT seq, status, smsc_message_id FROM message_part WHERE message_id = $1', [id]);
       expect(parts).toEqual([{ seq: 1, status: 2, smsc_message_id: copy!.messageId }]);
-      const reports = (await env.queuedReports()).filter((r) => r.data.messageId === id);
-      expect(reports.map((r) => r.data.status)).toEqual([2]);
+      // The report is queued after the final status is committed: wait for it.
+      await eventually(async () => {
+        const reports = (await env.queuedReports()).filter((r) => r.data.messageId === id);
+        expect(reports.map((r) => r.data.status)).toEqual([2]);
+      });
       const text = await metrics(second);
       expect(metric(text, 'smsgw_mt_resubmitted_total{reason="crash"}')).toBe(1);
       expect(metric(text, 'smsgw_receipt_content_match_total{outcome="matched"}')).toBe(0);
@@ -230,6 +236,6 @@ describe('a submit_sm the SMSC takes but answers too late', () => {
     }, 10_000);
     const text = (await getJson<string>(env.connector!.httpPort, '/metrics')).body;
     expect(metric(text, 'smsgw_mt_resubmitted_total{reason="unanswered"}') - before).toBe(1);
-    expect((await env.queuedReports()).filter((r) => r.data.messageId === id).map((r) => r.data.status)).toEqual([2]);
+    await eventually(async () => expect((await env.queuedReports()).filter((r) => r.data.messageId === id).map((r) => r.data.status)).toEqual([2]));
   });
 });
