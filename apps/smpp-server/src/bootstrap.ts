@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { SmppServerConfig } from './config';
+import { ReceiverRegistry } from './receiver-registry';
 import { SmppListener } from './smpp-listener';
 
 export interface RunningSmppServer {
@@ -27,11 +28,13 @@ export async function startSmppServer(config: SmppServerConfig): Promise<Running
     throw e;
   }
   const address = app.getHttpServer().address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.SMPP_SERVER_HTTP_PORT;
+  app.get(ReceiverRegistry).listening(httpPort);
   let closing: Promise<void> | null = null;
   return {
     app,
     smppPort: app.get(SmppListener).port,
-    httpPort: typeof address === 'object' && address ? address.port : config.SMPP_SERVER_HTTP_PORT,
+    httpPort,
     close: () => (closing ??= app.close()),
   };
 }

@@ -37,6 +37,12 @@ export const smppServerConfigSchema = baseConfigSchema.extend({
   SMPP_SERVER_DISPATCH_GATHER_MS: z.coerce.number().int().min(0).max(1000).default(5),
   /** Full reload of partner settings, in case a change notification was lost. */
   PARTNER_RELOAD_SECONDS: z.coerce.number().int().min(1).default(60),
+  /**
+   * The URL callback workers reach this instance's HTTP port at, to have it send reports and MO
+   * over its binds (its relay). Default: http://127.0.0.1:<SMPP_SERVER_HTTP_PORT>, enough when
+   * they run on the same host; in containers, the instance's own name or address.
+   */
+  SMPP_SERVER_RELAY_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
   /** The system_id this server gives in its bind responses. */
   SMPP_SYSTEM_ID: z.string().min(1).max(15).default('smsgw'),
 });

@@ -28,6 +28,8 @@ export class PartnerSession {
   binding = false;
   /** submit_sm received and not answered yet. */
   inFlight = 0;
+  /** deliver_sm of ours (reports, MO) not answered yet. */
+  delivering = 0;
   /** An unbind is under way (the partner's or ours): no new submit_sm is taken. */
   closing = false;
   /** submit_sm (and data_sm) answered on this session: stored, and refused. */
@@ -60,6 +62,11 @@ export class PartnerSession {
 
   get bound(): boolean {
     return this.mode !== null;
+  }
+
+  /** The connection has not closed. */
+  get open(): boolean {
+    return !this.closed;
   }
 
   /** Marks the session bound; `release` gives the partner's bind slot back when it ends. */

@@ -9,6 +9,7 @@ import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds, type BindMode } from './partner-binds';
 import { PartnerSession } from './partner-session';
 import { QueryService } from './query.service';
+import { ReceiverRegistry } from './receiver-registry';
 import { SubmitService } from './submit.service';
 
 const BIND_MODES: Partial<Record<Command, BindMode>> = {
@@ -45,6 +46,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly queries: QueryService,
     private readonly startup: Startup,
     private readonly partners: PartnerCache,
+    private readonly receivers: ReceiverRegistry,
   ) {
     const sessions = this.sessions;
     if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_sessions')) {
@@ -102,6 +104,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
           idle: (s) => void this.onIdle(s),
           closed: (s) => {
             this.sessions.delete(s);
+            if (s.partner && receives(s.mode)) void this.receivers.removed(s.partner.id);
             this.log.log(`session ${s.id} from ${s.remote} closed${s.partner ? ` (${s.mode} ${s.partner.login})` : ''}`);
           },
         },
@@ -244,6 +247,8 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
       tlvs: version >= SMPP_3_4 ? [{ tag: Tag.sc_interface_version, value: Buffer.from([SMPP_3_4]) }] : [],
     });
     this.log.log(`session ${session.id} from ${session.remote}: bound ${mode} as "${decision.partner.login}"`);
+    // Reports and MO waiting for this partner come over the new bind now, not at their next retry.
+    if (receives(mode)) void this.receivers.added(decision.partner.id);
   }
 
   private onMalformed(session: PartnerSession, e: PduError, sequence: number | null, fatal: boolean): void {
@@ -271,6 +276,11 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     }
     session.destroy();
   }
+}
+
+/** A receiver or transceiver bind: the partner takes deliver_sm on it. */
+function receives(mode: BindMode | null): boolean {
+  return mode === 'receiver' || mode === 'transceiver';
 }
 
 const STATUS_NAMES = new Map<number, string>(Object.entries(SmppStatus).map(([name, value]) => [value, name]));

@@ -151,6 +151,8 @@ export class SubmitService {
       windowZone: null,
       validUntil: new Date(startsAt.getTime() + validity * 60_000),
       concat: part,
+      // Bits 0–1 (final receipts: 0 none, 1 all, 2 failures only) and bit 4 (intermediate).
+      registeredDelivery: Number(p.registered_delivery ?? 0) & 0x13,
     };
   }
 }

@@ -12,6 +12,8 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestSmppServer {
   server: RunningSmppServer;
+  /** The test database's URL, for other services started on it. */
+  dbUrl: string;
   pool: Pool;
   prefix: string;
   /** Adds a partner allowed from 127.0.0.1 with SMPP password `password` (null: none); returns its id. */
@@ -42,6 +44,7 @@ export async function startTestSmppServer(env: Record<string, string> = {}): Pro
   await server.app.get(Startup).started();
   return {
     server,
+    dbUrl: db.url,
     pool,
     prefix,
     async partner(login, password, settings = {}) {

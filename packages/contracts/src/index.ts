@@ -5,3 +5,4 @@ export * from './events';
 export * from './protocol';
 export * from './jobs';
 export * from './smpp';
+export * from './smpp-relay';

@@ -27,6 +27,8 @@ export interface NewMessage {
   validUntil: Date;
   /** A part of a concatenated message as a partner sent it over SMPP: sent as one segment with this header. */
   concat?: { ref: number; total: number; seq: number } | null;
+  /** SMPP registered_delivery (submitted over SMPP): which reports the partner wants; absent: all. */
+  registeredDelivery?: number | null;
 }
 
 export interface StoredMessage {
@@ -43,12 +45,12 @@ interface Pending {
 }
 
 const COLUMNS =
-  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq';
+  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq, registered_delivery';
 const INSERT_SQL = `
 INSERT INTO message (${COLUMNS})
 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::smallint[], $9::smallint[], $10::bool[], $11::smallint[], $12::bool[], $13::timestamptz[], $14::smallint[],
-  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[])
+  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[])
 ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
 RETURNING id::text`;
 const EXISTING_SQL = `
@@ -215,6 +217,7 @@ export class MessageWriter implements OnApplicationShutdown {
         col((m) => m.concat?.ref ?? null),
         col((m) => m.concat?.total ?? null),
         col((m) => m.concat?.seq ?? null),
+        col((m) => m.registeredDelivery ?? null),
       ],
     });
     const inserted = new Set(rows.map((r) => r.id));

@@ -53,6 +53,13 @@ describe('status and MO URLs: internal targets refused when saved', () => {
     expect(e.message).toMatch(/could not be resolved \(ENOTFOUND\).*retry if DNS was down/);
   });
 
+  it('smpp: (reports and MO over the partner\'s SMPP binds) is taken in any case and has no host to check', async () => {
+    const settings = parsePartnerSettings({ statusUrl: ' SMPP: ', moUrl: 'smpp:' });
+    expect(settings).toMatchObject({ statusUrl: 'smpp:', moUrl: 'smpp:' });
+    await expect(checkCallbackTargets(settings, { allowPrivate: false, resolve: async () => { throw new Error('nothing to resolve'); } })).resolves.toBeUndefined();
+    expect(() => parsePartnerSettings({ statusUrl: 'smpp://host' })).toThrow('must be an http or https URL, or smpp: for the partner\'s SMPP binds');
+  });
+
   it('CALLBACK_ALLOW_PRIVATE_TARGETS on: nothing is checked', async () => {
     await expect(checkCallbackTargets({ statusUrl: 'http://127.0.0.1:9/dlr', moUrl: 'http://10.0.0.1/mo' }, { allowPrivate: true })).resolves.toBeUndefined();
   });

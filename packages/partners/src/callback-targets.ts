@@ -2,7 +2,7 @@
 // URL whose host is, or resolves to, an internal address is refused when the CLI or the portal
 // saves it. The callback worker checks again at every connect, so this is about telling the
 // operator at once, not the only guard.
-import { ALLOW_PRIVATE_TARGETS_ENV, CallbackTargetRefused, checkCallbackUrl, privateTargetsAllowed, type Resolver } from '@smsgw/sms';
+import { ALLOW_PRIVATE_TARGETS_ENV, CallbackTargetRefused, checkCallbackUrl, isSmppCallbackTarget, privateTargetsAllowed, type Resolver } from '@smsgw/sms';
 import { SettingError } from './partner-settings';
 
 const URL_FIELDS = [
@@ -24,7 +24,7 @@ export interface CallbackTargetCheck {
  * refused too (with a hint to retry, should DNS be what failed).
  */
 export async function checkCallbackTargets(settings: Record<string, unknown>, opts: CallbackTargetCheck = {}): Promise<void> {
-  const present = URL_FIELDS.filter((f) => typeof settings[f.field] === 'string');
+  const present = URL_FIELDS.filter((f) => typeof settings[f.field] === 'string' && !isSmppCallbackTarget(settings[f.field] as string));
   if (present.length === 0) return;
   let allow = opts.allowPrivate;
   if (allow === undefined) {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as ipaddr from 'ipaddr.js';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { CALLBACK_PARAMS, REQUEST_PARAMS } from '@smsgw/contracts';
-import { resolveZone } from '@smsgw/sms';
+import { isSmppCallbackTarget, resolveZone, SMPP_CALLBACK_TARGET } from '@smsgw/sms';
 
 /** A partner setting as the CLI exposes it: option, column, parser and description. */
 export interface SettingSpec {
@@ -52,13 +52,14 @@ function ipList(v: string): string[] {
 }
 
 function url(v: string): string {
+  if (isSmppCallbackTarget(v)) return SMPP_CALLBACK_TARGET;
   let u: URL;
   try {
     u = new URL(v);
   } catch {
     throw new SettingError(`"${v}" is not a URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SettingError(`"${v}" must be an http or https URL`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SettingError(`"${v}" must be an http or https URL, or ${SMPP_CALLBACK_TARGET} for the partner's SMPP binds`);
   return v;
 }
 
@@ -104,8 +105,8 @@ export const SETTINGS: SettingSpec[] = [
   { option: 'senders', field: 'senders', description: 'comma-separated allowed senders', parse: list },
   { option: 'default-sender', field: 'defaultSender', description: 'sender used when `source` is absent', parse: nullable((v) => v) },
   { option: 'dynamic-signature', field: 'dynamicSignature', description: 'any valid sender allowed (true/false)', parse: bool },
-  { option: 'status-url', field: 'statusUrl', description: 'URL for delivery reports ("none" to clear)', parse: nullable(url) },
-  { option: 'mo-url', field: 'moUrl', description: 'URL for incoming messages ("none" to clear)', parse: nullable(url) },
+  { option: 'status-url', field: 'statusUrl', description: 'URL for delivery reports ("smpp:" over the partner\'s SMPP binds, "none" to clear)', parse: nullable(url) },
+  { option: 'mo-url', field: 'moUrl', description: 'URL for incoming messages ("smpp:" over the partner\'s SMPP binds, "none" to clear)', parse: nullable(url) },
   { option: 'polling', field: 'pollingEnabled', description: 'may poll /status (true/false)', parse: bool },
   { option: 'intermediate-reports', field: 'intermediateReports', description: 'also report status 0 (true/false)', parse: bool },
   { option: 'request-params', field: 'requestParamNames', description: `renamed request parameters, e.g. clientId=to,message=text (canonical: ${REQUEST_PARAMS.join(' ')})`, parse: renames(REQUEST_PARAMS) },

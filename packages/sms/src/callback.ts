@@ -19,6 +19,17 @@ export function buildCallbackUrl(baseUrl: string, params: CallbackParams, names:
 }
 
 /**
+ * The status or MO "URL" that sends a partner's reports or MO over its SMPP receiver and
+ * transceiver binds (the SMPP server's deliver_sm) instead of HTTP.
+ */
+export const SMPP_CALLBACK_TARGET = 'smpp:';
+
+/** `smpp:` in any case, around spaces. */
+export function isSmppCallbackTarget(url: string | null | undefined): boolean {
+  return typeof url === 'string' && url.trim().toLowerCase() === SMPP_CALLBACK_TARGET;
+}
+
+/**
  * The partner's URL checked (http or https) and without its fragment: what `appendCallbackParams`
  * extends. Parse it once per partner, append per callback.
  */

@@ -10,3 +10,4 @@ export * from './callback-target';
 export * from './coalesce-writes';
 export * from './smpp-pdu';
 export * from './ip-allow-list';
+export * from './smpp-deliver';

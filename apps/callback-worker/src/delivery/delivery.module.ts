@@ -3,10 +3,11 @@ import { PartnerSettings } from '../partners/partner-settings.service';
 import { CallbackLog } from './callback-log.service';
 import { HttpSender } from './http-sender.service';
 import { PartnerGate } from './partner-gate.service';
+import { SmppRelay } from './smpp-relay.service';
 
-/** What DLR and MO pushes share: partner settings, HTTP, the partner gate, the attempt log. */
+/** What DLR and MO pushes share: partner settings, HTTP, the SMPP relay, the partner gate, the attempt log. */
 @Module({
-  providers: [PartnerSettings, HttpSender, PartnerGate, CallbackLog],
-  exports: [PartnerSettings, HttpSender, PartnerGate, CallbackLog],
+  providers: [PartnerSettings, HttpSender, SmppRelay, PartnerGate, CallbackLog],
+  exports: [PartnerSettings, HttpSender, SmppRelay, PartnerGate, CallbackLog],
 })
 export class DeliveryModule {}

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Queue } from 'bullmq';
-import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type TypedJob } from '@smsgw/contracts';
+import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type SmppRelayRequest, type TypedJob } from '@smsgw/contracts';
 import { appendCallbackParams, callbackPathAndQuery, signCallback, type CallbackParams } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.service';
 import { boundMetrics, callbackDeferred } from '../delivery/callback-metrics';
 import { deferJob } from '../delivery/defer';
 import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
+import { SmppRelay } from '../delivery/smpp-relay.service';
 import { PartnerGate } from '../delivery/partner-gate.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
@@ -37,6 +38,7 @@ export class DlrService {
     private readonly reports: ReportLoader,
     private readonly gate: PartnerGate,
     private readonly http: HttpSender,
+    private readonly relay: SmppRelay,
     private readonly log: CallbackLog,
     private readonly slots: ReportSlots,
     @Inject(CALLBACK_DLR_QUEUE) private readonly queue: Queue,
@@ -129,6 +131,7 @@ export class DlrService {
     if (!report) return this.skip(data, 'unknown message');
     if (report.partnerId !== partner.id) return this.skip(data, `the message belongs to partner ${report.partnerId}`);
     if (report.state === 'delivered' || report.state === 'parked') return null; // a repeated job: nothing left to do
+    if (!reportWanted(report.registeredDelivery, data.status)) return this.skip(data, null);
 
     const now = Date.now();
     // The horizon runs from when the report became due (the job's creation), or from a re-send.
@@ -143,7 +146,7 @@ export class DlrService {
       const outcome: HttpOutcome = { ok: false, httpStatus: null, error: `invalid status URL: ${target.error}`, durationMs: 0, contentType: null, body: null, bodyTruncated: false };
       return this.settle(data, report, dueAt, target.raw, outcome);
     }
-    const url = appendCallbackParams(target.base, this.params(data, report), partner.paramNames);
+    const url = target.smpp ? target.base : appendCallbackParams(target.base, this.params(data, report), partner.paramNames);
 
     const gate = await this.gate.acquire('dlr', partner.id, partner.concurrency);
     if (!gate.granted) {
@@ -156,7 +159,9 @@ export class DlrService {
     let outcome: HttpOutcome;
     metrics.inFlight.inc();
     try {
-      outcome = await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { partnerId: partner.id, headers: this.headers(partner, url) });
+      outcome = target.smpp
+        ? await this.relay.send(partner.id, this.receipt(data, report))
+        : await this.http.send(`dlr:${partner.id}`, partner.concurrency, url, { partnerId: partner.id, headers: this.headers(partner, url) });
     } catch (e) {
       await this.gate.release(gate.lease, false, 0);
       throw e;
@@ -257,10 +262,37 @@ export class DlrService {
     ];
   }
 
+  /** The report as a receipt over the partner's SMPP binds (docs/protocol.md, section 10). */
+  private receipt(data: DeliveryReport, r: ReportRow): SmppRelayRequest['item'] {
+    return {
+      kind: 'dlr',
+      messageId: data.messageId,
+      status: data.status,
+      extStatus: r.extStatus,
+      msisdn: r.msisdn,
+      sender: r.sender,
+      submitDate: r.createdAt.toISOString(),
+      doneDate: `${r.doneDate.replace(' ', 'T')}Z`,
+      text: r.text,
+    };
+  }
+
   private headers(partner: CallbackPartner, url: string): Record<string, string> | undefined {
     if (!partner.signingSecret) return undefined;
     return { 'x-signature': signCallback(partner.signingSecret, callbackPathAndQuery(url), Date.now() / 1000) };
   }
+}
+
+/**
+ * Whether a submit_sm's registered_delivery asks for this report (null: the message came over
+ * HTTP, every report goes): bits 0–1 give the final receipts (0 none, 1 all, 2 failures only),
+ * bit 4 the intermediate ones (status 0).
+ */
+export function reportWanted(registeredDelivery: number | null, status: number): boolean {
+  if (registeredDelivery === null) return true;
+  if (status === MessageStatus.SUBMITTED) return (registeredDelivery & 0x10) !== 0;
+  const finals = registeredDelivery & 0x03;
+  return finals === 1 || (finals === 2 && status === MessageStatus.UNDELIVERED);
 }
 
 export function outcomeLabel(o: HttpOutcome): 'ok' | 'http_error' | 'timeout' | 'network' {

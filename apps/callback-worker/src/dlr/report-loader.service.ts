@@ -13,6 +13,13 @@ export interface ReportRow {
   extStatus: number | null;
   /** `doneDate`: when the message reached the reported status (handed over, for status 0), UTC. */
   doneDate: string;
+  /** For a receipt over SMPP: the subscriber, the sender, when the message was taken, its text (null: binary data). */
+  msisdn: string;
+  sender: string;
+  createdAt: Date;
+  text: string | null;
+  /** SMPP registered_delivery of a message submitted over SMPP; null: every report is wanted. */
+  registeredDelivery: number | null;
   /** Null unless an attempt was made before ('delivered' also when acknowledged at its first attempt). */
   state: CallbackState | null;
   attempts: number;
@@ -29,6 +36,11 @@ interface Row {
   segments: number;
   ext_status: number | null;
   done_date: string;
+  msisdn: string;
+  sender: string;
+  created_at: Date;
+  text: string | null;
+  registered_delivery: number | null;
   state: CallbackState | null;
   attempts: number | null;
   due_at: Date | null;
@@ -50,10 +62,12 @@ export const REPORT_SQL = `
 SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag, m.segments, m.ext_status,
   to_char(CASE WHEN k.status = 0 THEN coalesce(m.submitted_at, m.updated_at) ELSE coalesce(m.done_at, m.updated_at) END AT TIME ZONE 'UTC',
     'YYYY-MM-DD HH24:MI:SS') AS done_date,
+  m.msisdn, m.sender, m.created_at, CASE WHEN m.encoding IN (0, 8) THEN left(m.text, 20) END AS text, m.registered_delivery,
   coalesce(c.state::text, a.state) AS state, c.attempts, c.due_at, c.next_attempt_at
 FROM unnest($1::bigint[], $2::smallint[]) WITH ORDINALITY AS k(id, status, i)
 CROSS JOIN LATERAL (
-  SELECT id, partner_id, partner_msg_id, ptag, segments, ext_status, submitted_at, done_at, updated_at FROM message WHERE message.id = k.id LIMIT 1
+  SELECT id, partner_id, partner_msg_id, ptag, segments, ext_status, submitted_at, done_at, updated_at, msisdn, sender, created_at, encoding, text, registered_delivery
+  FROM message WHERE message.id = k.id LIMIT 1
 ) m
 LEFT JOIN LATERAL (
   SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE callback.message_id = k.id AND callback.status = k.status LIMIT 1
@@ -126,6 +140,11 @@ export class ReportLoader {
                 segments: r.segments,
                 extStatus: r.ext_status,
                 doneDate: r.done_date,
+                msisdn: r.msisdn,
+                sender: r.sender,
+                createdAt: r.created_at,
+                text: r.text,
+                registeredDelivery: r.registered_delivery,
                 state: r.state,
                 attempts: r.attempts ?? 0,
                 dueAt: r.due_at,

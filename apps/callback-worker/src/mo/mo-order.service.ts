@@ -94,6 +94,11 @@ export class MoOrder {
     await this.redis.set(this.key(partnerId, 'down'), '1', 'PX', Math.max(1, Math.round(ms)));
   }
 
+  /** The partner's MO go again at once (it bound over SMPP). */
+  async clearDown(partnerId: number): Promise<void> {
+    await this.redis.del(this.key(partnerId, 'down'));
+  }
+
   private key(partnerId: number, what: 'lock' | 'knock' | 'down'): string {
     return `${this.config.REDIS_PREFIX}:cb:mo:${partnerId}:${what}`;
   }

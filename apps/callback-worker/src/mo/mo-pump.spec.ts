@@ -9,7 +9,7 @@ const partner = (moOrder: 'partner' | 'subscriber', concurrency: number): Callba
   login: 'p',
   blocked: false,
   statusUrl: null,
-  moUrl: { ok: true, base: 'http://partner/mo', redacted: 'http://partner/mo' },
+  moUrl: { ok: true, smpp: false, base: 'http://partner/mo', redacted: 'http://partner/mo' },
   concurrency,
   paramNames: {},
   signingSecret: null,

@@ -8,6 +8,6 @@ import { MoService } from './mo.service';
 @Module({
   imports: [DeliveryModule],
   providers: [MoProcessor, MoService, MoOrder, MoReplyWriter],
-  exports: [MoProcessor, MoReplyWriter],
+  exports: [MoProcessor, MoReplyWriter, MoOrder],
 })
 export class MoModule {}

@@ -10,6 +10,7 @@ import { boundMetrics } from '../delivery/callback-metrics';
 import { deferJob } from '../delivery/defer';
 import { HttpSender, type HttpOutcome } from '../delivery/http-sender.service';
 import { nextRetry, type RetrySettings } from '../delivery/retry-policy';
+import { SmppRelay } from '../delivery/smpp-relay.service';
 import { outcomeLabel } from '../dlr/dlr.service';
 import { CALLBACK_MO_QUEUE, PG_POOL } from '../infra/tokens';
 import { PartnerSettings, type CallbackPartner } from '../partners/partner-settings.service';
@@ -103,6 +104,7 @@ export class MoService {
     private readonly partners: PartnerSettings,
     private readonly order: MoOrder,
     private readonly http: HttpSender,
+    private readonly relay: SmppRelay,
     private readonly log: CallbackLog,
     private readonly replies: MoReplyWriter,
     @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
@@ -351,6 +353,17 @@ export class MoService {
       outcome = { ok: false, httpStatus: null, error: `invalid MO URL: ${target.error}`, durationMs: 0, contentType: null, body: null, bodyTruncated: false };
       loggedUrl = target.raw;
       metrics.attempt.invalid_url.inc();
+    } else if (target.smpp) {
+      // Over the partner's SMPP binds: acknowledged by deliver_sm_resp, so no reply lines.
+      loggedUrl = target.base;
+      metrics.inFlight.inc();
+      try {
+        outcome = await this.relay.send(partner.id, { kind: 'mo', moId: mo.id, msisdn: mo.msisdn, serviceNumber: mo.service_number, text: mo.text });
+      } finally {
+        metrics.inFlight.dec();
+      }
+      metrics.attempt[outcomeLabel(outcome)].inc();
+      metrics.duration.observe(outcome.durationMs / 1000);
     } else {
       const url = appendCallbackParams(target.base, this.params(partner, mo), partner.paramNames);
       loggedUrl = target.redacted + url.slice(target.base.length);

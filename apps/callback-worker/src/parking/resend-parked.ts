@@ -66,19 +66,42 @@ export async function resendParked(pool: Pool, queues: CallbackQueues, target: R
  * re-add freely, and a re-send is never swallowed by the finished original.
  */
 export async function enqueueCallbacks(queues: CallbackQueues, rows: CallbackJobRow[]): Promise<void> {
-  const suffix = (r: CallbackJobRow) => (r.resends > 0 ? `-r${r.resends}` : '');
   const dlr: TypedJob<typeof QUEUES.CALLBACK_DLR>[] = [];
   const mo: TypedJob<typeof QUEUES.CALLBACK_MO>[] = [];
   for (const r of rows) {
     if (r.kind === 'dlr' && r.message_id && (r.status === 0 || r.status === 2 || r.status === 5)) {
       dlr.push({
         data: { messageId: r.message_id, partnerId: r.partner_id, status: r.status },
-        opts: { jobId: `${dlrJobId(r.message_id, r.status)}${suffix(r)}`, removeOnComplete: true, removeOnFail: 10_000 },
+        opts: { jobId: callbackJobId(r)!, removeOnComplete: true, removeOnFail: 10_000 },
       });
     } else if (r.kind === 'mo' && r.mo_id) {
-      mo.push({ data: { moId: r.mo_id, partnerId: r.partner_id }, opts: { jobId: `${moJobId(r.mo_id)}${suffix(r)}`, removeOnComplete: true, removeOnFail: 10_000 } });
+      mo.push({ data: { moId: r.mo_id, partnerId: r.partner_id }, opts: { jobId: callbackJobId(r)!, removeOnComplete: true, removeOnFail: 10_000 } });
     }
   }
   for (let i = 0; i < dlr.length; i += 1000) await enqueueBulk(queues.dlr, QUEUES.CALLBACK_DLR, dlr.slice(i, i + 1000));
   for (let i = 0; i < mo.length; i += 1000) await enqueueBulk(queues.mo, QUEUES.CALLBACK_MO, mo.slice(i, i + 1000));
+}
+
+/** The job id of a callback row (`enqueueCallbacks`), null for a row no job can carry. */
+export function callbackJobId(r: CallbackJobRow): string | null {
+  const suffix = r.resends > 0 ? `-r${r.resends}` : '';
+  if (r.kind === 'dlr' && r.message_id && (r.status === 0 || r.status === 2 || r.status === 5)) return `${dlrJobId(r.message_id, r.status)}${suffix}`;
+  if (r.kind === 'mo' && r.mo_id) return `${moJobId(r.mo_id)}${suffix}`;
+  return null;
+}
+
+/**
+ * Makes the jobs of callback rows run now: a delayed one is promoted, a lost one added again; one
+ * waiting or running is left as it is.
+ */
+export async function promoteCallbacks(queues: CallbackQueues, rows: CallbackJobRow[]): Promise<void> {
+  const lost: CallbackJobRow[] = [];
+  for (const r of rows) {
+    const id = callbackJobId(r);
+    if (id === null) continue;
+    const job = await (r.kind === 'dlr' ? queues.dlr : queues.mo).getJob(id);
+    if (!job) lost.push(r);
+    else if (await job.isDelayed()) await job.promote().catch(() => undefined); // it started meanwhile
+  }
+  await enqueueCallbacks(queues, lost);
 }

@@ -3,14 +3,18 @@ import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { waitForRedis } from '@smsgw/common';
 import { ALL_PARTNERS, partnerChangedChannel } from '@smsgw/contracts';
-import { callbackBaseUrl } from '@smsgw/sms';
+import { callbackBaseUrl, isSmppCallbackTarget, SMPP_CALLBACK_TARGET } from '@smsgw/sms';
 import { redactCallbackUrl } from '../delivery/redact-url';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { PG_POOL, REDIS_SUBSCRIBER } from '../infra/tokens';
 
-/** A partner's callback URL, parsed once: callbacks append their parameters to `base`. */
+/**
+ * A partner's callback URL, parsed once: callbacks append their parameters to `base`. `smpp:`
+ * sends them over the partner's SMPP binds instead (SmppRelay); `base` and `redacted` are then
+ * `smpp:`, as the attempt log shows it.
+ */
 export type CallbackUrl =
-  | { ok: true; base: string; /** `base` as the attempt log shows it */ redacted: string }
+  | { ok: true; smpp: boolean; base: string; /** `base` as the attempt log shows it */ redacted: string }
   | { ok: false; raw: string; error: string };
 
 /** What the callback worker needs to know about a partner. */
@@ -144,9 +148,10 @@ export class PartnerSettings {
 function compileUrl(raw: string | null): CallbackUrl | null {
   const url = nonEmpty(raw);
   if (url === null) return null;
+  if (isSmppCallbackTarget(url)) return { ok: true, smpp: true, base: SMPP_CALLBACK_TARGET, redacted: SMPP_CALLBACK_TARGET };
   try {
     const base = callbackBaseUrl(url);
-    return { ok: true, base, redacted: redactCallbackUrl(base) };
+    return { ok: true, smpp: false, base, redacted: redactCallbackUrl(base) };
   } catch (e) {
     return { ok: false, raw: url, error: (e as Error).message };
   }

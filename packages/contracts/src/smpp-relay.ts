@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * Reports and MO over SMPP (docs/architecture.md, "Reports and MO over the bind"). A partner whose
+ * status or MO URL is `smpp:` gets them as deliver_sm on its receiver and transceiver binds. The
+ * callback worker keeps doing everything else (order, retries, records); the SMPP server holding
+ * a bind of the partner sends the deliver_sm and answers once the partner acknowledged it.
+ */
+
+/**
+ * Hash of the SMPP server instances holding receiver or transceiver binds of a partner: field =
+ * the instance's relay URL, value = until when (ms since the epoch) the entry holds unless
+ * refreshed.
+ */
+export function smppReceiversKey(prefix: string, partnerId: number): string {
+  return `${prefix}:smpp:rx:${partnerId}`;
+}
+
+/** An entry of `smppReceiversKey` lasts this long unless its instance refreshes it (every third of it). */
+export const SMPP_RECEIVER_TTL_MS = 15_000;
+
+/** Pub/sub channel: a partner (its id) bound as receiver or transceiver; its waiting reports and MO are due now. */
+export function smppBoundChannel(prefix: string): string {
+  return `${prefix}:smpp:bound`;
+}
+
+/** The relay's path on the SMPP server's internal HTTP port. */
+export const SMPP_RELAY_PATH = '/deliver';
+
+export const smppRelayRequestSchema = z.object({
+  partnerId: z.number().int().positive(),
+  /** How long the SMPP server waits for the partner's deliver_sm_resp. */
+  timeoutMs: z.number().int().min(1).max(600_000),
+  item: z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('dlr'),
+      messageId: z.string().regex(/^[0-9]{1,20}$/),
+      status: z.number().int(),
+      extStatus: z.number().int().nullable(),
+      msisdn: z.string().max(20),
+      sender: z.string().max(20),
+      submitDate: z.iso.datetime({ offset: true }),
+      doneDate: z.iso.datetime({ offset: true }),
+      text: z.string().nullable(),
+    }),
+    z.object({
+      kind: z.literal('mo'),
+      moId: z.string().regex(/^[0-9]{1,20}$/),
+      msisdn: z.string().max(20),
+      serviceNumber: z.string().max(20),
+      text: z.string().max(10_000),
+    }),
+  ]),
+});
+export type SmppRelayRequest = z.infer<typeof smppRelayRequestSchema>;
+
+/** The relay's answer: acknowledged by the partner, or why not (as an attempt's error). */
+export type SmppRelayResult = { ok: true } | { ok: false; error: string };
