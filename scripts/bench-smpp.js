@@ -5,13 +5,14 @@
 // of its own whose status URL is a local sink counting reports by transactionId:
 //   http  wrk, BENCH_CONNECTIONS (32) keep-alive connections for BENCH_SECONDS (20): GET /send, a
 //         different number each time;
-//   smpp  the `smpp` npm package (a client the server does not use) bound as transmitter in a
-//         process of its own, BENCH_WINDOW (50) submit_sm unanswered at most, for BENCH_SECONDS.
+//   smpp  the `smpp` npm package (a client the server does not use) bound as transceiver in a
+//         process of its own, BENCH_WINDOW (50) submit_sm unanswered at most, for BENCH_SECONDS;
+//         its status URL is `smpp:`, so its receipts come back over that bind as deliver_sm.
 // Each phase: accepted/s, answer latency p50/p90/p99 (for SMPP, submit_sm to submit_sm_resp),
-// submits/s at the SMSC, reports/s at the sink, the time from the load's end to the last report,
-// whether every accepted message got exactly one report (SMPP: by the ids the responses carried),
-// and CPU ms per message per process. Then SMPP / HTTP. Receipts reach the SMPP partner at its
-// status URL: receipts over the bind are not built yet.
+// submits/s at the SMSC, reports/s at the sink (SMPP: receipts/s at the client), the time from
+// the load's end to the last report, whether every accepted message got exactly one report (SMPP:
+// by the ids the responses carried and the receipts' receipted_message_id), and CPU ms per
+// message per process. Then SMPP / HTTP.
 const { fork, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -48,25 +49,50 @@ if (process.argv[2] === '--sink') return runSink();
 // ---------------------------------------------------------------------------------------------
 // Child: the SMPP client
 // ---------------------------------------------------------------------------------------------
-/** Binds as transmitter and submits for `seconds` with at most `window` unanswered; prints its figures as JSON. */
+/**
+ * Binds as transceiver and submits for `seconds` with at most `win` unanswered, acknowledging the
+ * receipts that come meanwhile; then waits for the receipt of every accepted message (or nothing
+ * new for `drainS`). Writes its figures as JSON.
+ */
 function runClient() {
-  const [port, login, password, secs, win, outFile] = process.argv.slice(3);
+  const [port, login, password, secs, win, drainS, outFile] = process.argv.slice(3);
   const smpp = require(require.resolve('smpp', { paths: [path.join(root, 'apps/smpp-server')] }));
   const session = smpp.connect({ url: `smpp://127.0.0.1:${port}` });
   const until = { at: 0 };
   const latencies = [];
   const ids = [];
   const refused = {};
+  /** receipted_message_id -> receipts of it */
+  const receipts = new Map();
   let sent = 0;
   let inFlight = 0;
   let first = 0;
   let last = 0;
+  let lastReceipt = 0;
+  let loadEnd = 0;
   const finish = () => {
     // A file, not stdout: a pipe's pending output is lost at process.exit.
-    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last }));
+    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last, loadEnd, lastReceipt, receipts: [...receipts] }));
     session.close();
     process.exit(0);
   };
+  const drain = () => {
+    loadEnd = Date.now();
+    const check = setInterval(() => {
+      const waiting = ids.some((id) => !receipts.has(id));
+      if (!waiting || Date.now() - Math.max(lastReceipt, loadEnd) > Number(drainS) * 1000) {
+        clearInterval(check);
+        finish();
+      }
+    }, 100);
+  };
+  session.on('deliver_sm', (pdu) => {
+    session.send(pdu.response());
+    const id = String(pdu.receipted_message_id ?? '').replace(/\0+$/, '');
+    if ((pdu.esm_class & 0x04) === 0 || id === '') return;
+    receipts.set(id, (receipts.get(id) || 0) + 1);
+    lastReceipt = Date.now();
+  });
   const pump = () => {
     while (inFlight < Number(win) && Date.now() < until.at) {
       sent++;
@@ -81,13 +107,13 @@ function runClient() {
           if (pdu.command_status === 0) ids.push(pdu.message_id);
           else refused[pdu.command_status] = (refused[pdu.command_status] || 0) + 1;
           if (Date.now() < until.at) pump();
-          else if (inFlight === 0) finish();
+          else if (inFlight === 0) drain();
         },
       );
     }
   };
   session.on('error', (e) => fail(`SMPP client: ${e.message}`));
-  session.bind_transmitter({ system_id: login, password, interface_version: 0x34 }, (pdu) => {
+  session.bind_transceiver({ system_id: login, password, interface_version: 0x34 }, (pdu) => {
     if (pdu.command_status !== 0) fail(`bind refused with status 0x${pdu.command_status.toString(16)}`);
     first = Date.now();
     until.at = first + Number(secs) * 1000;
@@ -196,7 +222,7 @@ async function main() {
     adminCli(['smsc', 'update', 'simulator', '--tps', '100000', '--window', '100']);
     for (const phase of ['http', 'smpp']) {
       adminCli(['partner', 'create', '--login', `bench-${phase}`, '--password', 'bench-pass', '--allowed-ips', '127.0.0.1,::1', '--senders', 'BENCH', '--default-sender', 'BENCH',
-        '--rate-limit', '100000', '--status-url', `http://127.0.0.1:${sinkPort}/dlr/${phase}`]);
+        '--rate-limit', '100000', '--status-url', phase === 'smpp' ? 'smpp:' : `http://127.0.0.1:${sinkPort}/dlr/${phase}`]);
     }
     adminCli(['partner', 'smpp-password', 'bench-smpp', '--password-stdin'], `${PASSWORD}\n`);
     await lib.sleep(3000); // the connector applies the new window in place; the bind settles
@@ -240,7 +266,8 @@ async function main() {
       const smsc0 = await submitsAtSmsc();
       const t0 = Date.now();
       const load = phase === 'http' ? await httpLoad() : await smppLoad();
-      const loadEnd = Date.now();
+      // SMPP: when the client's last submit was answered (it then waited for its receipts).
+      const loadEnd = phase === 'smpp' ? load.loadEnd : Date.now();
       // What was stored: wrk does not count the requests in flight when its time is up, though the
       // platform may have accepted them.
       const storedIds = async () =>
@@ -249,11 +276,12 @@ async function main() {
         await lib.sleep(1000); // the answers wrk gave up on: their commits land within a group commit
         load.accepted = (await storedIds()).length;
       }
-      // Reports until every stored message has one, or nothing new for drainTimeoutS.
-      let stats = await sinkStats(phase);
+      // Reports until every stored message has one, or nothing new for drainTimeoutS (SMPP: the
+      // client waited for its receipts already).
+      let stats = phase === 'smpp' ? load.reports : await sinkStats(phase);
       let lastChange = Date.now();
       let lastN = stats.n;
-      while (stats.n < (await storedIds()).length && Date.now() - lastChange < drainTimeoutS * 1000) {
+      while (phase === 'http' && stats.n < (await storedIds()).length && Date.now() - lastChange < drainTimeoutS * 1000) {
         await lib.sleep(200);
         stats = await sinkStats(phase);
         if (stats.n !== lastN) {
@@ -263,7 +291,7 @@ async function main() {
       }
       const cpu1 = await cpuOf();
       const smsc = (await submitsAtSmsc()) - smsc0;
-      const full = await sinkStats(phase, true);
+      const full = phase === 'smpp' ? load.reports : await sinkStats(phase, true);
       const stored = await storedIds();
       const reported = new Set(full.ids);
       const storedSet = new Set(stored);
@@ -362,7 +390,7 @@ end
   /** The SMPP client for `seconds`. */
   async function smppLoad() {
     const outFile = path.join(os.tmpdir(), `smsgw-bench-smpp-${process.pid}.json`);
-    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smppServer), 'bench-smpp', PASSWORD, String(seconds), String(window), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smppServer), 'bench-smpp', PASSWORD, String(seconds), String(window), String(drainTimeoutS), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(client);
     const code = await new Promise((r) => client.on('exit', r));
     if (code !== 0) throw new Error(`the SMPP client exited with ${code}`);
@@ -375,7 +403,10 @@ end
       refused: r.refused,
       ids: r.ids,
       seconds: (r.last - r.first) / 1000,
+      loadEnd: r.loadEnd,
       latencyMs: { p50: fix(percentile(sorted, 50)), p90: fix(percentile(sorted, 90)), p99: fix(percentile(sorted, 99)) },
+      // As the sink counts them: distinct ids, those received more than once, the last one's time.
+      reports: { n: r.receipts.length, duplicates: r.receipts.filter(([, c]) => c > 1).length, last: r.lastReceipt, ids: r.receipts.map(([id]) => id) },
     };
   }
 }

@@ -1,11 +1,11 @@
 import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { SMPP_RELAY_PATH, smppRelayRequestSchema, type SmppRelayResult } from '@smsgw/contracts';
+import { SMPP_RELAY_PATH, smppRelayRequestSchema, type SmppRelayResponse } from '@smsgw/contracts';
 import { DeliverService } from './deliver.service';
 
 /**
  * The relay on the internal HTTP port (beside /health, /metrics and /binds; never exposed to
- * partners): a callback worker hands over a report or MO of a partner bound here, and the answer
- * comes once the partner acknowledged the deliver_sm, or says why not.
+ * partners): a callback worker hands over the reports and MO of partners bound here it has at one
+ * moment, and the answer comes once each was acknowledged by its partner or failed.
  */
 @Controller()
 export class DeliverController {
@@ -13,9 +13,10 @@ export class DeliverController {
 
   @Post(SMPP_RELAY_PATH.slice(1))
   @HttpCode(200)
-  async deliver(@Body() body: unknown): Promise<SmppRelayResult> {
+  async deliver(@Body() body: unknown): Promise<SmppRelayResponse> {
     const parsed = smppRelayRequestSchema.safeParse(body);
-    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return this.delivers.deliver(parsed.data);
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const { timeoutMs, items } = parsed.data;
+    return { results: await Promise.all(items.map((i) => this.delivers.deliver(i.partnerId, i.item, timeoutMs))) };
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { registeredCounter } from '@smsgw/common';
-import type { SmppRelayRequest, SmppRelayResult } from '@smsgw/contracts';
+import type { SmppRelayItem, SmppRelayResult } from '@smsgw/contracts';
 import { buildMoDeliverSms, buildReceiptDeliverSm, smppStatusName, type DeliverSm } from '@smsgw/sms';
 import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { SmppListener } from './smpp-listener';
@@ -23,28 +23,27 @@ export class DeliverService {
     @Inject(SMPP_SERVER_CONFIG) private readonly config: SmppServerConfig,
   ) {}
 
-  async deliver(req: SmppRelayRequest): Promise<SmppRelayResult> {
-    const item = req.item;
+  async deliver(partnerId: number, item: SmppRelayItem, timeoutMs: number): Promise<SmppRelayResult> {
     const pdus: DeliverSm[] =
       item.kind === 'dlr'
         ? [buildReceiptDeliverSm({ ...item, submitDate: new Date(item.submitDate), doneDate: new Date(item.doneDate) })]
         : // The MO id's low octet: segments of one MO share it, consecutive MO differ.
           buildMoDeliverSms({ msisdn: item.msisdn, serviceNumber: item.serviceNumber, text: item.text, reference: Number(BigInt(item.moId) & 0xffn) });
-    const candidates = [...this.listener.sessions].filter((s) => s.partner?.id === req.partnerId && (s.mode === 'receiver' || s.mode === 'transceiver') && !s.closing);
+    const candidates = [...this.listener.sessions].filter((s) => s.partner?.id === partnerId && (s.mode === 'receiver' || s.mode === 'transceiver') && !s.closing);
     if (candidates.length === 0) return this.fail(item.kind, 'no_bind', 'no receiver or transceiver bind');
     const session = candidates.reduce((a, b) => (b.delivering < a.delivering ? b : a));
     if (session.delivering + pdus.length > this.config.SMPP_WINDOW) return this.fail(item.kind, 'window_full', `every bind's window is full (${this.config.SMPP_WINDOW} deliver_sm unanswered)`);
     session.delivering += pdus.length;
     let answers;
     try {
-      answers = await Promise.all(pdus.map((pdu) => session.request(pdu, req.timeoutMs)));
+      answers = await Promise.all(pdus.map((pdu) => session.request(pdu, timeoutMs)));
     } finally {
       session.delivering -= pdus.length;
     }
     for (const answer of answers) {
       if (answer === null) {
         return session.open
-          ? this.fail(item.kind, 'timeout', `no deliver_sm_resp within ${req.timeoutMs} ms (session ${session.id})`)
+          ? this.fail(item.kind, 'timeout', `no deliver_sm_resp within ${timeoutMs} ms (session ${session.id})`)
           : this.fail(item.kind, 'closed', `the bind ended before the deliver_sm_resp (session ${session.id})`);
       }
       if (answer.command === 'generic_nack') return this.fail(item.kind, 'refused', `generic_nack ${smppStatusName(answer.status)}`);

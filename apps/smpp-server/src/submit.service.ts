@@ -6,6 +6,8 @@ import { analyzeText, dataCodingAlphabet, fitsConcatSegment, normalizeMsisdn, pa
 /** What `submit_sm_resp` says: the stored message's id, or the refusal. */
 export type SubmitOutcome = { ok: true; messageId: string } | { ok: false; status: number; reason: string };
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const refuse = (status: number, reason: string): SubmitOutcome => ({ ok: false, status, reason });
 
 /**
@@ -49,7 +51,7 @@ export class SubmitService {
     const checked = this.check(partner, pdu, now);
     if ('ok' in checked) return checked;
     try {
-      const stored = await this.intake.take(partner, checked, null);
+      const stored = await this.intake.take(partner, checked, checked.partnerMsgId);
       return { ok: true, messageId: stored.id };
     } catch (e) {
       if (e instanceof ProtocolError) return refuse(smppStatusOf(e), e.text);
@@ -94,6 +96,18 @@ export class SubmitService {
     // for a text GSM-7 cannot hold, UCS-2).
     if (part && !fitsConcatSegment(text)) return refuse(SmppStatus.ESME_RINVMSGLEN, `part ${part.seq} of ${part.total} does not fit one segment of a concatenated message`);
 
+    // The idempotency key, as /send's partnerMsgId: a repeat is answered with the first message's id.
+    const ref = tlvValue(pdu, Tag.partner_msg_id);
+    let partnerMsgId: string | null = null;
+    if (ref !== undefined && ref.length > 0) {
+      try {
+        partnerMsgId = UTF8.decode(ref[ref.length - 1] === 0 ? ref.subarray(0, -1) : ref) || null;
+      } catch {
+        return refuse(SmppStatus.ESME_RINVOPTPARAMVAL, 'partner_msg_id is not UTF-8');
+      }
+      if (partnerMsgId !== null && (partnerMsgId.length > 50 || partnerMsgId.includes('\0'))) return refuse(SmppStatus.ESME_RINVOPTPARAMVAL, 'partner_msg_id is longer than 50 characters or contains a NUL');
+    }
+
     const source = String(p.source_addr ?? '');
     let sender: string;
     try {
@@ -134,7 +148,7 @@ export class SubmitService {
 
     return {
       partnerId: partner.id,
-      partnerMsgId: null,
+      partnerMsgId,
       ptag: null,
       sender,
       msisdn: number.msisdn,

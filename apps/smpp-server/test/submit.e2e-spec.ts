@@ -189,6 +189,38 @@ describe('smpp-server: submit_sm', () => {
     session.close();
   });
 
+  it('keeps idempotency (partner_msg_id), the duplicate filter and test mode as /send does', async () => {
+    const idemId = await t.partner('idem', 's3cret!', { senders: ['IDEM'], rate_limit: 1000 });
+    const idem = await bound('idem');
+    const key = (v: string): PduInput['tlvs'] => [{ tag: Tag.partner_msg_id, value: Buffer.from(`${v}\0`) }];
+    const first = await idem.submit({ source_addr: 'IDEM', destination_addr: '79161234567', short_message: Buffer.from('once') }, key('order-42 №1'));
+    const again = await idem.submit({ source_addr: 'IDEM', destination_addr: '79161234567', short_message: Buffer.from('once') }, key('order-42 №1'));
+    expect(first.status).toBe(0);
+    expect(again).toEqual(first);
+    const { rows } = await t.pool.query<{ id: string; partner_msg_id: string }>('SELECT id::text, partner_msg_id FROM message WHERE partner_id = $1', [idemId]);
+    expect(rows).toEqual([{ id: first.messageId, partner_msg_id: 'order-42 №1' }]);
+    expect((await idem.submit({ source_addr: 'IDEM', destination_addr: '79161234567', short_message: Buffer.from('x') }, key('k'.repeat(51)))).status).toBe(SmppStatus.ESME_RINVOPTPARAMVAL);
+    expect((await idem.submit({ source_addr: 'IDEM', destination_addr: '79161234567', short_message: Buffer.from('x') }, [{ tag: Tag.partner_msg_id, value: Buffer.from([0xff, 0xfe]) }])).status).toBe(SmppStatus.ESME_RINVOPTPARAMVAL);
+    idem.session.close();
+
+    await t.partner('dup', 's3cret!', { senders: ['DUP'], rate_limit: 1000, duplicate_filter: true, duplicate_max: 1, duplicate_window_hours: 1 });
+    const dup = await bound('dup');
+    expect((await dup.submit({ source_addr: 'DUP', destination_addr: '79161234567', short_message: Buffer.from('same text') })).status).toBe(0);
+    expect((await dup.submit({ source_addr: 'DUP', destination_addr: '79161234567', short_message: Buffer.from('same text') })).status).toBe(SmppStatus.ESME_RSUBMITFAIL);
+    dup.session.close();
+
+    const testId = await t.partner('tester', 's3cret!', { senders: ['TEST'], rate_limit: 1000, test_mode: true, test_quota: 1 });
+    const tester = await bound('tester');
+    const sent = await tester.submit({ source_addr: 'TEST', destination_addr: '79161234567', short_message: Buffer.from('test one') });
+    expect(sent.status).toBe(0);
+    expect(await stored(sent.messageId!)).toMatchObject({ partner_id: testId });
+    const { rows: [test] } = await t.pool.query<{ test: boolean }>('SELECT test FROM message WHERE id = $1', [sent.messageId]);
+    expect(test!.test).toBe(true);
+    // The quota of one test message is used up: as /send's 402.
+    expect((await tester.submit({ source_addr: 'TEST', destination_addr: '79161234567', short_message: Buffer.from('test two') })).status).toBe(SmppStatus.ESME_RSUBMITFAIL);
+    tester.session.close();
+  });
+
   it('answers a receiver bind ESME_RINVBNDSTS, and the rate limit ESME_RTHROTTLED', async () => {
     const receiver = await bound('bank', 'bind_receiver');
     expect((await receiver.submit({ source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x') })).status).toBe(SmppStatus.ESME_RINVBNDSTS);

@@ -27,32 +27,47 @@ export function smppBoundChannel(prefix: string): string {
 /** The relay's path on the SMPP server's internal HTTP port. */
 export const SMPP_RELAY_PATH = '/deliver';
 
+const relayItemSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('dlr'),
+    messageId: z.string().regex(/^[0-9]{1,20}$/),
+    status: z.number().int(),
+    extStatus: z.number().int().nullable(),
+    msisdn: z.string().max(20),
+    sender: z.string().max(20),
+    submitDate: z.iso.datetime({ offset: true }),
+    doneDate: z.iso.datetime({ offset: true }),
+    text: z.string().nullable(),
+  }),
+  z.object({
+    kind: z.literal('mo'),
+    moId: z.string().regex(/^[0-9]{1,20}$/),
+    msisdn: z.string().max(20),
+    serviceNumber: z.string().max(20),
+    text: z.string().max(10_000),
+  }),
+]);
+export type SmppRelayItem = z.infer<typeof relayItemSchema>;
+
+/** Most reports and MO in one relay request. */
+export const SMPP_RELAY_MAX_BATCH = 500;
+
+/**
+ * One relay request: the reports and MO a worker had for one SMPP server instance at one moment,
+ * each answered in `results`, in order, once its partner acknowledged it or it failed.
+ */
 export const smppRelayRequestSchema = z.object({
-  partnerId: z.number().int().positive(),
-  /** How long the SMPP server waits for the partner's deliver_sm_resp. */
+  /** How long the SMPP server waits for a partner's deliver_sm_resp. */
   timeoutMs: z.number().int().min(1).max(600_000),
-  item: z.discriminatedUnion('kind', [
-    z.object({
-      kind: z.literal('dlr'),
-      messageId: z.string().regex(/^[0-9]{1,20}$/),
-      status: z.number().int(),
-      extStatus: z.number().int().nullable(),
-      msisdn: z.string().max(20),
-      sender: z.string().max(20),
-      submitDate: z.iso.datetime({ offset: true }),
-      doneDate: z.iso.datetime({ offset: true }),
-      text: z.string().nullable(),
-    }),
-    z.object({
-      kind: z.literal('mo'),
-      moId: z.string().regex(/^[0-9]{1,20}$/),
-      msisdn: z.string().max(20),
-      serviceNumber: z.string().max(20),
-      text: z.string().max(10_000),
-    }),
-  ]),
+  items: z
+    .array(z.object({ partnerId: z.number().int().positive(), item: relayItemSchema }))
+    .min(1)
+    .max(SMPP_RELAY_MAX_BATCH),
 });
 export type SmppRelayRequest = z.infer<typeof smppRelayRequestSchema>;
 
-/** The relay's answer: acknowledged by the partner, or why not (as an attempt's error). */
+/** The relay's answer for one item: acknowledged by the partner, or why not (as an attempt's error). */
 export type SmppRelayResult = { ok: true } | { ok: false; error: string };
+export interface SmppRelayResponse {
+  results: SmppRelayResult[];
+}

@@ -99,6 +99,12 @@ export const Tag = {
   network_error_code: 0x0423,
   message_payload: 0x0424,
   message_state: 0x0427,
+  /**
+   * The platform's own (SMPP 3.4 reserves 0x1400–0x3FFF for vendors): the partner's message id,
+   * its idempotency key, as `/send`'s `partnerMsgId` (UTF-8, at most 50 characters, a trailing
+   * NUL allowed).
+   */
+  partner_msg_id: 0x1400,
 } as const;
 
 export const HEADER_LENGTH = 16;

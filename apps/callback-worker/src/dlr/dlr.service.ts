@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Queue } from 'bullmq';
-import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type SmppRelayRequest, type TypedJob } from '@smsgw/contracts';
+import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type SmppRelayItem, type TypedJob } from '@smsgw/contracts';
 import { appendCallbackParams, callbackPathAndQuery, signCallback, type CallbackParams } from '@smsgw/sms';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { CallbackLog, type CallbackRecord } from '../delivery/callback-log.service';
@@ -263,7 +263,7 @@ export class DlrService {
   }
 
   /** The report as a receipt over the partner's SMPP binds (docs/protocol.md, section 10). */
-  private receipt(data: DeliveryReport, r: ReportRow): SmppRelayRequest['item'] {
+  private receipt(data: DeliveryReport, r: ReportRow): SmppRelayItem {
     return {
       kind: 'dlr',
       messageId: data.messageId,
