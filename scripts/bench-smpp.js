@@ -5,8 +5,9 @@
 // of its own whose status URL is a local sink counting reports by transactionId:
 //   http  wrk, BENCH_CONNECTIONS (32) keep-alive connections for BENCH_SECONDS (20): GET /send, a
 //         different number each time;
-//   smpp  the `smpp` npm package (a client the server does not use) bound as transceiver in a
-//         process of its own, BENCH_WINDOW (50) submit_sm unanswered at most, for BENCH_SECONDS;
+//   smpp  an SMPP client (BENCH_SMPP_CLIENT: `raw` on the platform's codec, or `npm`, the `smpp`
+//         package) bound as transceiver in a process of its own, BENCH_WINDOW (50) submit_sm
+//         unanswered at most, for BENCH_SECONDS;
 //         its status URL is `smpp:`, so its receipts come back over that bind as deliver_sm.
 // Each phase: accepted/s, answer latency p50/p90/p99 (for SMPP, submit_sm to submit_sm_resp),
 // submits/s at the SMSC, reports/s at the sink (SMPP: receipts/s at the client), the time from
@@ -52,12 +53,13 @@ if (process.argv[2] === '--sink') return runSink();
 /**
  * Binds as transceiver and submits for `seconds` with at most `win` unanswered, acknowledging the
  * receipts that come meanwhile; then waits for the receipt of every accepted message (or nothing
- * new for `drainS`). Writes its figures as JSON.
+ * new for `drainS`). Writes its figures as JSON. The transport is BENCH_SMPP_CLIENT: `raw` (the
+ * default: a lean client on the platform's PDU codec, so that the load generator takes little of
+ * the machine, as wrk does for HTTP) or `npm` (the `smpp` package, an independent client; it costs
+ * several times more CPU per message, on the same cores as the platform).
  */
 function runClient() {
   const [port, login, password, secs, win, drainS, outFile] = process.argv.slice(3);
-  const smpp = require(require.resolve('smpp', { paths: [path.join(root, 'apps/smpp-server')] }));
-  const session = smpp.connect({ url: `smpp://127.0.0.1:${port}` });
   const until = { at: 0 };
   const latencies = [];
   const ids = [];
@@ -70,10 +72,12 @@ function runClient() {
   let last = 0;
   let lastReceipt = 0;
   let loadEnd = 0;
+  const transport = (env.BENCH_SMPP_CLIENT || 'raw') === 'npm' ? npmTransport() : rawTransport();
   const finish = () => {
     // A file, not stdout: a pipe's pending output is lost at process.exit.
-    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last, loadEnd, lastReceipt, receipts: [...receipts] }));
-    session.close();
+    const { user, system } = process.cpuUsage();
+    fs.writeFileSync(outFile, JSON.stringify({ sent, accepted: ids.length, refused, ids, latencies, first, last, loadEnd, lastReceipt, receipts: [...receipts], cpuMs: (user + system) / 1000 }));
+    transport.close();
     process.exit(0);
   };
   const drain = () => {
@@ -86,39 +90,101 @@ function runClient() {
       }
     }, 100);
   };
-  session.on('deliver_sm', (pdu) => {
-    session.send(pdu.response());
-    const id = String(pdu.receipted_message_id ?? '').replace(/\0+$/, '');
-    if ((pdu.esm_class & 0x04) === 0 || id === '') return;
+  const receipt = (id) => {
     receipts.set(id, (receipts.get(id) || 0) + 1);
     lastReceipt = Date.now();
-  });
+  };
   const pump = () => {
     while (inFlight < Number(win) && Date.now() < until.at) {
       sent++;
       inFlight++;
       const at = process.hrtime.bigint();
-      session.submit_sm(
-        { source_addr: 'BENCH', source_addr_ton: 5, destination_addr: `7903${String(sent).padStart(6, '0')}1`, dest_addr_ton: 1, dest_addr_npi: 1, registered_delivery: 1, short_message: TEXT },
-        (pdu) => {
-          inFlight--;
-          latencies.push(Number(process.hrtime.bigint() - at) / 1e6);
-          last = Date.now();
-          if (pdu.command_status === 0) ids.push(pdu.message_id);
-          else refused[pdu.command_status] = (refused[pdu.command_status] || 0) + 1;
-          if (Date.now() < until.at) pump();
-          else if (inFlight === 0) drain();
-        },
-      );
+      transport.submit(`7903${String(sent).padStart(6, '0')}1`, (status, messageId) => {
+        inFlight--;
+        latencies.push(Number(process.hrtime.bigint() - at) / 1e6);
+        last = Date.now();
+        if (status === 0) ids.push(messageId);
+        else refused[status] = (refused[status] || 0) + 1;
+        if (Date.now() < until.at) pump();
+        else if (inFlight === 0) drain();
+      });
     }
+    transport.flush();
   };
-  session.on('error', (e) => fail(`SMPP client: ${e.message}`));
-  session.bind_transceiver({ system_id: login, password, interface_version: 0x34 }, (pdu) => {
-    if (pdu.command_status !== 0) fail(`bind refused with status 0x${pdu.command_status.toString(16)}`);
+  const bound = (status) => {
+    if (status !== 0) fail(`bind refused with status 0x${status.toString(16)}`);
     first = Date.now();
     until.at = first + Number(secs) * 1000;
     pump();
-  });
+  };
+
+  function npmTransport() {
+    const smpp = require(require.resolve('smpp', { paths: [path.join(root, 'apps/smpp-server')] }));
+    const session = smpp.connect({ url: `smpp://127.0.0.1:${port}` });
+    session.on('error', (e) => fail(`SMPP client: ${e.message}`));
+    session.on('deliver_sm', (pdu) => {
+      session.send(pdu.response());
+      const id = String(pdu.receipted_message_id ?? '').replace(/\0+$/, '');
+      if ((pdu.esm_class & 0x04) !== 0 && id !== '') receipt(id);
+    });
+    session.bind_transceiver({ system_id: login, password, interface_version: 0x34 }, (pdu) => bound(pdu.command_status));
+    return {
+      submit: (destination, done) =>
+        session.submit_sm(
+          { source_addr: 'BENCH', source_addr_ton: 5, destination_addr: destination, dest_addr_ton: 1, dest_addr_npi: 1, registered_delivery: 1, short_message: TEXT },
+          (pdu) => done(pdu.command_status, pdu.message_id),
+        ),
+      flush: () => {},
+      close: () => session.close(),
+    };
+  }
+
+  function rawTransport() {
+    const { decodePdu, encodePdu, PduFramer, Tag } = require(path.join(root, 'packages/sms/dist'));
+    const socket = require('node:net').connect(Number(port), '127.0.0.1');
+    socket.setNoDelay(true);
+    socket.on('error', (e) => fail(`SMPP client: ${e.message}`));
+    const framer = new PduFramer();
+    const waiting = new Map();
+    const text = Buffer.from(TEXT);
+    let sequence = 1;
+    let out = [];
+    const write = (pdu) => out.push(encodePdu(pdu));
+    const flush = () => {
+      if (out.length === 0) return;
+      socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+      out = [];
+    };
+    socket.on('data', (chunk) => {
+      for (const frame of framer.push(chunk)) {
+        const pdu = decodePdu(frame);
+        if (pdu.command === 'bind_transceiver_resp') bound(pdu.status);
+        else if (pdu.command === 'submit_sm_resp') {
+          const done = waiting.get(pdu.sequence);
+          waiting.delete(pdu.sequence);
+          done?.(pdu.status, pdu.params.message_id);
+        } else if (pdu.command === 'deliver_sm') {
+          write({ command: 'deliver_sm_resp', sequence: pdu.sequence, params: { message_id: '' } });
+          const tlv = pdu.tlvs.find((t) => t.tag === Tag.receipted_message_id);
+          if ((Number(pdu.params.esm_class) & 0x04) !== 0 && tlv) receipt(tlv.value.toString('latin1').replace(/\0+$/, ''));
+        } else if (pdu.command === 'enquire_link') write({ command: 'enquire_link_resp', sequence: pdu.sequence });
+      }
+      flush();
+    });
+    socket.on('connect', () => {
+      write({ command: 'bind_transceiver', sequence: sequence++, params: { system_id: login, password, interface_version: 0x34 } });
+      flush();
+    });
+    return {
+      submit(destination, done) {
+        const seq = sequence++;
+        waiting.set(seq, done);
+        write({ command: 'submit_sm', sequence: seq, params: { source_addr_ton: 5, source_addr: 'BENCH', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: destination, registered_delivery: 1, short_message: text } });
+      },
+      flush,
+      close: () => socket.destroy(),
+    };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,7 +226,7 @@ function percentile(sorted, p) {
 async function main() {
   if (spawnSync('wrk', ['--version']).error) fail('wrk is missing: apt-get install wrk');
   for (const app of [...APPS, 'admin']) if (!fs.existsSync(path.join(root, 'apps', app, 'dist', 'main.js'))) fail(`apps/${app} is not built: npm run build`);
-  console.log(`bench:smpp: ${seconds} s per phase; HTTP ${connections} keep-alive connections, SMPP window ${window}; receipts after ${dlrDelayMs} ms; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`bench:smpp: ${seconds} s per phase; HTTP ${connections} keep-alive connections, SMPP window ${window} (client ${env.BENCH_SMPP_CLIENT || 'raw'}); receipts after ${dlrDelayMs} ms; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(sink);
@@ -319,6 +385,7 @@ async function main() {
       results[phase] = {
         accepted: load.accepted,
         refused: load.refused,
+        loadClientCpuMsPerAccepted: load.clientCpuMsPerAccepted ?? null,
         acceptedPerSecond: Math.round(load.accepted / load.seconds),
         latencyMs: load.latencyMs,
         smscSubmitsPerSecond: Math.round(smsc / ((stats.last - t0) / 1000 || 1)),
@@ -332,12 +399,12 @@ async function main() {
       const r = results[phase];
       console.log(`\n== ${phase.toUpperCase()}: accepted ${r.accepted} (${r.acceptedPerSecond}/s; refused ${JSON.stringify(r.refused)})  latency ms p50 ${r.latencyMs.p50} p90 ${r.latencyMs.p90} p99 ${r.latencyMs.p99}`);
       console.log(`   SMSC ${r.smscSubmitsPerSecond}/s  reports ${r.reportsPerSecond}/s (${full.n} distinct, ${full.duplicates} twice or more; stored ${stored.length}, stored without report ${unreported}, report without stored ${unknown}), load end → last report ${r.loadEndToLastReportSeconds} s; exactly one report per accepted message: ${r.exactlyOneReportPerAccepted ? 'yes' : 'NO'}`);
-      console.log(`   CPU ms/accepted: ${Object.entries(r.cpuMsPerAccepted).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}; gateway (without the simulator) ${r.gatewayCpuMsPerAccepted.toFixed(3)}`);
+      console.log(`   CPU ms/accepted: ${Object.entries(r.cpuMsPerAccepted).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}; gateway (without the simulator) ${r.gatewayCpuMsPerAccepted.toFixed(3)}${load.clientCpuMsPerAccepted !== undefined ? `; the load's SMPP client ${load.clientCpuMsPerAccepted.toFixed(3)}` : ''}`);
       await lib.sleep(2000);
     }
     const ratio = results.smpp.acceptedPerSecond / Math.max(1, results.http.acceptedPerSecond);
     console.log(`\nSMPP / HTTP accepted/s: ${ratio.toFixed(2)} (target 2.00: ${ratio >= 2 ? 'met' : 'NOT met'}); gateway CPU per message SMPP / HTTP: ${(results.smpp.gatewayCpuMsPerAccepted / results.http.gatewayCpuMsPerAccepted).toFixed(2)}`);
-    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs }, results, ratio }));
+    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw' }, results, ratio }));
     if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
     clearInterval(sampler);
   } finally {
@@ -404,6 +471,7 @@ end
       ids: r.ids,
       seconds: (r.last - r.first) / 1000,
       loadEnd: r.loadEnd,
+      clientCpuMsPerAccepted: Number((r.cpuMs / Math.max(1, r.accepted)).toFixed(3)),
       latencyMs: { p50: fix(percentile(sorted, 50)), p90: fix(percentile(sorted, 90)), p99: fix(percentile(sorted, 99)) },
       // As the sink counts them: distinct ids, those received more than once, the last one's time.
       reports: { n: r.receipts.length, duplicates: r.receipts.filter(([, c]) => c > 1).length, last: r.lastReceipt, ids: r.receipts.map(([id]) => id) },
