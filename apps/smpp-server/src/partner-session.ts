@@ -40,6 +40,7 @@ export class PartnerSession {
   private timer: NodeJS.Timeout | null = null;
   private sequence = 0;
   private closed = false;
+  private corked = false;
   /** end() was called: what the peer sends after it is not read. */
   private ending = false;
   private readonly waiting = new Map<number, (pdu: Pdu | null) => void>();
@@ -78,8 +79,20 @@ export class PartnerSession {
     this.arm(this.timeouts.inactivityMs);
   }
 
+  /**
+   * Writes a PDU. What is sent in one turn of the event loop (the answers of one group commit, the
+   * deliver_sm of one relay request) leaves in one write: the socket is corked until the turn ends.
+   */
   send(pdu: PduInput): void {
     if (this.closed || this.ending) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodePdu(pdu));
   }
 
