@@ -15,7 +15,7 @@ export const smppServerConfigSchema = baseConfigSchema.extend({
   SMPP_SERVER_DB_POOL: z.coerce.number().int().min(2).max(100).default(10),
   /** The key of the password hashes, the ingress's API_PASSWORD_PEPPER (SMPP passwords are hashed with it too). */
   API_PASSWORD_PEPPER: z.string().min(8).default('dev-pepper-change-me'),
-  /** Simultaneous binds of one partner to this instance, unless the partner's `smpp_max_binds` says otherwise. */
+  /** Simultaneous binds of one partner across every instance, unless the partner's `smpp_max_binds` says otherwise. */
   SMPP_MAX_BINDS: z.coerce.number().int().min(1).max(1000).default(4),
   /**
    * Failed binds that lock a login (SMPP_BIND_MAX_FAILURES) or an address (SMPP_BIND_IP_MAX_FAILURES)

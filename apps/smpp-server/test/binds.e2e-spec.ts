@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { encodePdu, SmppStatus } from '@smsgw/sms';
 import { hashApiPassword } from '@smsgw/db';
 import { PartnerCache } from '@smsgw/intake';
-import { PEPPER, rawSession, startTestSmppServer, type TestSmppServer } from './harness';
+import { PEPPER, rawSession, REDIS_URL, startTestSmppServer, type TestSmppServer } from './harness';
 
 const run = promisify(execFile);
 // The `smpp` npm package: the connector's client library, not used by this server.
@@ -138,6 +138,43 @@ describe('smpp-server: binds', () => {
     expect(again.status).toBe(0);
     again.client.close();
     second.client.close();
+  });
+
+  it('holds the limit across instances: a second server on the same database and Redis counts the first one\'s binds', async () => {
+    const { startSmppServer } = await import('../src/bootstrap');
+    const { loadSmppServerConfig } = await import('../src/config');
+    const other = await startSmppServer(
+      loadSmppServerConfig({ DATABASE_URL: t.dbUrl, REDIS_URL, REDIS_PREFIX: t.prefix, LOG_LEVEL: 'silent', API_PASSWORD_PEPPER: PEPPER, SMPP_SERVER_PORT: '0', SMPP_SERVER_HOST: '127.0.0.1', SMPP_SERVER_HTTP_PORT: '0', SMPP_SERVER_HTTP_HOST: '127.0.0.1' }),
+    );
+    try {
+      const { Startup } = await import('@smsgw/common');
+      await other.app.get(Startup).started();
+      const bindOn = async (smppPort: number) => {
+        const s = await rawSession(smppPort);
+        s.write(encodePdu({ command: 'bind_transceiver', sequence: 1, params: { system_id: 'bank', password: 's3cret!', interface_version: 0x34 } }));
+        return { status: (await s.next())!.status, session: s };
+      };
+      // bank may hold 2 binds: one here, one on the other instance; a third on either is refused.
+      const here = await bindOn(port());
+      const there = await bindOn(other.smppPort);
+      expect([here.status, there.status]).toEqual([0, 0]);
+      expect((await bindOn(port())).status).toBe(SmppStatus.ESME_RBINDFAIL);
+      expect((await bindOn(other.smppPort)).status).toBe(SmppStatus.ESME_RBINDFAIL);
+      // The other instance's bind ends: its slot is free for a bind here.
+      there.session.close();
+      const deadline = Date.now() + 5000;
+      let again = await bindOn(port());
+      while (again.status !== 0 && Date.now() < deadline) {
+        again.session.close();
+        await new Promise((r) => setTimeout(r, 50));
+        again = await bindOn(port());
+      }
+      expect(again.status).toBe(0);
+      again.session.close();
+      here.session.close();
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers a request before the bind with ESME_RINVBNDSTS, a second bind with ESME_RALYBND, an unknown command with generic_nack', async () => {
