@@ -97,6 +97,8 @@ async function main() {
     lines.push(
       `SMPP for partners on 127.0.0.1:${process.env.SMPP_SERVER_PORT || 2776}: bind with system_id demo and the password this prints once:`,
       `  npm run admin -- partner smpp-password demo`,
+      `Its reports and MO come over its receiver or transceiver binds (deliver_sm) once its URLs say so:`,
+      `  npm run admin -- partner update demo --status-url smpp: --mo-url smpp:`,
     );
   }
   if (started.has('portal')) {
