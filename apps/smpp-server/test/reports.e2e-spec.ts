@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeGsm7Unpacked, decodeUcs2, encodePdu, encodeUcs2, type Pdu, type PduInput } from '@smsgw/sms';
-import { rawSession, startTestSmppServer, type TestSmppServer } from './harness';
+import Redis from 'ioredis';
+import { rawSession, REDIS_URL, startTestSmppServer, type TestSmppServer } from './harness';
 import { startPlatform, type Platform } from './platform';
 
 const run = promisify(execFile);
@@ -154,6 +155,36 @@ describe('smpp-server: reports and MO over the bind', () => {
     await waitFor(async () => (await callback('dlr', 'message_id', id))?.state === 'delivered');
     again.close();
   }, 20_000);
+
+  it('holds a partner\'s receipts while it has no receiver bind, its breaker open, and sends them all when it binds', async () => {
+    await smppPartner('awaybank', '7905');
+    // A transmitter bind sends, and takes no deliver_sm: every receipt fails (no receiver bind);
+    // after 5 failures in a row the partner's breaker opens.
+    const tx = await rawSession(t.server.smppPort);
+    tx.write(encodePdu({ command: 'bind_transmitter', sequence: 1, params: { system_id: 'awaybank', password: 's3cret!', interface_version: 0x34 } }));
+    expect(await tx.next()).toMatchObject({ status: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      tx.write(encodePdu({ command: 'submit_sm', sequence: 2 + i, params: { source_addr_ton: 5, source_addr: 'BANK', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: `7916222000${i + 1}`, short_message: Buffer.from(`away ${i}`), registered_delivery: 1 } }));
+      ids.push((await tx.next())!.params.message_id as string);
+    }
+    // Reports fail (no receiver bind) until the breaker opens: the others wait without an attempt.
+    const redis = new Redis(REDIS_URL);
+    const breaker = `${t.prefix}:cb:dlr:${await partnerId('awaybank')}:breaker`;
+    await waitFor(async () => Number(await redis.hget(breaker, 'until')) > Date.now());
+    redis.disconnect();
+    const { rows } = await t.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM callback WHERE message_id = ANY($1::bigint[]) AND last_result = 'no SMPP receiver bind'`, [ids]);
+    expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(5);
+    const bound = Date.now();
+    const rx = await bind('awaybank', 'bind_receiver');
+    const got: string[] = [];
+    for (let i = 0; i < ids.length; i++) got.push(tlvText(await rx.deliver(), 0x001e)!);
+    expect(got.sort()).toEqual([...ids].sort());
+    // Well before a retry (a minute) or the breaker's reopening would have brought them.
+    expect(Date.now() - bound).toBeLessThan(8000);
+    rx.close();
+    tx.close();
+  }, 30_000);
 
   async function partnerId(login: string): Promise<number> {
     const { rows } = await t.pool.query<{ id: number }>('SELECT id FROM partner WHERE login = $1', [login]);

@@ -374,6 +374,35 @@ export class PartnerGate {
     return q;
   }
 
+  /**
+   * The partner is reachable again (it bound over SMPP): its breaker closes and its run of failures
+   * is forgotten, so the reports made due at once are not held back until a probe. Its recent
+   * request duration is kept.
+   */
+  async reset(kind: CallbackKind, partnerId: number): Promise<void> {
+    await this.redis.hdel(this.key(kind, partnerId, 'breaker'), 'until', 'fails', 'probe', 'probeExp');
+  }
+
+  /**
+   * A report of a partner whose reports go over SMPP that the breaker held back (no attempt made,
+   * so no `callback` row to find it by): kept in a set until the partner's next bind takes them
+   * (`takeHeld`), for as long as a report is retried.
+   */
+  async hold(partnerId: number, messageId: string, status: number): Promise<void> {
+    const key = this.key('dlr', partnerId, 'held');
+    await this.redis.multi().sadd(key, `${messageId}:${status}`).pexpire(key, this.config.CALLBACK_RETRY_HORIZON_MS).exec();
+  }
+
+  /** The reports `hold` noted for the partner, forgotten as they are returned. */
+  async takeHeld(partnerId: number): Promise<{ messageId: string; status: number }[]> {
+    const key = this.key('dlr', partnerId, 'held');
+    const [[, members]] = (await this.redis.multi().smembers(key).del(key).exec()) as [[Error | null, string[]], unknown];
+    return (members ?? []).map((m) => {
+      const [messageId, status] = m.split(':');
+      return { messageId: messageId!, status: Number(status) };
+    });
+  }
+
   private key(kind: CallbackKind, partnerId: number, what: string): string {
     return `${this.config.REDIS_PREFIX}:cb:${kind}:${partnerId}:${what}`;
   }

@@ -154,6 +154,9 @@ export class DlrService {
         await this.park(data, report, dueAt, `not attempted: partner ${gate.reason}`);
         return null;
       }
+      // Held by the breaker, without an attempt (so without a callback row): noted, so that the
+      // partner's next SMPP bind can bring it at once (SmppWake).
+      if (target.smpp && gate.reason !== 'busy') await this.gate.hold(partner.id, data.messageId, data.status);
       return { at: Date.now() + gate.retryInMs, reason: gate.reason };
     }
     let outcome: HttpOutcome;

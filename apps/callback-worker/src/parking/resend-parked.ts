@@ -98,10 +98,15 @@ export async function promoteCallbacks(queues: CallbackQueues, rows: CallbackJob
   const lost: CallbackJobRow[] = [];
   for (const r of rows) {
     const id = callbackJobId(r);
-    if (id === null) continue;
-    const job = await (r.kind === 'dlr' ? queues.dlr : queues.mo).getJob(id);
-    if (!job) lost.push(r);
-    else if (await job.isDelayed()) await job.promote().catch(() => undefined); // it started meanwhile
+    if (id !== null && !(await promoteJob(r.kind === 'dlr' ? queues.dlr : queues.mo, id))) lost.push(r);
   }
   await enqueueCallbacks(queues, lost);
+}
+
+/** Makes a delayed job run now; false when there is no such job. */
+export async function promoteJob(queue: Queue, id: string): Promise<boolean> {
+  const job = await queue.getJob(id);
+  if (!job) return false;
+  if (await job.isDelayed()) await job.promote().catch(() => undefined); // it started meanwhile
+  return true;
 }

@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { smppBoundChannel } from '@smsgw/contracts';
+import { dlrJobId, smppBoundChannel } from '@smsgw/contracts';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
+import { PartnerGate } from '../delivery/partner-gate.service';
 import { SmppRelay } from '../delivery/smpp-relay.service';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE, PG_POOL, REDIS_SUBSCRIBER } from '../infra/tokens';
 import { MoOrder } from '../mo/mo-order.service';
 import { PartnerSettings } from '../partners/partner-settings.service';
-import { CALLBACK_JOB_COLUMNS, promoteCallbacks, type CallbackJobRow } from './resend-parked';
+import { CALLBACK_JOB_COLUMNS, promoteCallbacks, promoteJob, type CallbackJobRow } from './resend-parked';
 
 const DUE_NOW_SQL = `
 UPDATE callback SET next_attempt_at = now(), updated_at = now()
@@ -18,8 +19,8 @@ RETURNING ${CALLBACK_JOB_COLUMNS}`;
 /**
  * "Retried on a new bind": when an SMPP server announces a receiver or transceiver bind of a
  * partner whose reports or MO go over SMPP, the ones waiting for a retry (the partner had no bind,
- * or did not answer) are made due now instead of at their backoff's next attempt, and its MO line
- * no longer counts as down. Every worker instance hears it; the first one's UPDATE takes the rows.
+ * or did not answer) are made due now instead of at their backoff's next attempt, its breaker for
+ * reports closes, and its MO line no longer counts as down. Every worker instance hears it; the first one's UPDATE takes the rows.
  */
 @Injectable()
 export class SmppWake {
@@ -34,6 +35,7 @@ export class SmppWake {
     private readonly partners: PartnerSettings,
     private readonly relay: SmppRelay,
     private readonly order: MoOrder,
+    private readonly gate: PartnerGate,
   ) {}
 
   /** Follows bind announcements (CallbackLifecycle calls it once Redis answers). */
@@ -55,9 +57,14 @@ export class SmppWake {
     const kinds = [partner?.statusUrl?.ok && partner.statusUrl.smpp ? 'dlr' : null, partner?.moUrl?.ok && partner.moUrl.smpp ? 'mo' : null].filter((k) => k !== null);
     if (kinds.length === 0) return 0;
     if (kinds.includes('mo')) await this.order.clearDown(partnerId);
+    if (kinds.includes('dlr')) await this.gate.reset('dlr', partnerId);
     const { rows } = await this.pool.query<CallbackJobRow>(DUE_NOW_SQL, [partnerId, kinds]);
     await promoteCallbacks({ dlr: this.dlr, mo: this.mo }, rows);
-    if (rows.length > 0) this.logger.log(`partner ${partnerId} bound over SMPP: ${rows.length} waiting callbacks due now`);
-    return rows.length;
+    // Reports the breaker held back before any attempt: they have jobs but no rows.
+    const held = kinds.includes('dlr') ? await this.gate.takeHeld(partnerId) : [];
+    for (const h of held) await promoteJob(this.dlr, dlrJobId(h.messageId, h.status));
+    const n = rows.length + held.length;
+    if (n > 0) this.logger.log(`partner ${partnerId} bound over SMPP: ${n} waiting callbacks due now`);
+    return n;
   }
 }
