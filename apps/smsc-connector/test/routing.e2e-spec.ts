@@ -96,7 +96,9 @@ describe('routing between SMSC connections', () => {
       ['ru', true, { transceiver: 'bound' }],
       ['uk', true, { transmitter: 'bound', receiver: 'bound' }],
     ]);
-    expect(await getJson(port, '/health')).toEqual({ status: 200, body: { status: 'ok', postgres: 'ok', redis: 'ok' } });
+    expect(await getJson(port, '/health')).toEqual({ status: 200, body: { status: 'ok', postgres: 'ok', redis: 'ok', smsc: 'ok' } });
+    expect(await getJson(port, '/health/ready')).toEqual({ status: 200, body: { status: 'ok', postgres: 'ok', redis: 'ok', smsc: 'ok' } });
+    expect(await getJson(port, '/health/live')).toEqual({ status: 200, body: { status: 'ok' } });
     const metrics = (await getJson<string>(port, '/metrics')).body;
     expect(metrics).toContain('smsgw_smsc_bound{connection="ru"} 1');
     expect(metrics).toContain('smsgw_smsc_bound{connection="dead"} 0');

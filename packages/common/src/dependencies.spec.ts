@@ -87,7 +87,7 @@ describe('Startup', () => {
     await startup.begin(async () => void (worked = true));
     expect(worked).toBe(false);
     expect(startup.ready).toBe(false);
-    expect(startup.report()).toEqual({ status: 'starting', postgres: 'waiting: connect ECONNREFUSED 10.0.0.5:5432', redis: 'ok' });
+    expect(startup.report()).toEqual({ status: 'starting', postgres: 'waiting', redis: 'ok' });
     expect(startup.reason()).toBe('starting: waiting for PostgreSQL');
     await startup.started();
     expect(worked).toBe(true);

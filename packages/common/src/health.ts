@@ -1,34 +1,68 @@
-import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Optional, Res } from '@nestjs/common';
 import { HEALTH_CHECKS, type HealthCheck, withTimeout } from './dependencies';
 import { Startup } from './startup';
 
 /**
- * `/health`: 200 when every dependency answers, 503 with the failing ones otherwise. While the
- * service is still starting (see Startup), 503 with what it waits for, without checking again.
+ * Checks of a service's own readiness beyond its dependencies (the connector: an SMSC bound).
+ * Readiness only: a service's start does not wait for them, as it waits for HEALTH_CHECKS.
+ */
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
+
+type Answer = Record<string, string>;
+
+/**
+ * The probes, on every service's HTTP port:
+ * - `/health/live`: 200 while the process answers at all (liveness: restart it when this fails);
+ * - `/health/ready`, and `/health` (the same): 200 when every dependency answers and the
+ *   service's own readiness checks pass, 503 otherwise; while the service is still starting (see
+ *   Startup), 503 with `starting`, without checking again.
+ *
+ * Answers name each check with `ok`, `down` or `waiting`, never the error behind it (an address,
+ * a driver's message): that goes to the log, once when a check goes down and once when it
+ * answers again.
  */
 @Controller()
 export class HealthController {
+  private readonly log = new Logger('Health');
+  /** Checks that were down at their last run, with why. */
+  private readonly down = new Map<string, string>();
+
   constructor(
     @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
     @Optional() private readonly startup?: Startup,
+    @Optional() @Inject(READINESS_CHECKS) private readonly readiness: HealthCheck[] = [],
   ) {}
 
+  @Get('health/live')
+  live(): Answer {
+    return { status: 'ok' };
+  }
+
   @Get('health')
-  async health(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<Record<string, string>> {
+  health(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<Answer> {
+    return this.ready(res);
+  }
+
+  @Get('health/ready')
+  async ready(@Res({ passthrough: true }) res: { status(code: number): unknown }): Promise<Answer> {
     if (this.startup && !this.startup.ready) {
       res.status(503);
       return this.startup.report();
     }
-    const results: Record<string, string> = {};
+    const results: Answer = {};
     let ok = true;
     await Promise.all(
-      this.checks.map(async (c) => {
+      [...this.checks, ...(this.readiness ?? [])].map(async (c) => {
         try {
           await withTimeout(c.check(), 2000);
           results[c.name] = 'ok';
+          if (this.down.delete(c.name)) this.log.log(`${c.label ?? c.name} answers again`);
         } catch (e) {
           ok = false;
-          results[c.name] = `down: ${(e as Error).message}`;
+          results[c.name] = 'down';
+          const why = (e as Error).message;
+          if (this.down.get(c.name) !== why) this.log.warn(`${c.label ?? c.name}${c.address ? ` (${c.address})` : ''} is down: ${why}`);
+          this.down.set(c.name, why);
         }
       }),
     );

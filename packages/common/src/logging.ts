@@ -22,7 +22,7 @@ export const REDACTED_PATHS = [
  */
 export function loggerModule(app: string, level: string, hotPaths: string[] | 'all' = []): DynamicModule {
   return LoggerModule.forRoot({
-    ...(hotPaths === 'all' ? { forRoutes: [] } : hotPaths.length > 0 ? { exclude: hotPaths.map((path) => ({ method: RequestMethod.ALL, path })) } : {}),
+    ...(hotPaths === 'all' ? { forRoutes: [] } : hotPaths.length > 0 ? { exclude: hotPaths.flatMap((path) => (path === 'health' ? ['health', 'health/live', 'health/ready'] : [path])).map((path) => ({ method: RequestMethod.ALL, path })) } : {}),
     pinoHttp: {
       name: app,
       level,

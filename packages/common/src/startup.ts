@@ -85,13 +85,13 @@ export class Startup implements OnModuleDestroy {
     return this.stop();
   }
 
-  /** /health's answer while not ready: `starting`, and each dependency `ok` or `waiting: <why>`. */
+  /**
+   * /health's answer while not ready: `starting`, and each dependency `ok` or `waiting` (why it
+   * does not answer is in the log, not in the answer).
+   */
   report(): Record<string, string> {
     const out: Record<string, string> = { status: 'starting' };
-    for (const d of this.dependencies) {
-      const error = this.notAnswering.get(d.name);
-      out[d.name] = error === undefined ? 'ok' : `waiting: ${error}`;
-    }
+    for (const d of this.dependencies) out[d.name] = this.notAnswering.has(d.name) ? 'waiting' : 'ok';
     return out;
   }
 
@@ -109,7 +109,7 @@ export class Startup implements OnModuleDestroy {
 }
 
 /** Routes answered while a service starts: its probes. */
-const PROBE_ROUTES: ReadonlySet<string> = new Set(['/health', '/metrics']);
+const PROBE_ROUTES: ReadonlySet<string> = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 interface EarlyReply {
   code(statusCode: number): EarlyReply;
