@@ -11,9 +11,12 @@ export const NEUTRAL_NETWORK_ERROR = 'could not connect';
 
 /**
  * Worker texts that are about the platform's own handling, not about the network: shown as they
- * are. Everything else without an HTTP status is taken to be a network-level failure.
+ * are. Reports and MO over SMPP (`smpp:`) fail for the partner's own binds (none bound, its
+ * deliver_sm_resp, its timeout), which it should see; an SMPP server the worker could not reach
+ * is ours, and reads as a network failure. Everything else without an HTTP status is taken to be
+ * a network-level failure.
  */
-const NOT_NETWORK = /^(invalid (status|MO) URL|not attempted|reply not sent)\b/;
+const NOT_NETWORK = /^(?:(?:invalid (?:status|MO) URL|not attempted|reply not sent|no SMPP receiver bind)\b|smpp: )/;
 
 function isNetworkError(error: string): boolean {
   return !NOT_NETWORK.test(error);
