@@ -126,17 +126,34 @@ export async function rotateApiPassword(ctx: ChangeContext, id: number): Promise
   return password;
 }
 
+/** setSmppPassword with `onlyIfEnabled` found the partner's SMPP disabled: nothing changed. */
+export class SmppDisabledError extends Error {
+  constructor(readonly partnerId: number) {
+    super('SMPP is disabled for this partner: only an operator can enable it');
+  }
+}
+
 /**
  * A new SMPP bind password (generated unless given; a given one must pass smppPasswordProblem),
  * stored hashed as the API password is. The old one stops working once the SMPP server reloads.
  * Returns the password in clear, to be shown once.
+ *
+ * `onlyIfEnabled`: replaces an existing password only, never enables SMPP (a partner changing its
+ * own; enabling is the operator's decision). Checked in the same UPDATE, so an operator disabling
+ * SMPP meanwhile is not undone; a partner without one gets SmppDisabledError.
  */
-export async function setSmppPassword(ctx: ChangeContext, id: number, password?: string): Promise<string> {
+export async function setSmppPassword(ctx: ChangeContext, id: number, password?: string, opts: { onlyIfEnabled?: boolean } = {}): Promise<string> {
   const pass = password ?? generateSmppPassword();
   const problem = smppPasswordProblem(pass);
   if (problem) throw new SettingError(problem, 'smppPassword');
   const p = await findPartner(ctx.db, id);
-  await ctx.db.partner.update({ where: { id: p.id }, data: { smppPasswordHash: hashApiPassword(pass, apiPasswordPepper()) } });
+  const smppPasswordHash = hashApiPassword(pass, apiPasswordPepper());
+  if (opts.onlyIfEnabled) {
+    const { count } = await ctx.db.partner.updateMany({ where: { id: p.id, smppPasswordHash: { not: null } }, data: { smppPasswordHash } });
+    if (count === 0) throw new SmppDisabledError(p.id);
+  } else {
+    await ctx.db.partner.update({ where: { id: p.id }, data: { smppPasswordHash } });
+  }
   await partnerPasswordChanged(ctx, 'partner.set-smpp-password', p.id);
   return pass;
 }

@@ -1,22 +1,24 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, Header, HttpCode, Inject, NotFoundException, Post, Query, Req } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { PrismaClient } from '@smsgw/db';
-import { rotateApiPassword } from '@smsgw/partners';
+import { rotateApiPassword, setSmppPassword, SmppDisabledError } from '@smsgw/partners';
 import { Reauthentication } from '../auth/reauthentication.service';
-import { CurrentSession, type Session, type SessionRequest } from '../auth/session';
+import { CurrentSession, Roles, type Session, type SessionRequest } from '../auth/session';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
 import { Changes } from '../infra/changes.service';
 import { PG_POOL, PRISMA, REDIS } from '../infra/tokens';
 import { partnerScope } from '../http/scope';
 import { SmppBinds } from '../http/smpp-binds.service';
 import { parseBody } from '../http/validation';
+import { asHttp } from '../operator/settings-errors';
 import { partnerDetails } from './partner-view';
 
 const RotateBody = z.object({ partnerId: z.number().int().positive().optional(), currentPassword: z.string().min(1, 'your portal password is needed').max(200) });
+const SmppPasswordBody = z.object({ currentPassword: z.string().min(1, 'your portal password is needed').max(200) });
 
-/** The partner's own account: its settings (read-only here) and its API password. */
+/** The partner's own account: its settings (read-only here), its API password and its SMPP password. */
 @Controller('api/account')
 export class AccountController {
   constructor(
@@ -56,5 +58,31 @@ export class AccountController {
     const p = await this.db.partner.findUnique({ where: { id }, select: { login: true } });
     if (!p) throw new NotFoundException('no such partner');
     return { login: p.login, password: await rotateApiPassword(this.changes.by(s), id) };
+  }
+
+  /**
+   * A partner user's new SMPP bind password for its own partner (the session's, never one named
+   * in the request), generated, returned once and stored hashed; the SMPP server unbinds the
+   * sessions bound with the old one within a second. Asks for the user's portal password again,
+   * as a new API password does. Only replaces an existing one: a partner whose SMPP is disabled
+   * gets 403 (enabling SMPP is the operator's decision). Operators set it on the partner's page
+   * (POST /api/operator/partners/:id/smpp-password).
+   */
+  @Post('smpp-password')
+  @Roles('partner')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async smppPassword(@CurrentSession() s: Session, @Body() body: unknown, @Req() req: SessionRequest) {
+    const { currentPassword } = parseBody(SmppPasswordBody, body);
+    const id = partnerScope(s, undefined);
+    await this.reauthenticate.check(s, currentPassword, req.ip);
+    const p = await this.db.partner.findUnique({ where: { id }, select: { login: true } });
+    if (!p) throw new NotFoundException('no such partner');
+    try {
+      return { login: p.login, password: await asHttp(() => setSmppPassword(this.changes.by(s), id, undefined, { onlyIfEnabled: true })) };
+    } catch (e) {
+      if (e instanceof SmppDisabledError) throw new ForbiddenException('SMPP is disabled for your account: only your operator can enable it');
+      throw e;
+    }
   }
 }

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Param, Patch, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Header, HttpCode, Inject, NotFoundException, Param, Patch, Post } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import type { PrismaClient } from '@smsgw/db';
-import { changeServiceNumber, createPartner, parsePartnerSettings, partnerPublicView, SETTINGS, setPartnerBlocked, updatePartner } from '@smsgw/partners';
+import { type PrismaClient, smppPasswordProblem } from '@smsgw/db';
+import { changeServiceNumber, createPartner, disableSmpp, parsePartnerSettings, partnerPublicView, SETTINGS, setPartnerBlocked, setSmppPassword, updatePartner } from '@smsgw/partners';
 import { partnerDetails } from '../account/partner-view';
 import { CurrentSession, Roles, type Session } from '../auth/session';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
@@ -14,6 +14,8 @@ import { asHttp, idParam } from './settings-errors';
 
 const CreateBody = z.object({ login: z.string(), settings: z.record(z.string(), z.unknown()).default({}) });
 const ServiceNumberBody = z.object({ action: z.enum(['add', 'remove']), number: z.string() });
+/** `{}`: generate one; `{password}`: this one. Strict: a misspelt key is refused, not taken for "generate". */
+const SmppPasswordBody = z.strictObject({ password: z.string().optional() });
 
 /**
  * Partners as operators manage them. Settings are validated by the same code as the CLI's
@@ -77,6 +79,34 @@ export class PartnersController {
   @HttpCode(200)
   async unblock(@CurrentSession() s: Session, @Param('id') id: string) {
     return asHttp(async () => partnerPublicView(await setPartnerBlocked(this.changes.by(s), idParam(id), false)));
+  }
+
+  /**
+   * A new SMPP bind password, stored hashed (as the CLI's `partner smpp-password`; it also enables
+   * SMPP for a partner that had none). `{}`: generated, and answered once as `password`;
+   * `{password}`: the one given (1-8 printable ASCII characters, no space), never answered. The
+   * SMPP server unbinds the sessions bound with the old one within a second.
+   */
+  @Post(':id/smpp-password')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async smppPassword(@CurrentSession() s: Session, @Param('id') id: string, @Body() body: unknown) {
+    const partnerId = idParam(id);
+    const { password } = parseBody(SmppPasswordBody, body);
+    const problem = password === undefined ? null : smppPasswordProblem(password);
+    if (problem) throw new BadRequestException({ message: problem, field: 'password' });
+    return asHttp(async () => {
+      const set = await setSmppPassword(this.changes.by(s), partnerId, password);
+      return password === undefined ? { smppEnabled: true, password: set } : { smppEnabled: true };
+    });
+  }
+
+  /** Clears the SMPP password: every bind refused, open sessions unbound. `changed`: false when it was disabled already. */
+  @Post(':id/smpp-password/disable')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  async disableSmpp(@CurrentSession() s: Session, @Param('id') id: string) {
+    return asHttp(async () => ({ smppEnabled: false, changed: await disableSmpp(this.changes.by(s), idParam(id)) }));
   }
 
   @Post(':id/service-numbers')
