@@ -3,7 +3,8 @@
 // throw-away database and Redis prefix, the portal as a child process (its built dist/main.js).
 // A partner user sends messages, sees them on the dashboard with the numbers of the message table,
 // finds one and opens its timeline; an operator renames the partner's clientId parameter and the
-// running ingress accepts the next /send under the new name. Screenshots of the main pages go to
+// running ingress accepts the next /send under the new name, and generates the partner's SMPP
+// password (shown once). Screenshots of the main pages go to
 // apps/portal/screenshots/ (gitignored, rewritten by every run).
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -228,6 +229,13 @@ describe('partner user', () => {
     expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: partner.id } })).apiPasswordHash).toBe(hashApiPassword(fresh, PEPPER));
   });
 
+  it('sees SMPP disabled on its settings page, with no way to enable it itself', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('smpp-disabled-note').waitFor();
+    expect(await page.getByTestId('smpp-disabled-note').innerText()).toContain('only your operator can enable it');
+    expect(await page.getByTestId('rotate-smpp-password').count()).toBe(0);
+  });
+
   it('cannot open the operator console', async () => {
     const res = await page.request.get(`${portal.url}/api/operator/partners`);
     expect(res.status()).toBe(403);
@@ -269,6 +277,24 @@ describe('operator', () => {
     await shot(page, '09-operator-partner-edit');
     const audit = await t.prisma.auditLog.findFirstOrThrow({ where: { entity: `partner:${partner.id}` }, orderBy: { id: 'desc' } });
     expect(audit).toMatchObject({ actor: 'portal:ops', action: 'partner.update', after: expect.objectContaining({ requestParamNames: { clientId: 'to' } }) });
+  });
+
+  it("generates the partner's SMPP password on its page and sees it once; a wrong chosen one is refused at the field", async () => {
+    await page.goto(`${portal.url}/operator/partners/${partner.id}`);
+    await page.getByTestId('generate-smpp-password').click();
+    const secret = page.getByTestId('smpp-secret');
+    await secret.waitFor();
+    const password = await secret.innerText();
+    expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
+    expect(await page.locator('.secret').innerText()).toContain('copy it now');
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: partner.id } })).smppPasswordHash).toBe(hashApiPassword(password, PEPPER));
+    await shot(page, '15-operator-smpp-password');
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(await secret.count()).toBe(0);
+    await page.getByLabel('Or set a chosen password').fill('nine-char');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    expect(await page.getByTestId('smpp-password-error').innerText()).toContain('SMPP 3.4 allows at most 8');
+    expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: partner.id } })).smppPasswordHash).toBe(hashApiPassword(password, PEPPER));
   });
 
   it('sees the audit log, SMSC connections with live bind state, queues and users', async () => {
@@ -316,6 +342,25 @@ describe('operator', () => {
       await q.resume();
     } finally {
       await q.close();
+    }
+  });
+});
+
+describe('partner user, once the operator has enabled SMPP', () => {
+  it('generates a new SMPP password of its own after giving its portal password again', async () => {
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const page = await logIn(context, 'shop-user', 'shop-user-pass');
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByTestId('rotate-smpp-password').click();
+      await page.getByLabel('Your portal password (SMPP)').fill('shop-user-pass');
+      await page.getByRole('button', { name: 'Issue new SMPP password' }).click();
+      const password = await page.getByTestId('smpp-secret').innerText();
+      expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
+      expect((await t.prisma.partner.findUniqueOrThrow({ where: { id: partner.id } })).smppPasswordHash).toBe(hashApiPassword(password, PEPPER));
+      await shot(page, '16-partner-smpp-password');
+    } finally {
+      await context.close();
     }
   });
 });

@@ -117,14 +117,14 @@ export function usePoll<T>(url: string, ms = 3000): T | null {
 }
 
 /** A secret shown once, with a copy button. */
-export function Secret({ label, value, onClose }: { label: string; value: string; onClose: () => void }) {
+export function Secret({ label, value, onClose, testId = 'secret' }: { label: string; value: string; onClose: () => void; testId?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <div class="alert success secret" role="status">
       <div>
         <strong>{label}</strong>
         <p class="muted">Shown once: copy it now. It is stored hashed and cannot be shown again.</p>
-        <code data-testid="secret">{value}</code>
+        <code data-testid={testId}>{value}</code>
       </div>
       <div class="row">
         <button

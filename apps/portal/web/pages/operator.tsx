@@ -6,6 +6,7 @@ import { Badge, Card, Empty, ErrorBox, Loading, Page, RotateApiPassword, Secret,
 import { invalidatePartners } from './partner-picker';
 import type { PartnerSettings } from './settings';
 import { SmppBindsCard } from './smpp-binds';
+import { SmppPasswordCard } from './smpp-password';
 
 interface SchemaField {
   field: string;
@@ -287,6 +288,7 @@ export function PartnerEditPage({ id, onOpen }: { id: string; onOpen: (id: numbe
       )}
       <ErrorBox error={err ?? error} />
       {loading && !data && <Loading />}
+      {data && <SmppPasswordCard partnerId={data.id} login={data.login} enabled={data.smppEnabled} />}
       {data && schema.length > 0 && (
         <form
           class="settings-form"

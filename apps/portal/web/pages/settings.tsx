@@ -2,6 +2,7 @@ import { get, type Me, post, query } from '../api';
 import { num, time } from '../format';
 import { Badge, Card, ErrorBox, Loading, Page, RotateApiPassword, useData } from '../ui';
 import { SmppBindsCard } from './smpp-binds';
+import { SmppAccessCard } from './smpp-password';
 
 export interface PartnerSettings {
   id: number;
@@ -35,6 +36,9 @@ export interface PartnerSettings {
   callbackConcurrency: number | null;
   moOrder: 'partner' | 'subscriber';
   serviceNumbers: string[];
+  /** Whether the partner has an SMPP password (the hash itself is never sent). */
+  smppEnabled: boolean;
+  smppMaxBinds: number | null;
   testQuotaUsed: number;
   testQuotaLeft: number;
   testPeriodOver: boolean;
@@ -52,7 +56,7 @@ const names = (m: Record<string, string>) =>
     ))
   );
 
-export function SettingsView({ s }: { s: PartnerSettings }) {
+export function SettingsView({ s, me }: { s: PartnerSettings; me: Me }) {
   return (
     <div class="grid two">
       <Card title="Access">
@@ -131,6 +135,7 @@ export function SettingsView({ s }: { s: PartnerSettings }) {
           <dd>{s.testRealDelivery ? 'yes' : 'no: a simulated operator answers'}</dd>
         </dl>
       </Card>
+      <SmppAccessCard partnerId={s.id} login={s.login} enabled={s.smppEnabled} smppMaxBinds={s.smppMaxBinds} me={me} />
     </div>
   );
 }
@@ -139,10 +144,10 @@ export function SettingsPage({ partnerId, me }: { partnerId: number; me: Me }) {
   const pid = me.role === 'operator' ? partnerId : undefined;
   const { data, error, loading } = useData(() => get<PartnerSettings>(`/api/account/settings${query({ partnerId: pid })}`), [partnerId]);
   return (
-    <Page title="Settings" subtitle="How the platform is set up for you. To change anything, ask your operator." actions={<RotateApiPassword partnerId={pid} />}>
+    <Page title="Settings" subtitle="How the platform is set up for you. To change anything else, ask your operator." actions={<RotateApiPassword partnerId={pid} />}>
       <ErrorBox error={error} />
       {loading && <Loading />}
-      {data && <SettingsView s={data} />}
+      {data && <SettingsView s={data} me={me} />}
       {data && <SmppBindsCard url={`/api/account/smpp-binds${query({ partnerId: pid })}`} showPartner={false} />}
     </Page>
   );
