@@ -2,6 +2,8 @@ export * from './msisdn';
 export * from './encoding';
 export * from './time';
 export * from './smpp-segments';
+export * from './binary';
+export * from './message-segments';
 export * from './receipt';
 export * from './receipt-match';
 export * from './mo';

@@ -104,6 +104,16 @@ describe('matchReceiptByContent', () => {
     expect(matchReceiptByContent({ ...receipt, text: null }, [m], MINUTES_5)).toEqual({ kind: 'matched', messageId: '100', seq: 2 });
   });
 
+  it('8-bit data (text is hex): segments by the stored count, the excerpt not compared', () => {
+    // 300 octets: three segments; the receipt's excerpt of binary data says nothing about the hex.
+    const binary = message({ text: 'ab'.repeat(300), encoding: 4, segments: 3, recorded: [1] });
+    expect(matchReceiptByContent({ ...receipt, text: '??????' }, [binary], MINUTES_5)).toEqual({ kind: 'matched', messageId: '100', seq: 2 });
+    expect(matchReceiptByContent(receipt, [{ ...binary, recorded: [1, 2, 3] }], MINUTES_5)).toEqual({ kind: 'none' });
+    // A class-2 coding kept as the partner sent it is 8-bit data too; 0 and 8 are texts.
+    expect(matchReceiptByContent(receipt, [message({ text: '0102', encoding: 0xf6, segments: 1 })], MINUTES_5).kind).toBe('matched');
+    expect(matchReceiptByContent(receipt, [message({ text: '0102', encoding: 0, segments: 1 })], MINUTES_5).kind).toBe('none');
+  });
+
   it('without a submit date: any message claimed before the receipt came', () => {
     const r: ReceiptContent = { ...receipt, submitDate: null };
     expect(matchReceiptByContent(r, [message({ submittedAt: at('09:00:00') })], MINUTES_5).kind).toBe('matched');

@@ -5,6 +5,7 @@
  * besides the id: the subscriber (its source_addr), our sender (its destination_addr), the
  * `submit date` and a `text:` excerpt.
  */
+import { isBinaryEncoding } from './binary';
 import { splitText } from './encoding';
 
 /** The receipt's dates have minute resolution: `2605081200` is any time in that minute. */
@@ -27,6 +28,13 @@ export interface InFlightMessage {
   msisdn: string;
   sender: string;
   text: string;
+  /**
+   * `message.encoding` (absent: a text). For 8-bit data (text is hex) the segments are counted by
+   * `segments` and the excerpt is not compared: what an SMSC writes there for binary data varies.
+   */
+  encoding?: number;
+  /** `message.segments`; used for 8-bit data. */
+  segments?: number;
   /** When it was claimed for the SMSC, just before its first submit_sm. */
   submittedAt: Date;
   /** Segments whose SMSC id is recorded. */
@@ -80,9 +88,10 @@ export function submitWindow(receipt: Pick<ReceiptContent, 'submitDate' | 'recei
  * The one segment among `messages` (status 0, on the receipt's SMSC) the receipt can be for, if
  * exactly one fits: same subscriber, same sender (when the receipt names one), claimed within
  * `submitWindow`, and its first segment without a recorded id, whose text starts with the
- * excerpt (when there is one). Only the first such segment: segments go out one at a time, each
- * recorded before the next is sent, so no later one can have reached the SMSC. Two or more fit:
- * ambiguous, and a wrong guess would tell a partner the wrong outcome, so none is taken.
+ * excerpt (when there is one; not compared for 8-bit data). Only the first such segment: segments
+ * go out one at a time, each recorded before the next is sent, so no later one can have reached
+ * the SMSC. Two or more fit: ambiguous, and a wrong guess would tell a partner the wrong
+ * outcome, so none is taken.
  */
 export function matchReceiptByContent(receipt: ReceiptContent, messages: ReadonlyArray<InFlightMessage>, toleranceMs: number): ContentMatch {
   const msisdn = receiptAddress(receipt.msisdn);
@@ -94,11 +103,12 @@ export function matchReceiptByContent(receipt: ReceiptContent, messages: Readonl
     if (sender !== null && receiptAddress(m.sender) !== sender) continue;
     const t = m.submittedAt.getTime();
     if (t > to.getTime() || (from !== null && t < from.getTime())) continue;
-    const segments = splitText(m.text);
+    const binary = m.encoding !== undefined && isBinaryEncoding(m.encoding);
+    const segments = binary ? Array.from({ length: m.segments ?? 1 }, () => '') : splitText(m.text);
     const recorded = new Set(m.recorded);
     const index = segments.findIndex((_, i) => !recorded.has(i + 1));
     if (index < 0) continue;
-    if (receipt.text && !excerptMatches(segments[index]!, receipt.text)) continue;
+    if (!binary && receipt.text && !excerptMatches(segments[index]!, receipt.text)) continue;
     candidates.push({ messageId: m.id, seq: index + 1 });
   }
   if (candidates.length === 0) return { kind: 'none' };
