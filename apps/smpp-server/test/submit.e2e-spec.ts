@@ -181,7 +181,7 @@ describe('smpp-server: submit_sm', () => {
       ['both short_message and message_payload', { source_addr: 'BANK', destination_addr: '79161234567', short_message: Buffer.from('x') }, [{ tag: Tag.message_payload, value: Buffer.from('y') }], SmppStatus.ESME_RINVOPTPARAMVAL],
       ['more than 2000 characters', { source_addr: 'BANK', destination_addr: '79161234567' }, [{ tag: Tag.message_payload, value: Buffer.alloc(2001, 0x41) }], SmppStatus.ESME_RINVMSGLEN],
       ['a part longer than one segment of a concatenated message', { source_addr: 'BANK', destination_addr: '79161234567', esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, 7, 2, 1]), Buffer.alloc(154, 0x41)]) }, [], SmppStatus.ESME_RINVMSGLEN],
-      ['8-bit data', { source_addr: 'BANK', destination_addr: '79161234567', data_coding: 4, short_message: Buffer.from([1, 2, 3]) }, [], SmppStatus.ESME_RSUBMITFAIL],
+      ['a compressed data_coding', { source_addr: 'BANK', destination_addr: '79161234567', data_coding: 0x24, short_message: Buffer.from([1, 2, 3]) }, [], SmppStatus.ESME_RSUBMITFAIL],
     ];
     for (const [what, params, tlvs, status] of cases) expect({ what, status: (await submit(params, tlvs)).status }).toEqual({ what, status });
     const { rows: [after] } = await t.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM message');

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { isBinaryEncoding } from '@smsgw/sms';
 import { LimitsService } from './limits.service';
 import { MessageWriter, type NewMessage, type StoredMessage } from './message-writer.service';
 import type { CachedPartner } from './partner';
@@ -8,6 +9,11 @@ import { PG_POOL } from './tokens';
 
 /** The longest text a partner may send, in characters (code points), whichever interface it uses. */
 export const MAX_TEXT_CHARS = 2000;
+/**
+ * The most octets of 8-bit data a partner may send in one message (SMPP only): ten segments of a
+ * concatenated message (134 octets each behind the concatenation header).
+ */
+export const MAX_BINARY_OCTETS = 1340;
 /** The longest validity a partner may ask for, in minutes (the partner's own setting caps it further). */
 export const MAX_VALIDITY_MINUTES = 2880;
 
@@ -86,9 +92,12 @@ export class Intake {
     const undo: Array<() => Promise<void>> = [];
     try {
       if (row.duplicate_filter) {
-        const ok = await this.limits.takeDuplicateSlot(partner.id, message.msisdn, message.text, row.duplicate_max, row.duplicate_window_hours);
+        // 8-bit data is compared as its octets: a NUL (which no text holds) keeps the hex of
+        // 8-bit data apart from a text of the same digits.
+        const content = isBinaryEncoding(message.encoding) ? `\0${message.text}` : message.text;
+        const ok = await this.limits.takeDuplicateSlot(partner.id, message.msisdn, content, row.duplicate_max, row.duplicate_window_hours);
         if (!ok) throw new ProtocolError(409, 'Duplicate message');
-        undo.push(() => this.limits.releaseDuplicateSlot(partner.id, message.msisdn, message.text));
+        undo.push(() => this.limits.releaseDuplicateSlot(partner.id, message.msisdn, content));
       }
       if (message.test) {
         let taken = await this.limits.takeTestQuota(partner.id, row.test_quota);

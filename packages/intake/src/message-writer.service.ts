@@ -13,8 +13,12 @@ export interface NewMessage {
   sender: string;
   msisdn: string;
   text: string;
-  /** SMPP data_coding: 0 GSM-7, 8 UCS-2 */
-  encoding: 0 | 8;
+  /**
+   * SMPP data_coding the message is sent with: 0 GSM-7, 8 UCS-2 for a text; any other value is
+   * 8-bit data (SMPP only: 4, or an 8-bit coding group value), `text` then holding its octets as
+   * lowercase hex.
+   */
+  encoding: number;
   segments: number;
   flash: boolean;
   priority: 0 | 1 | 2;
@@ -29,6 +33,8 @@ export interface NewMessage {
   concat?: { ref: number; total: number; seq: number } | null;
   /** SMPP registered_delivery (submitted over SMPP): which reports the partner wants; absent: all. */
   registeredDelivery?: number | null;
+  /** 8-bit data whose hex starts with the partner's own UDH, sent as it is; absent: false. */
+  udhi?: boolean;
 }
 
 export interface StoredMessage {
@@ -45,12 +51,12 @@ interface Pending {
 }
 
 const COLUMNS =
-  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq, registered_delivery';
+  'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq, registered_delivery, udhi';
 const INSERT_SQL = `
 INSERT INTO message (${COLUMNS})
 SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::smallint[], $9::smallint[], $10::bool[], $11::smallint[], $12::bool[], $13::timestamptz[], $14::smallint[],
-  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[])
+  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[], $22::bool[])
 ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
 RETURNING id::text`;
 const EXISTING_SQL = `
@@ -218,6 +224,7 @@ export class MessageWriter implements OnApplicationShutdown {
         col((m) => m.concat?.total ?? null),
         col((m) => m.concat?.seq ?? null),
         col((m) => m.registeredDelivery ?? null),
+        col((m) => m.udhi ?? false),
       ],
     });
     const inserted = new Set(rows.map((r) => r.id));
