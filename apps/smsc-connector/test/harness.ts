@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import { bullPriority, dispatchBatches, dispatchJobId, dlrJobId, isDeliveryReportBatch, parseJob, QUEUES, smscChangedChannel, type DeliveryReport } from '@smsgw/contracts';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 export { TcpProxy } from '@smsgw/db/dist/testing';
-import { analyzeText } from '@smsgw/sms';
+import { analyzeText, binarySegmentCount } from '@smsgw/sms';
 import { startSimulator, type RunningSimulator, type SimulatorConfig } from '@smsgw/smsc-simulator/dist/index';
 import { loadConnectorConfig } from '../src/config';
 import { type RunningConnector, startConnector } from '../src/connector';
@@ -49,6 +49,8 @@ export interface MessageFields {
   /** Default: an hour from now. */
   validUntil: Date;
   test: boolean;
+  /** 8-bit data as the SMPP server stores it (text its hex, encoding its data_coding); default: a text. */
+  binary?: { data: Buffer; encoding?: number; udhi?: boolean };
 }
 
 export interface ConnectionSettings {
@@ -173,12 +175,13 @@ export class TestEnv {
       test: false,
       ...fields,
     };
-    const a = analyzeText(f.text);
+    const b = f.binary;
+    const a = b ? { text: b.data.toString('hex'), dataCoding: b.encoding ?? 4, segments: b.udhi ? 1 : binarySegmentCount(b.data.length) } : { text: f.text, ...analyzeText(f.text) };
     const id = String(this.nextId++);
     await this.pool.query(
-      `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, flash, priority, test, valid_until)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [id, partnerId, f.sender, f.msisdn, f.text, a.dataCoding, a.segments, f.flash, f.priority, f.test, f.validUntil],
+      `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, flash, priority, test, valid_until, udhi)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [id, partnerId, f.sender, f.msisdn, a.text, a.dataCoding, a.segments, f.flash, f.priority, f.test, f.validUntil, b?.udhi ?? false],
     );
     return id;
   }

@@ -129,6 +129,38 @@ describe('submitting messages to the SMSC', () => {
     for (const s of submits) expect(s.text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
   });
 
+  it('sends 8-bit data with its stored data_coding and exactly its octets: whole, split, a partner\'s part, a kept UDH', async () => {
+    const [whole, classTwo, long, part, kept] = [nextNumber(), nextNumber(), nextNumber(), nextNumber(), nextNumber()];
+    const octets = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) & 0xff));
+    const data = Buffer.from([0x00, 0x01, 0x00, 0xfe, 0xff, 0x00]);
+    const longData = octets(141);
+    // WAP push: port addressing (IE 0x05) kept in front of the data.
+    const push = Buffer.from('0605040b8423f0' + '0106040381ea00', 'hex');
+    const ids = [
+      await env.storeMessage(partner, { msisdn: whole, binary: { data } }),
+      await env.storeMessage(partner, { msisdn: classTwo, binary: { data: Buffer.from([0x02, 0x70, 0x00]), encoding: 0xf6 } }),
+      await env.storeMessage(partner, { msisdn: long, binary: { data: longData } }),
+      await env.storeMessage(partner, { msisdn: part, binary: { data: octets(133) } }),
+      await env.storeMessage(partner, { msisdn: kept, binary: { data: push, udhi: true } }),
+    ];
+    await env.pool.query('UPDATE message SET concat_ref = 300, concat_total = 2, concat_seq = 2, segments = 1 WHERE id = $1', [ids[3]]);
+    await env.enqueue(partner, ids);
+    await env.waitFor(ids, (m) => m.status === 2);
+
+    expect(submitsTo(whole)).toEqual([expect.objectContaining({ dataCoding: 4, esmClass: 0, udh: null, shortMessage: '000100feff00', text: null })]);
+    expect(submitsTo(classTwo)).toEqual([expect.objectContaining({ dataCoding: 0xf6, messageClass: 2, esmClass: 0, shortMessage: '027000' })]);
+    const parts = submitsTo(long).sort((a, b) => a.concat!.seq - b.concat!.seq);
+    const ref = parts[0]!.concat!.reference;
+    expect(parts.map((s) => [s.dataCoding, s.esmClass, s.udh])).toEqual([
+      [4, 0x40, `050003${hex(ref)}0201`],
+      [4, 0x40, `050003${hex(ref)}0202`],
+    ]);
+    expect(Buffer.concat(parts.map((s) => Buffer.from(s.shortMessage, 'hex').subarray(6))).equals(longData)).toBe(true);
+    // The partner's part with a 16-bit reference: 06 08 04 in front of its 133 octets, 140 in all.
+    expect(submitsTo(part)).toEqual([expect.objectContaining({ dataCoding: 4, esmClass: 0x40, udh: '060804012c0202', shortMessage: '060804012c0202' + octets(133).toString('hex') })]);
+    expect(submitsTo(kept)).toEqual([expect.objectContaining({ dataCoding: 4, esmClass: 0x40, udh: '0605040b8423f0', shortMessage: push.toString('hex') })]);
+  });
+
   it('sends a flash SMS as message class 0 (data_coding 0x10)', async () => {
     const msisdn = nextNumber();
     const [id] = await env.send(partner, [{ msisdn, text: 'flash!', flash: true }]);

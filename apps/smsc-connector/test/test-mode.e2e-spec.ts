@@ -90,6 +90,19 @@ describe('test-mode partners without real delivery (PROTOCOL §8)', () => {
     expect(await env.message(id)).toMatchObject({ status: 8 });
   });
 
+  it('8-bit data goes to the simulated operator as a text does, and gets its number\'s outcome', async () => {
+    const [delivered, undelivered] = await env.send(tester, [
+      { msisdn: '79036550041', test: true, binary: { data: Buffer.from('0001ff00'.repeat(40), 'hex') } },
+      { msisdn: '79036550005', test: true, binary: { data: Buffer.from('0605040b8423f00106', 'hex'), udhi: true } },
+    ]);
+    const rows = await env.waitFor([delivered!, undelivered!], undefined, 5000);
+    expect(rows.map((r) => [r.status, r.ext_status])).toEqual([
+      [2, null],
+      [5, 8],
+    ]);
+    expect(env.sim.control.getSubmits(10, '79036550041')).toHaveLength(0);
+  });
+
   it('with real delivery on, test traffic goes to the SMSC', async () => {
     const real = await env.createPartner({ test_mode: true, test_real_delivery: true });
     const [id] = await env.send(real, [{ msisdn: '79036550031', test: true }]);

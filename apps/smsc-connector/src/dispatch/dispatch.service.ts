@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ExtStatus, MessageStatus, type MtDispatchMessage } from '@smsgw/contracts';
-import { buildConcatPartSegment, buildSubmitSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
+import { buildMessageSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
 import { backoffDelay } from '../backoff';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { CONNECTOR_CONFIG, type ConnectorConfig } from '../config';
@@ -173,8 +173,9 @@ export class DispatchService {
 
   /** `resend`: the first segment sent may be with the SMSC already, for that reason. */
   private async submit(m: DispatchMessage, resend: ResubmitReason | null): Promise<DispatchResult> {
-    // A part a partner sent of its own concatenated message goes as one segment with its header.
-    const segments = m.concat ? [buildConcatPartSegment(m.text, m.concat, { flash: m.flash })] : buildSubmitSegments(m.text, { flash: m.flash, reference: concatReference(m.id) });
+    // A part a partner sent of its own concatenated message goes as one segment with its header;
+    // 8-bit data with its stored data_coding, its octets as they came (its own UDH kept, if any).
+    const segments = buildMessageSegments(m, concatReference(m.id));
     if (segments.length !== m.segments) {
       this.log.warn(`message ${m.id}: stored with ${m.segments} segment(s), encodes to ${segments.length}`);
     }

@@ -16,6 +16,8 @@ export interface DispatchMessage {
   sender: string;
   msisdn: string;
   text: string;
+  /** SMPP data_coding: 0 / 8 a text; anything else 8-bit data, `text` its octets in hex. */
+  encoding: number;
   flash: boolean;
   priority: 0 | 1 | 2;
   segments: number;
@@ -32,6 +34,8 @@ export interface DispatchMessage {
   handedOver: Set<number>;
   /** A part of a partner's own concatenated message (SMPP): one segment with this header. */
   concat: { ref: number; total: number; seq: number } | null;
+  /** 8-bit data starting with the partner's own UDH: sent as it is. */
+  udhi: boolean;
 }
 
 interface PartRecord {
@@ -55,6 +59,7 @@ interface DispatchRow {
   sender: string;
   msisdn: string;
   text: string;
+  encoding: number;
   flash: boolean;
   priority: number;
   segments: number;
@@ -67,6 +72,7 @@ interface DispatchRow {
   concat_ref: number | null;
   concat_total: number | null;
   concat_seq: number | null;
+  udhi: boolean;
 }
 
 /**
@@ -94,8 +100,8 @@ export class MessageStore {
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
     const { rows } = await this.pool.query<DispatchRow>({
       name: 'connector.loadForDispatch',
-      text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.flash, m.priority, m.segments,
-              m.valid_until, m.smsc_connection_id, m.concat_ref, m.concat_total, m.concat_seq,
+      text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.encoding, m.flash, m.priority, m.segments,
+              m.valid_until, m.smsc_connection_id, m.concat_ref, m.concat_total, m.concat_seq, m.udhi,
               (m.test AND NOT p.test_real_delivery) AS simulated,
               p.status_url IS NOT NULL AS wants_dlr,
               (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
@@ -232,6 +238,7 @@ function toDispatchMessage(r: DispatchRow): DispatchMessage {
     sender: r.sender,
     msisdn: r.msisdn,
     text: r.text,
+    encoding: r.encoding,
     flash: r.flash,
     priority: (r.priority === 0 || r.priority === 2 ? r.priority : 1) as 0 | 1 | 2,
     segments: r.segments,
@@ -242,5 +249,6 @@ function toDispatchMessage(r: DispatchRow): DispatchMessage {
     wantsIntermediate: r.wants_intermediate,
     handedOver: new Set(r.handed_over),
     concat: r.concat_ref !== null && r.concat_total !== null && r.concat_seq !== null ? { ref: r.concat_ref, total: r.concat_total, seq: r.concat_seq } : null,
+    udhi: r.udhi,
   };
 }

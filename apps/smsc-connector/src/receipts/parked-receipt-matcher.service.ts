@@ -35,6 +35,8 @@ interface CandidateRow {
   msisdn: string;
   sender: string;
   text: string;
+  encoding: number;
+  segments: number;
   submitted_at: Date;
   recorded: number[];
 }
@@ -196,11 +198,11 @@ export class ParkedReceiptMatcher {
     const windows = rows.map((r) => submitWindow(toContent(r), this.config.RECEIPT_MATCH_TOLERANCE_MS));
     // One probe of (partner_id, msisdn, created_at) per partner: a message is created before it is claimed.
     const { rows: found } = await this.pool.query<CandidateRow>(
-      `SELECT v.k, m.id::text, m.msisdn, m.sender, m.text, m.submitted_at,
+      `SELECT v.k, m.id::text, m.msisdn, m.sender, m.text, m.encoding, m.segments, m.submitted_at,
               ARRAY(SELECT seq FROM message_part mp WHERE mp.message_id = m.id AND mp.smsc_message_id IS NOT NULL)::int[] AS recorded
        FROM unnest($1::int[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS v(k, conn, msisdn, from_at, to_at)
        CROSS JOIN LATERAL (
-         SELECT id, msisdn, sender, text, submitted_at FROM message
+         SELECT id, msisdn, sender, text, encoding, segments, submitted_at FROM message
          WHERE partner_id = ANY(ARRAY(SELECT id FROM partner)) AND msisdn = v.msisdn AND created_at <= v.to_at
            AND status = $6 AND smsc_connection_id = v.conn
            AND submitted_at <= v.to_at AND submitted_at >= coalesce(v.from_at, '-infinity')
@@ -249,5 +251,5 @@ function toContent(r: ParkedRow): ReceiptContent {
 /** A candidate, with the segments matched earlier in this pass counted as recorded. */
 function toInFlight(c: CandidateRow, taken: ReadonlyArray<SegmentRef>): InFlightMessage {
   const recorded = [...c.recorded, ...taken.filter((t) => t.messageId === c.id).map((t) => t.seq)];
-  return { id: c.id, msisdn: c.msisdn, sender: c.sender, text: c.text, submittedAt: c.submitted_at, recorded };
+  return { id: c.id, msisdn: c.msisdn, sender: c.sender, text: c.text, encoding: c.encoding, segments: c.segments, submittedAt: c.submitted_at, recorded };
 }
