@@ -47,11 +47,11 @@ export function MessagePage({ partnerId, me, id }: { partnerId: number; me: Me; 
               <dd>+{m.msisdn}</dd>
               <dt>Sender</dt>
               <dd>{m.sender}</dd>
-              <dt>Text</dt>
+              <dt>{m.encoding === 0 || m.encoding === 8 ? 'Text' : 'Data (hex)'}</dt>
               <dd class="pre">{m.text}</dd>
               <dt>Segments</dt>
               <dd>
-                {m.segments} ({m.encoding === 8 ? 'UCS-2' : 'GSM-7'})
+                {m.segments} ({m.encoding === 8 ? 'UCS-2' : m.encoding === 0 ? 'GSM-7' : `8-bit data, data_coding 0x${m.encoding.toString(16).padStart(2, '0')}`})
               </dd>
               <dt>partnerMsgId</dt>
               <dd>{m.partnerMsgId ?? '—'}</dd>
