@@ -216,7 +216,7 @@ function textContent(field: MoPduInput, flash: boolean): Content | SubmitOutcome
   if (flash && analysis.segments > 1) return refuse(SmppStatus.ESME_RINVMSGLEN, 'a flash message must fit one SMS');
   // A part goes out as one segment behind the partner's header: it must fit one (in GSM-7 or,
   // for a text GSM-7 cannot hold, UCS-2).
-  if (part && !fitsConcatSegment(text)) return refuse(SmppStatus.ESME_RINVMSGLEN, `part ${part.seq} of ${part.total} does not fit one segment of a concatenated message`);
+  if (part && !fitsConcatSegment(text, part.ref)) return refuse(SmppStatus.ESME_RINVMSGLEN, `part ${part.seq} of ${part.total} does not fit one segment of a concatenated message`);
   return { text, encoding: analysis.dataCoding, segments: part ? 1 : analysis.segments, concat: part, udhi: false };
 }
 

@@ -1,6 +1,8 @@
 import { analyzeText } from './encoding';
 import {
+  buildConcatPartSegment,
   buildSubmitSegments,
+  fitsConcatSegment,
   parseSmppTime,
   smppAbsoluteTime,
   smppRelativeTime,
@@ -292,5 +294,20 @@ describe('submit_sm PDU bytes (checked against the smpp package encoder)', () =>
     const ucs = smpp.PDU.fromBuffer(pdu(buildSubmitSegments('Привет', { flash: true, reference: 0 })[0]));
     expect((ucs as { data_coding: number }).data_coding).toBe(0x18);
     expect((ucs as { short_message: { message: string } }).short_message.message).toBe('Привет');
+  });
+});
+
+describe('a part the partner cut: fitsConcatSegment and buildConcatPartSegment', () => {
+  it('leaves 153 septets or 67 UCS-2 units behind an 8-bit reference, one less behind a 16-bit one (140 octets in all)', () => {
+    expect(fitsConcatSegment('a'.repeat(153), 7)).toBe(true);
+    expect(fitsConcatSegment('a'.repeat(154), 7)).toBe(false);
+    expect(fitsConcatSegment('a'.repeat(153), 300)).toBe(false);
+    expect(fitsConcatSegment('a'.repeat(152), 300)).toBe(true);
+    expect(fitsConcatSegment('Ж'.repeat(67), 7)).toBe(true);
+    expect(fitsConcatSegment('Ж'.repeat(67), 300)).toBe(false);
+    expect(fitsConcatSegment('Ж'.repeat(66), 300)).toBe(true);
+    // What goes to the SMSC: UCS-2 behind the 7-octet header is at most 140 octets.
+    expect(buildConcatPartSegment('Ж'.repeat(66), { ref: 300, total: 2, seq: 1 }).shortMessage.length).toBe(139);
+    expect(() => buildConcatPartSegment('Ж'.repeat(67), { ref: 300, total: 2, seq: 1 })).toThrow(RangeError);
   });
 });

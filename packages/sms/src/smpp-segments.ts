@@ -92,10 +92,15 @@ export interface ConcatPartHeader {
   seq: number;
 }
 
-/** Whether `text` fits one segment of a concatenated message (153 septets, or 67 UTF-16 units). */
-export function fitsConcatSegment(text: string): boolean {
+/**
+ * Whether `text` fits one segment of a concatenated message behind the header of reference `ref`:
+ * 153 septets or 67 UTF-16 units behind the 6-octet header of an 8-bit reference; behind the
+ * 7-octet header of a 16-bit one (a reference above 255), one septet or UTF-16 unit less (152, 66).
+ */
+export function fitsConcatSegment(text: string, ref = 0): boolean {
   const { encoding, units } = analyzeText(text);
-  return units <= (encoding === 'gsm7' ? GSM7_SEGMENT_SEPTETS : UCS2_SEGMENT_UNITS);
+  const wide = ref > 0xff ? 1 : 0;
+  return units <= (encoding === 'gsm7' ? GSM7_SEGMENT_SEPTETS : UCS2_SEGMENT_UNITS) - wide;
 }
 
 /**
@@ -110,7 +115,7 @@ export function buildConcatPartSegment(text: string, header: ConcatPartHeader, o
   if (!Number.isInteger(total) || total < 2 || total > MAX_CONCAT_SEGMENTS || !Number.isInteger(seq) || seq < 1 || seq > total) {
     throw new RangeError(`part ${seq} of ${total} is not a concatenation part`);
   }
-  if (!fitsConcatSegment(text)) throw new RangeError('the part does not fit one segment of a concatenated message');
+  if (!fitsConcatSegment(text, ref)) throw new RangeError('the part does not fit one segment of a concatenated message');
   const { encoding } = analyzeText(text);
   const gsm = encoding === 'gsm7';
   const dataCoding = opts.flash === true ? (gsm ? DC_FLASH_GSM7 : DC_FLASH_UCS2) : gsm ? DC_DEFAULT : DC_UCS2;
