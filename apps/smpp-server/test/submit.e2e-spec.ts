@@ -108,17 +108,18 @@ describe('smpp-server: submit_sm', () => {
       { tag: Tag.sar_total_segments, value: Buffer.from([2]) },
       { tag: Tag.sar_segment_seqnum, value: Buffer.from([seq]) },
     ];
-    const uFirst = await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(67)) }, sar(1));
+    // A reference above 255 goes out in a 16-bit element (7 octets): 66 UCS-2 units fit behind it.
+    const uFirst = await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(66)) }, sar(1));
     for (const r of [first, second, uFirst]) expect(r.status).toBe(0);
     expect(new Set([first.messageId, second.messageId, uFirst.messageId]).size).toBe(3);
     const rows = await t.pool.query('SELECT id::text, text, segments, concat_ref, concat_total, concat_seq FROM message WHERE id = ANY($1::bigint[]) ORDER BY id', [[first.messageId, second.messageId, uFirst.messageId]]);
     expect(rows.rows).toEqual([
       { id: first.messageId, text: 'A'.repeat(153), segments: 1, concat_ref: 7, concat_total: 2, concat_seq: 1 },
       { id: second.messageId, text: 'the end', segments: 1, concat_ref: 7, concat_total: 2, concat_seq: 2 },
-      { id: uFirst.messageId, text: 'Ч'.repeat(67), segments: 1, concat_ref: 0x1234, concat_total: 2, concat_seq: 1 },
+      { id: uFirst.messageId, text: 'Ч'.repeat(66), segments: 1, concat_ref: 0x1234, concat_total: 2, concat_seq: 1 },
     ]);
-    // 68 UCS-2 characters do not fit one part.
-    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(68)) }, sar(2))).status).toBe(SmppStatus.ESME_RINVMSGLEN);
+    // 67 UCS-2 characters do not fit one part behind a 16-bit reference.
+    expect((await submit({ source_addr: 'BANK', destination_addr: '79161234567', data_coding: 8, short_message: encodeUcs2('Ч'.repeat(67)) }, sar(2))).status).toBe(SmppStatus.ESME_RINVMSGLEN);
     session.close();
   });
 
