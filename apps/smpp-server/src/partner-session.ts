@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { decodePdu, encodePdu, PduError, PduFramer, socketAddress, type Address, type Pdu, type PduInput } from '@smsgw/sms';
 import type { BindMode, BoundPartner } from './partner-binds';
+import { RateMeter } from './rate-meter';
 
 export interface SessionEvents {
   pdu(session: PartnerSession, pdu: Pdu): void;
@@ -35,6 +36,12 @@ export class PartnerSession {
   /** submit_sm (and data_sm) answered on this session: stored, and refused. */
   accepted = 0;
   refused = 0;
+  /** deliver_sm of ours answered ESME_ROK by the partner, and not (refused, timed out, bind gone). */
+  delivered = 0;
+  deliverFailed = 0;
+  /** submit_sm (and data_sm) answered, and deliver_sm settled, per second over the last 10 s: see `noteSubmitted`, `noteDelivered`. */
+  readonly submitRate = new RateMeter();
+  readonly deliverRate = new RateMeter();
   private releaseBind: (() => void) | null = null;
   private readonly framer = new PduFramer();
   private timer: NodeJS.Timeout | null = null;
@@ -94,6 +101,23 @@ export class PartnerSession {
       });
     }
     this.socket.write(encodePdu(pdu));
+  }
+
+  /** Counts a submit_sm or data_sm answered on this session: stored (`ok`) or refused. */
+  noteSubmitted(ok: boolean): void {
+    if (ok) this.accepted++;
+    else this.refused++;
+    this.submitRate.mark();
+  }
+
+  /**
+   * Counts a deliver_sm of ours (report or MO) settled on this session: acknowledged with ESME_ROK
+   * (`ok`), or not (refused, no answer in time, the bind ended). For `/binds`.
+   */
+  noteDelivered(ok: boolean): void {
+    if (ok) this.delivered++;
+    else this.deliverFailed++;
+    this.deliverRate.mark();
   }
 
   /** Sends a request of ours and resolves with its response, or null when the session ends or `timeoutMs` passes. */

@@ -9,6 +9,7 @@ import { SMPP_SERVER_CONFIG, type SmppServerConfig } from './config';
 import { PartnerBinds, type BindMode } from './partner-binds';
 import { PartnerSession } from './partner-session';
 import { QueryService } from './query.service';
+import type { RateMeter } from './rate-meter';
 import { ReceiverRegistry } from './receiver-registry';
 import { SubmitService } from './submit.service';
 
@@ -25,6 +26,47 @@ const bindsTotal = registeredCounter('smsgw_smpp_server_binds_total', 'Bind requ
 const pdusTotal = registeredCounter('smsgw_smpp_server_pdus_total', 'PDUs received from partners, by command.', ['command']);
 const submitsTotal = registeredCounter('smsgw_smpp_server_submits_total', 'submit_sm answered, by command_status (ESME_ROK: stored).', ['status']);
 const errorsTotal = registeredCounter('smsgw_smpp_server_errors_total', 'PDUs refused or connections closed for a protocol error, by reason.', ['reason']);
+
+/** The listeners running in this process (one, but the tests start several): the gauges below add up their sessions. */
+const liveListeners = new Set<SmppListener>();
+
+/**
+ * Gauges read from the sessions when /metrics is scraped, registered once per process whatever the
+ * number of listeners: open connections by bind mode, and the PDUs unanswered on them by bind mode
+ * (per partner or per bind is `/binds`, not metrics: no partner labels).
+ */
+function registerSessionGauges(): void {
+  if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_sessions')) {
+    new Gauge({
+      name: 'smsgw_smpp_server_sessions',
+      help: 'Open SMPP connections, by bind mode (none: not bound yet).',
+      labelNames: ['mode'],
+      registers: [metricsRegistry],
+      collect() {
+        this.reset();
+        for (const l of liveListeners) for (const s of l.sessions) this.inc({ mode: s.mode ?? 'none' });
+      },
+    });
+  }
+  if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_in_flight')) {
+    new Gauge({
+      name: 'smsgw_smpp_server_in_flight',
+      help: 'PDUs unanswered on the bound sessions, by bind mode: submit_sm (and data_sm) of partners not answered yet, deliver_sm of ours the partner has not answered yet. Against SMPP_WINDOW per session.',
+      labelNames: ['mode', 'command'],
+      registers: [metricsRegistry],
+      collect() {
+        this.reset();
+        for (const l of liveListeners) {
+          for (const s of l.sessions) {
+            if (!s.mode) continue;
+            this.inc({ mode: s.mode, command: 'submit_sm' }, s.inFlight);
+            this.inc({ mode: s.mode, command: 'deliver_sm' }, s.delivering);
+          }
+        }
+      },
+    });
+  }
+}
 
 /**
  * The SMPP 3.4 listener partners bind to: binds (transmitter, receiver, transceiver) decided by
@@ -48,19 +90,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly partners: PartnerCache,
     private readonly receivers: ReceiverRegistry,
   ) {
-    const sessions = this.sessions;
-    if (!metricsRegistry.getSingleMetric('smsgw_smpp_server_sessions')) {
-      new Gauge({
-        name: 'smsgw_smpp_server_sessions',
-        help: 'Open SMPP connections, by bind mode (none: not bound yet).',
-        labelNames: ['mode'],
-        registers: [metricsRegistry],
-        collect() {
-          this.reset();
-          for (const s of sessions) this.inc({ mode: s.mode ?? 'none' });
-        },
-      });
-    }
+    registerSessionGauges();
   }
 
   /**
@@ -82,9 +112,24 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
   /** Every bound session, for `/binds`. */
   bindStates(): SmppBindState[] {
     const out: SmppBindState[] = [];
+    const now = Date.now();
     for (const s of this.sessions) {
       if (!s.partner || !s.mode || !s.boundAt) continue;
-      out.push({ partnerId: s.partner.id, login: s.partner.login, mode: s.mode, remote: s.remote, boundAt: s.boundAt.toISOString(), window: this.config.SMPP_WINDOW, inFlight: s.inFlight, accepted: s.accepted, refused: s.refused });
+      out.push({
+        partnerId: s.partner.id,
+        login: s.partner.login,
+        mode: s.mode,
+        remote: s.remote,
+        boundAt: s.boundAt.toISOString(),
+        window: this.config.SMPP_WINDOW,
+        inFlight: s.inFlight,
+        accepted: s.accepted,
+        refused: s.refused,
+        submitsPerSecond: perSecond(s.submitRate, now),
+        delivered: s.delivered,
+        deliverFailed: s.deliverFailed,
+        deliversPerSecond: perSecond(s.deliverRate, now),
+      });
     }
     return out;
   }
@@ -121,6 +166,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     });
     server.on('error', (e) => this.log.error(`SMPP listener: ${e.message}`));
     this.server = server;
+    liveListeners.add(this);
     this.revocations = setInterval(() => {
       for (const s of this.revoked()) {
         this.log.warn(`session ${s.id} from ${s.remote} (${s.partner!.login}): the partner was blocked or its SMPP password changed; unbinding`);
@@ -132,6 +178,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
+    liveListeners.delete(this);
     if (this.revocations) clearInterval(this.revocations);
     const server = this.server;
     if (!server) return;
@@ -177,8 +224,7 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
   private async submit(session: PartnerSession, pdu: Pdu, response: Command): Promise<void> {
     const answer = (status: number, messageId?: string) => {
       submitsTotal.inc({ status: status === 0 ? 'ESME_ROK' : statusName(status) });
-      if (status === 0) session.accepted++;
-      else session.refused++;
+      session.noteSubmitted(status === 0);
       session.send({ command: response, sequence: pdu.sequence, status, params: messageId === undefined ? {} : { message_id: messageId } });
     };
     if (session.mode === 'receiver' || session.closing) return answer(SmppStatus.ESME_RINVBNDSTS);
@@ -276,6 +322,11 @@ export class SmppListener implements OnApplicationBootstrap, OnApplicationShutdo
     }
     session.destroy();
   }
+}
+
+/** A rate for `/binds`, to a hundredth (an event in the last 10 s is at least 0.1/s). */
+function perSecond(meter: RateMeter, now: number): number {
+  return Math.round(meter.perSecond(now) * 100) / 100;
 }
 
 /** A receiver or transceiver bind: the partner takes deliver_sm on it. */

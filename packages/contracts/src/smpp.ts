@@ -13,4 +13,11 @@ export interface SmppBindState {
   /** submit_sm and data_sm answered since the bind: stored, refused. */
   accepted: number;
   refused: number;
+  /** submit_sm and data_sm answered (stored or refused) per second, over the last 10 s. */
+  submitsPerSecond: number;
+  /** deliver_sm sent (reports and MO) since the bind: acknowledged by the partner, not (refused, no answer in time, bind ended). */
+  delivered: number;
+  deliverFailed: number;
+  /** deliver_sm settled (either way) per second, over the last 10 s. */
+  deliversPerSecond: number;
 }
