@@ -23,6 +23,8 @@ import { StatsRollup } from '@smsgw/scheduler/dist/stats/stats-rollup.service';
 import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
 import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
 import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
+import { startSmppServer, type RunningSmppServer } from '@smsgw/smpp-server/dist/bootstrap';
+import { loadSmppServerConfig } from '@smsgw/smpp-server/dist/config';
 import { createPartner, createTestEnv, createUser, PEPPER, type Portal, REDIS_URL, sleep, startPortal, type TestEnv } from './harness';
 
 jest.setTimeout(120_000);
@@ -40,7 +42,19 @@ let endpoint: http.Server;
 let portal: Portal;
 let browser: Browser;
 let partner: { id: number; login: string; password: string };
+let smppServer: RunningSmppServer;
+/** A second partner, bound over SMPP with the `smpp` npm package, for the operator's SMPP binds. */
+let smppClient: SmppClient;
 const callbacks: string[] = [];
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const smpp = require('smpp') as { connect(o: { url: string }): SmppClient };
+interface SmppClient {
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  bind_transceiver(o: Record<string, unknown>, cb: (pdu: { command_status: number }) => void): void;
+  submit_sm(o: Record<string, unknown>, cb: (pdu: { command_status: number }) => void): void;
+  close(): void;
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.waitForLoadState('networkidle').catch(() => undefined);
@@ -98,7 +112,18 @@ beforeAll(async () => {
   await createUser(t, 'shop-user', 'shop-user-pass', 'partner', partner.id);
   await createUser(t, 'ops', 'ops-password', 'operator');
 
-  portal = await startPortal(t, { CONNECTOR_URLS: `http://127.0.0.1:${connector.httpPort}` });
+  const bulk = await createPartner(t, 'bulk', { senders: ['BULK'], defaultSender: 'BULK', smppPasswordHash: hashApiPassword('smpp-pw', PEPPER) });
+  await t.redis.publish(partnerChangedChannel(t.prefix), String(bulk.id));
+  smppServer = await startSmppServer(
+    loadSmppServerConfig({ ...base, API_PASSWORD_PEPPER: PEPPER, SMPP_SERVER_PORT: '0', SMPP_SERVER_HOST: '127.0.0.1', SMPP_SERVER_HTTP_PORT: '0', SMPP_SERVER_HTTP_HOST: '127.0.0.1' }),
+  );
+  smppClient = await new Promise<SmppClient>((resolve, reject) => {
+    const c = smpp.connect({ url: `smpp://127.0.0.1:${smppServer.smppPort}` });
+    c.on('error', (e) => reject(e as Error));
+    c.bind_transceiver({ system_id: 'bulk', password: 'smpp-pw' }, (pdu) => (pdu.command_status === 0 ? resolve(c) : reject(new Error(`bind: ${pdu.command_status}`))));
+  });
+
+  portal = await startPortal(t, { CONNECTOR_URLS: `http://127.0.0.1:${connector.httpPort}`, SMPP_SERVER_URLS: `http://127.0.0.1:${smppServer.httpPort}` });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -107,7 +132,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
+  smppClient?.close();
   await portal?.close();
+  await smppServer?.close().catch(() => undefined);
   await worker?.close().catch(() => undefined);
   await ingress?.close().catch(() => undefined);
   await connector?.close().catch(() => undefined);
@@ -301,8 +328,24 @@ describe('operator', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByTestId('audit-table').getByText('partner.update').first().waitFor();
     await shot(page, '10-operator-audit');
+    // Three messages over bulk's SMPP bind just before: its row shows them stored and its rate.
+    for (const text of ['one', 'two', 'three']) {
+      const status = await new Promise<number>((resolve) =>
+        smppClient.submit_sm({ source_addr: 'BULK', source_addr_ton: 5, destination_addr: '79030000009', dest_addr_ton: 1, dest_addr_npi: 1, data_coding: 0, short_message: text }, (pdu) => resolve(pdu.command_status)),
+      );
+      expect(status).toBe(0);
+    }
     await page.getByRole('link', { name: 'SMSC connections' }).click();
     await page.getByTestId('smsc-table').getByText('bound').waitFor();
+    const binds = page.getByTestId('smpp-binds');
+    await binds.getByText('bulk').waitFor();
+    const headers = (await binds.locator('thead th').allTextContents()).map((h) => h.trim());
+    expect(headers).toEqual(['Partner', 'Bind', 'From', 'Since', 'Window', 'Stored', 'Refused', 'Submits/s', 'Delivered', 'Delivers/s']);
+    const cells = (await binds.locator('tbody tr').filter({ hasText: 'bulk' }).locator('td').allTextContents()).map((c) => c.trim());
+    expect(cells[1]).toBe('transceiver');
+    expect(cells.slice(4, 7)).toEqual(['0/100', '3', '0']);
+    expect(Number(cells[7])).toBeGreaterThan(0); // submits/s over the last 10 s
+    expect(cells.slice(8)).toEqual(['0', '0']);
     await sleep(3500); // a second look gives the throughput
     await shot(page, '11-operator-smsc');
     await page.getByRole('link', { name: 'Queues' }).click();

@@ -11,6 +11,7 @@ interface SmppClient {
   on(event: string, listener: (...args: unknown[]) => void): void;
   bind_transceiver(o: Record<string, unknown>, cb: (pdu: { command_status: number }) => void): void;
   bind_transmitter(o: Record<string, unknown>, cb: (pdu: { command_status: number }) => void): void;
+  submit_sm(o: Record<string, unknown>, cb: (pdu: { command_status: number; message_id?: string }) => void): void;
   close(): void;
 }
 
@@ -22,13 +23,14 @@ describe('portal: SMPP binds', () => {
   let shopId: number;
   let otherId: number;
   const clients: SmppClient[] = [];
+  let shopClient: SmppClient;
 
   const bind = (login: string, mode: 'bind_transceiver' | 'bind_transmitter') =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<SmppClient>((resolve, reject) => {
       const c = smpp.connect({ url: `smpp://127.0.0.1:${server.smppPort}` });
       clients.push(c);
       c.on('error', (e) => reject(e as Error));
-      c[mode]({ system_id: login, password: 'smpp-pw' }, (pdu) => (pdu.command_status === 0 ? resolve() : reject(new Error(`bind ${login}: ${pdu.command_status}`))));
+      c[mode]({ system_id: login, password: 'smpp-pw' }, (pdu) => (pdu.command_status === 0 ? resolve(c) : reject(new Error(`bind ${login}: ${pdu.command_status}`))));
     });
 
   beforeAll(async () => {
@@ -52,7 +54,7 @@ describe('portal: SMPP binds', () => {
       }),
     );
     await server.app.get(Startup).started();
-    await bind('shop', 'bind_transceiver');
+    shopClient = await bind('shop', 'bind_transceiver');
     await bind('other', 'bind_transmitter');
     // A second server that does not answer: its binds are unknown, the others still shown.
     portal = await startPortal(t, { SMPP_SERVER_URLS: `http://127.0.0.1:${server.httpPort},http://127.0.0.1:1` });
@@ -65,6 +67,13 @@ describe('portal: SMPP binds', () => {
   });
 
   it('shows the operator every bind, and which server did not answer', async () => {
+    // Two messages over shop's bind just before (the rates cover the last 10 s): its throughput is not 0.
+    for (const text of ['one', 'two']) {
+      const status = await new Promise<number>((resolve) =>
+        shopClient.submit_sm({ source_addr: 'TEST', source_addr_ton: 5, destination_addr: '79161234567', dest_addr_ton: 1, dest_addr_npi: 1, data_coding: 0, short_message: text }, (pdu) => resolve(pdu.command_status)),
+      );
+      expect(status).toBe(0);
+    }
     const ops = await loggedIn(portal.url, 'ops', 'ops-password');
     const r = await ops.get('/api/operator/smsc/smpp-binds');
     expect(r.status).toBe(200);
@@ -75,6 +84,11 @@ describe('portal: SMPP binds', () => {
     ]);
     expect(r.body.binds[0]).toMatchObject({ partnerId: otherId, window: 100, inFlight: 0, accepted: 0, refused: 0, server: `http://127.0.0.1:${server.httpPort}` });
     expect(r.body.binds[0].remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    // Throughput: other sent nothing; shop's two submit_sm in the last seconds, no deliver_sm yet.
+    expect(r.body.binds[0]).toMatchObject({ submitsPerSecond: 0, delivered: 0, deliverFailed: 0, deliversPerSecond: 0 });
+    expect(r.body.binds[1]).toMatchObject({ partnerId: shopId, accepted: 2, refused: 0, delivered: 0, deliverFailed: 0, deliversPerSecond: 0 });
+    expect(r.body.binds[1].submitsPerSecond).toBeGreaterThan(0);
+    expect(r.body.binds[1].submitsPerSecond).toBeLessThanOrEqual(2);
     // One partner's, as on its settings page.
     const other = await ops.get(`/api/account/smpp-binds?partnerId=${otherId}`);
     expect(other.body.binds.map((b: { login: string }) => b.login)).toEqual(['other']);

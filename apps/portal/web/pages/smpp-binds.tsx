@@ -5,6 +5,9 @@ import { Badge, Card, usePoll } from '../ui';
 /** As `SmppBinds` of the portal's API gives it. */
 type SmppBind = SmppBindState & { server: string };
 
+/** A rate over the server's last 10 s: a tenth below 10/s, whole numbers above; — from a server too old to say. */
+const perSecond = (n: number | undefined) => (n === undefined ? '—' : n === 0 ? '0' : n < 10 ? n.toFixed(1) : num(Math.round(n)));
+
 /** SMPP sessions now, from the SMPP servers' `/binds`, refreshed every 3 s. `showPartner`: a column for the partner (the operator's view of all). */
 export function SmppBindsCard({ url, showPartner }: { url: string; showPartner: boolean }) {
   const live = usePoll<{ binds: SmppBind[]; unreachable: string[] }>(url);
@@ -21,9 +24,20 @@ export function SmppBindsCard({ url, showPartner }: { url: string; showPartner: 
                 <th>Bind</th>
                 <th>From</th>
                 <th>Since</th>
-                <th class="num">In flight / window</th>
+                <th class="num" title="submit_sm unanswered now / SMPP window">
+                  Window
+                </th>
                 <th class="num">Stored</th>
                 <th class="num">Refused</th>
+                <th class="num" title="submit_sm answered (stored or refused) per second, over the last 10 s">
+                  Submits/s
+                </th>
+                <th class="num" title="deliver_sm (reports, MO) acknowledged by the partner; failed: refused, unanswered or the bind ended">
+                  Delivered
+                </th>
+                <th class="num" title="deliver_sm settled (acknowledged or failed) per second, over the last 10 s">
+                  Delivers/s
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -40,6 +54,12 @@ export function SmppBindsCard({ url, showPartner }: { url: string; showPartner: 
                   </td>
                   <td class="num">{num(b.accepted)}</td>
                   <td class="num">{num(b.refused)}</td>
+                  <td class="num">{perSecond(b.submitsPerSecond)}</td>
+                  <td class="num nowrap">
+                    {b.delivered === undefined ? '—' : num(b.delivered)}
+                    {b.deliverFailed > 0 && <span class="muted small"> / {num(b.deliverFailed)} failed</span>}
+                  </td>
+                  <td class="num">{perSecond(b.deliversPerSecond)}</td>
                 </tr>
               ))}
             </tbody>
