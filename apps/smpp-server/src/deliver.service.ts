@@ -40,6 +40,8 @@ export class DeliverService {
     } finally {
       session.delivering -= pdus.length;
     }
+    // Per deliver_sm, for the bind's figures (/binds, the portal).
+    for (const answer of answers) session.noteDelivered(answer !== null && answer.command !== 'generic_nack' && answer.status === 0);
     for (const answer of answers) {
       if (answer === null) {
         return session.open

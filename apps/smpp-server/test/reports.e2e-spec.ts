@@ -138,6 +138,11 @@ describe('smpp-server: reports and MO over the bind', () => {
     const order: string[] = [];
     for (let n = 0; n < 5; n++) order.push(decodeGsm7Unpacked((await s.deliver()).params.short_message as Buffer));
     expect(order).toEqual(['MO number 1', 'MO number 2', 'MO number 3', 'MO number 4', 'MO number 5']);
+    // The bind's figures count each deliver_sm the partner acknowledged.
+    const binds = (await (await fetch(`http://127.0.0.1:${t.server.httpPort}/binds`)).json()) as { binds: { login: string; delivered: number; deliverFailed: number; deliversPerSecond: number }[] };
+    const mine = binds.binds.find((b) => b.login === 'mobank')!;
+    expect(mine).toMatchObject({ delivered: segments.length + 5, deliverFailed: 0 });
+    expect(mine.deliversPerSecond).toBeGreaterThan(0);
     s.close();
   }, 20_000);
 
