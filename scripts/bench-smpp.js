@@ -14,6 +14,17 @@
 // the load's end to the last report, whether every accepted message got exactly one report (SMPP:
 // by the ids the responses carried and the receipts' receipted_message_id), and CPU ms per
 // message per process. Then SMPP / HTTP.
+//
+// A third phase, `kannel`, runs only when BENCH_OPENSMPPBOX names an opensmppbox binary (Kannel's
+// SMPP server for clients; built from source, see docs/operator-guide.md): Kannel's bearerbox
+// (/usr/sbin/bearerbox, Debian package kannel) bound to the same simulator as an SMPP SMSC (an
+// account of its own, `kannel`), opensmppbox in front of it, and the same client, window and time
+// against opensmppbox. Its receipts come back over the client's bind (registered_delivery 1),
+// matched by the ids the client saw: opensmppbox's own, in submit_sm_resp and in
+// receipted_message_id. CPU: bearerbox + opensmppbox from /proc. Kannel's configuration goes to
+// a temp directory, removed at the end. Then platform SMPP / Kannel opensmppbox. Note: opensmppbox's
+// reader sleeps 1 s whenever no whole PDU is waiting on the client's socket, so a windowed client
+// gets about one window per second out of it: that, not bearerbox, is what its figure measures.
 const { fork, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
@@ -43,6 +54,10 @@ const PORTS = lib.platformPorts(portBase);
 const APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 const TEXT = 'Your code is 4711. Do not share it with anyone.';
 const PASSWORD = 'bench-pw';
+/** The kannel phase: an opensmppbox binary (unset: the phase is skipped), Kannel's bearerbox, their ports. */
+const OPENSMPPBOX = env.BENCH_OPENSMPPBOX || '';
+const BEARERBOX = '/usr/sbin/bearerbox';
+const KANNEL_PORTS = { admin: portBase + 10, box: portBase + 11, opensmppbox: portBase + 12 };
 
 if (process.argv[2] === '--client') return runClient();
 if (process.argv[2] === '--sink') return runSink();
@@ -226,6 +241,17 @@ function percentile(sorted, p) {
 async function main() {
   if (spawnSync('wrk', ['--version']).error) fail('wrk is missing: apt-get install wrk');
   for (const app of [...APPS, 'admin']) if (!fs.existsSync(path.join(root, 'apps', app, 'dist', 'main.js'))) fail(`apps/${app} is not built: npm run build`);
+  if (OPENSMPPBOX) {
+    try {
+      fs.accessSync(OPENSMPPBOX, fs.constants.X_OK);
+    } catch {
+      fail(`BENCH_OPENSMPPBOX="${OPENSMPPBOX}" is not an executable file (an opensmppbox binary; see docs/operator-guide.md, bench:smpp)`);
+    }
+    if (!fs.existsSync(BEARERBOX)) fail(`${BEARERBOX} is missing (the kannel phase needs it): apt-get install kannel`);
+    for (const [what, port] of Object.entries(KANNEL_PORTS)) {
+      if (!(await lib.portFree(port))) fail(`port ${port} (Kannel ${what}) is in use; set BENCH_PORT_BASE to the start of 13 free ports (now ${portBase})`);
+    }
+  }
   console.log(`bench:smpp: ${seconds} s per phase; HTTP ${connections} keep-alive connections, SMPP window ${window} (client ${env.BENCH_SMPP_CLIENT || 'raw'}); receipts after ${dlrDelayMs} ms; ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -266,6 +292,9 @@ async function main() {
     SIM_DELIVER_WINDOW: '100',
     SIM_DLR_DELAY_MS: String(dlrDelayMs),
     SIM_RECORD_LIMIT: '1000',
+    // The platform's connector binds as smsgw (the seeded connection); Kannel's bearerbox as kannel,
+    // so that each gets the receipts of its own messages.
+    ...(OPENSMPPBOX ? { SIM_ACCOUNTS: 'smsgw:smsgw,kannel:kannel' } : {}),
     CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
   };
   const start = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env: platformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -402,10 +431,31 @@ async function main() {
       console.log(`   CPU ms/accepted: ${Object.entries(r.cpuMsPerAccepted).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}; gateway (without the simulator) ${r.gatewayCpuMsPerAccepted.toFixed(3)}${load.clientCpuMsPerAccepted !== undefined ? `; the load's SMPP client ${load.clientCpuMsPerAccepted.toFixed(3)}` : ''}`);
       await lib.sleep(2000);
     }
+    let kannelRatio = null;
+    if (!OPENSMPPBOX) {
+      console.log('\n== KANNEL: skipped; set BENCH_OPENSMPPBOX to an opensmppbox binary to run it (docs/operator-guide.md, bench:smpp)');
+    } else {
+      try {
+        results.kannel = await kannelPhase();
+      } catch (e) {
+        console.log(`\n== KANNEL: failed: ${e.message}`);
+        process.exitCode = 1;
+      }
+    }
     const ratio = results.smpp.acceptedPerSecond / Math.max(1, results.http.acceptedPerSecond);
     console.log(`\nSMPP / HTTP accepted/s: ${ratio.toFixed(2)} (target 2.00: ${ratio >= 2 ? 'met' : 'NOT met'}); gateway CPU per message SMPP / HTTP: ${(results.smpp.gatewayCpuMsPerAccepted / results.http.gatewayCpuMsPerAccepted).toFixed(2)}`);
-    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw' }, results, ratio }));
+    if (results.kannel) {
+      const k = results.kannel;
+      kannelRatio = Number((results.smpp.acceptedPerSecond / Math.max(1, k.acceptedPerSecond)).toFixed(2));
+      console.log(
+        `platform SMPP / Kannel opensmppbox accepted/s: ${kannelRatio.toFixed(2)} (${results.smpp.acceptedPerSecond} / ${k.acceptedPerSecond}); ` +
+          `submit_sm_resp p50 ${results.smpp.latencyMs.p50} / ${k.latencyMs.p50} ms; ` +
+          `CPU ms per message, platform gateway (with PostgreSQL and Redis) / Kannel (bearerbox + opensmppbox): ${results.smpp.gatewayCpuMsPerAccepted.toFixed(3)} / ${k.gatewayCpuMsPerAccepted.toFixed(3)}`,
+      );
+    }
+    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw', opensmppbox: Boolean(OPENSMPPBOX) }, results, ratio, kannelRatio }));
     if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
+    if (results.kannel && !results.kannel.exactlyOneReceiptPerAccepted) process.exitCode = 1;
     clearInterval(sampler);
   } finally {
     start.kill('SIGTERM');
@@ -454,10 +504,194 @@ end
     return { accepted: requests - non2xx, refused: non2xx ? { non2xx } : {}, seconds, latencyMs: { p50, p90, p99 } };
   }
 
-  /** The SMPP client for `seconds`. */
-  async function smppLoad() {
+  /**
+   * The kannel phase: Kannel started (bearerbox bound to the platform's simulator as `kannel`,
+   * opensmppbox in front of it), the same SMPP client against opensmppbox, Kannel stopped. The
+   * platform stays up, idle: its simulator is the SMSC.
+   */
+  async function kannelPhase() {
+    const kannel = await startKannel();
+    try {
+      const simulator = lib.childPids(start.pid).find((pid) => lib.cmdline(pid).some((x) => x.endsWith(path.join('apps', 'smsc-simulator', 'dist', 'main.js'))));
+      const pids = { bearerbox: kannel.bearerbox.pid, opensmppbox: kannel.opensmppbox.pid, ...(simulator ? { 'smsc-simulator': simulator } : {}) };
+      const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, lib.cpuMs(pid)]));
+      const submits = async () => (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;
+      const cpu0 = cpu();
+      const smsc0 = await submits();
+      const t0 = Date.now();
+      const load = await smppLoad(KANNEL_PORTS.opensmppbox);
+      const cpu1 = cpu();
+      kannel.check();
+      const smsc = (await submits()) - smsc0;
+      // Matched as the client saw them: the ids of its submit_sm_resp against its receipts'
+      // receipted_message_id (opensmppbox's own ids in both, not the simulator's).
+      const accepted = new Set(load.ids);
+      const received = new Set(load.reports.ids);
+      const withoutReceipt = load.ids.filter((id) => !received.has(id)).length;
+      const unknown = load.reports.ids.filter((id) => !accepted.has(id)).length;
+      const exact =
+        load.accepted > 0 && accepted.size === load.ids.length && !accepted.has('') && load.reports.n === load.ids.length && load.reports.duplicates === 0 && withoutReceipt === 0 && unknown === 0;
+      const cpuMs = {};
+      for (const k of Object.keys(pids)) cpuMs[k] = cpu0[k] === null || cpu1[k] === null ? null : Number(((cpu1[k] - cpu0[k]) / Math.max(1, load.accepted)).toFixed(3));
+      const r = {
+        accepted: load.accepted,
+        refused: load.refused,
+        loadClientCpuMsPerAccepted: load.clientCpuMsPerAccepted,
+        acceptedPerSecond: Math.round(load.accepted / load.seconds),
+        latencyMs: load.latencyMs,
+        smscSubmitsPerSecond: Math.round(smsc / ((load.reports.last - t0) / 1000 || 1)),
+        receiptsPerSecond: Math.round(load.reports.n / ((load.reports.last - t0) / 1000 || 1)),
+        loadEndToLastReceiptSeconds: load.reports.n ? Number(((load.reports.last - load.loadEnd) / 1000).toFixed(2)) : null,
+        exactlyOneReceiptPerAccepted: exact,
+        duplicates: load.reports.duplicates,
+        cpuMsPerAccepted: cpuMs,
+        gatewayCpuMsPerAccepted: Number(((cpuMs.bearerbox ?? 0) + (cpuMs.opensmppbox ?? 0)).toFixed(3)),
+      };
+      console.log(`\n== KANNEL (bearerbox + opensmppbox): accepted ${r.accepted} (${r.acceptedPerSecond}/s; refused ${JSON.stringify(r.refused)})  latency ms p50 ${r.latencyMs.p50} p90 ${r.latencyMs.p90} p99 ${r.latencyMs.p99}`);
+      console.log(
+        `   SMSC ${r.smscSubmitsPerSecond}/s  receipts ${r.receiptsPerSecond}/s (${load.reports.n} distinct, ${r.duplicates} twice or more; accepted ${load.ids.length}, accepted without receipt ${withoutReceipt}, receipt for no accepted id ${unknown}), ` +
+          `load end → last receipt ${r.loadEndToLastReceiptSeconds} s; exactly one receipt per accepted message: ${exact ? 'yes' : 'NO'}`,
+      );
+      console.log(
+        `   CPU ms/accepted: ${Object.entries(cpuMs).map(([k, v]) => `${k} ${v === null ? '-' : v.toFixed(3)}`).join(', ')}; Kannel (bearerbox + opensmppbox) ${r.gatewayCpuMsPerAccepted.toFixed(3)}; the load's SMPP client ${r.loadClientCpuMsPerAccepted.toFixed(3)}`,
+      );
+      return r;
+    } finally {
+      await kannel.stop();
+    }
+  }
+
+  /**
+   * bearerbox and opensmppbox with their configuration in a temp directory, on KANNEL_PORTS, all on
+   * 127.0.0.1; resolves once bearerbox's SMPP connection is online and opensmppbox listens.
+   */
+  async function startKannel() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-bench-smpp-kannel-'));
+    const write = (name, lines) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+      return file;
+    };
+    const kannelConf = write('kannel.conf', [
+      'group = core',
+      `admin-port = ${KANNEL_PORTS.admin}`,
+      'admin-password = bench',
+      'admin-interface = 127.0.0.1',
+      'admin-allow-ip = 127.0.0.1',
+      `smsbox-port = ${KANNEL_PORTS.box}`,
+      'smsbox-interface = 127.0.0.1',
+      'log-level = 2',
+      'store-type = file',
+      `store-location = ${path.join(dir, 'kannel.store')}`,
+      'dlr-storage = internal',
+      '',
+      'group = smsc',
+      'smsc = smpp',
+      'smsc-id = sim',
+      'host = 127.0.0.1',
+      `port = ${PORTS.simSmpp}`,
+      'transceiver-mode = true',
+      'smsc-username = kannel',
+      'smsc-password = kannel',
+      // Kannel refuses to start without one; the simulator ignores it.
+      'system-type = ""',
+      // The simulator's window, as the platform's connector has it.
+      'max-pending-submits = 100',
+      '',
+      // bearerbox wants the group when smsbox-port is set; opensmppbox connects there as a box.
+      'group = smsbox',
+      'bearerbox-host = 127.0.0.1',
+    ]);
+    // system_id password system_type allowed-IPs; with use-systemid-as-smsboxid the system_type is
+    // not compared (the client sends none) and the system_id is the box's id at bearerbox.
+    const logins = write('smpplogins.txt', [`bench-smpp ${PASSWORD} bench 127.0.0.1`]);
+    const boxConf = write('opensmppbox.conf', [
+      'group = core',
+      'dlr-storage = internal',
+      '',
+      'group = opensmppbox',
+      'opensmppbox-id = bench',
+      `opensmppbox-port = ${KANNEL_PORTS.opensmppbox}`,
+      'bearerbox-host = 127.0.0.1',
+      `bearerbox-port = ${KANNEL_PORTS.box}`,
+      'our-system-id = kannel',
+      'route-to-smsc = sim',
+      `smpp-logins = ${logins}`,
+      'use-systemid-as-smsboxid = true',
+    ]);
+    const procs = [];
+    let stopping = false;
+    const launch = (name, file, args, drop) => {
+      const child = spawn(file, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.benchName = name;
+      child.on('error', (e) => console.log(`[${name}] ${e.message}`));
+      // While stopping: bearerbox's complaints that no box is connected any more, opensmppbox's
+      // SIGINT line.
+      lib.prefixOutput(child, name, process.stdout, (line) => !drop.some((re) => re.test(line)) && !(stopping && /WARNING: smsbox_list empty!|ERROR: SIGINT received/.test(line)));
+      children.push(child);
+      procs.push(child);
+      return child;
+    };
+    const check = () => {
+      for (const c of procs) if (!stopping && (c.exitCode !== null || c.signalCode !== null)) throw new Error(`${c.benchName} exited (${c.signalCode ?? c.exitCode}); see its lines above`);
+    };
+    const stopOne = async (child, signal, ms) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      await exited;
+      clearTimeout(timer);
+    };
+    const stop = async () => {
+      stopping = true;
+      // opensmppbox ends on neither SIGTERM nor (within seconds) SIGINT; it keeps nothing we need.
+      if (opensmppbox) await stopOne(opensmppbox, 'SIGINT', 2000);
+      await stopOne(bearerbox, 'SIGTERM', 15000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+    // A fresh store does not exist yet: bearerbox says so in three ERROR pairs at start, left out.
+    const bearerbox = launch('bearerbox', BEARERBOX, ['-v', '2', kannelConf], [/ERROR: (fopen failed: couldn't open `.*kannel\.store|System error 2: No such file or directory)/, /WARNING: Killing signal or HTTP admin command received/]);
+    let opensmppbox = null;
+    try {
+      await waitKannelOnline(30000, check);
+      // Left out: a line per receipt (bearerbox passes the SMSC's error code as meta-data that
+      // opensmppbox has no TLV for) and the line for a connection that closes without unbind (the
+      // port probe below, the client at its end).
+      opensmppbox = launch('opensmppbox', OPENSMPPBOX, ['-v', '2', boxConf], [/Unknown TLV `dlr_err'/, /ERROR: Invalid SMPP PDU received/]);
+      opensmppbox.stopSignal = 'SIGKILL';
+      await lib.waitForPort(KANNEL_PORTS.opensmppbox, 30000, check);
+      // opensmppbox pauses 1 s after each connection it accepts (the probe's).
+      await lib.sleep(1500);
+      check();
+    } catch (e) {
+      await stop();
+      throw e;
+    }
+    return { bearerbox, opensmppbox, check, stop };
+  }
+
+  /** Bearerbox's status page: the SMSC line says "online" once the SMPP bind succeeded. */
+  async function waitKannelOnline(ms, check) {
+    const until = Date.now() + ms;
+    let last = '';
+    while (Date.now() < until) {
+      check();
+      try {
+        last = await (await fetch(`http://127.0.0.1:${KANNEL_PORTS.admin}/status.txt?password=bench`)).text();
+        if (/\bonline\b/.test(last.slice(last.indexOf('SMSC connections')))) return;
+      } catch {
+        // not up yet
+      }
+      await lib.sleep(200);
+    }
+    throw new Error(`Kannel's SMSC connection did not come online within ${ms / 1000} s; status:\n${last}`);
+  }
+
+  /** The SMPP client for `seconds`, against the platform's SMPP server or another on `port`. */
+  async function smppLoad(port = PORTS.smppServer) {
     const outFile = path.join(os.tmpdir(), `smsgw-bench-smpp-${process.pid}.json`);
-    const client = spawn(process.execPath, [__filename, '--client', String(PORTS.smppServer), 'bench-smpp', PASSWORD, String(seconds), String(window), String(drainTimeoutS), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const client = spawn(process.execPath, [__filename, '--client', String(port), 'bench-smpp', PASSWORD, String(seconds), String(window), String(drainTimeoutS), outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(client);
     const code = await new Promise((r) => client.on('exit', r));
     if (code !== 0) throw new Error(`the SMPP client exited with ${code}`);
@@ -485,5 +719,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const c of children) if (c.exitCode === null) c.kill();
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(c.stopSignal ?? 'SIGTERM');
   });
