@@ -6,6 +6,9 @@ import type { SmppServerConfig } from './config';
 import { ReceiverRegistry } from './receiver-registry';
 import { SmppListener } from './smpp-listener';
 
+/** A relay request carries up to 500 reports and MO (an MO up to 100,000 characters). */
+const RELAY_BODY_LIMIT = 64 * 1024 * 1024;
+
 export interface RunningSmppServer {
   app: NestFastifyApplication;
   /** The SMPP port partners bind to (useful with SMPP_SERVER_PORT=0). */
@@ -18,7 +21,7 @@ export interface RunningSmppServer {
 
 /** Starts the SMPP server in this process (main.ts, tests). */
 export async function startSmppServer(config: SmppServerConfig): Promise<RunningSmppServer> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), { bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter({ bodyLimit: RELAY_BODY_LIMIT }), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   try {

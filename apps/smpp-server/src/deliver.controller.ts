@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { SMPP_RELAY_PATH, smppRelayRequestSchema, type SmppRelayResponse } from '@smsgw/contracts';
+import { SMPP_RELAY_PATH, smppRelayItemSchema, smppRelayRequestSchema, type SmppRelayResponse } from '@smsgw/contracts';
 import { DeliverService } from './deliver.service';
 
 /**
@@ -17,6 +17,14 @@ export class DeliverController {
     const parsed = smppRelayRequestSchema.safeParse(body);
     if (!parsed.success) throw new BadRequestException(parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const { timeoutMs, items } = parsed.data;
-    return { results: await Promise.all(items.map((i) => this.delivers.deliver(i.partnerId, i.item, timeoutMs))) };
+    return {
+      results: await Promise.all(
+        items.map((i) => {
+          const item = smppRelayItemSchema.safeParse(i.item);
+          if (!item.success) return { ok: false as const, error: `not a report or MO the relay takes: ${item.error.issues.slice(0, 3).map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}` };
+          return this.delivers.deliver(i.partnerId, item.data, timeoutMs);
+        }),
+      ),
+    };
   }
 }

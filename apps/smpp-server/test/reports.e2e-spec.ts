@@ -191,6 +191,27 @@ describe('smpp-server: reports and MO over the bind', () => {
     tx.close();
   }, 30_000);
 
+  it('answers each item of a relay request on its own: one it cannot take fails alone', async () => {
+    const id = await smppPartner('relaybank', '7906');
+    const rx = await bind('relaybank', 'bind_receiver');
+    const post = async (body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${t.server.httpPort}/deliver`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as { results?: { ok: boolean; error?: string }[] } };
+    };
+    const good = { kind: 'mo', moId: '900', msisdn: '79160000009', serviceNumber: '7906', text: 'fine' };
+    const answer = await post({ timeoutMs: 5000, items: [{ partnerId: id, item: { ...good, moId: 'not a number' } }, { partnerId: id, item: good }, { partnerId: id + 1000, item: good }] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual([
+      { ok: false, error: expect.stringContaining('not a report or MO the relay takes: moId') },
+      { ok: true },
+      { ok: false, error: 'no receiver or transceiver bind' },
+    ]);
+    expect(decodeGsm7Unpacked((await rx.deliver()).params.short_message as Buffer)).toBe('fine');
+    // A request that is not a relay request at all: 400, nothing sent.
+    expect((await post({ items: [] })).status).toBe(400);
+    rx.close();
+  });
+
   async function partnerId(login: string): Promise<number> {
     const { rows } = await t.pool.query<{ id: number }>('SELECT id FROM partner WHERE login = $1', [login]);
     return rows[0]!.id;

@@ -27,7 +27,7 @@ export function smppBoundChannel(prefix: string): string {
 /** The relay's path on the SMPP server's internal HTTP port. */
 export const SMPP_RELAY_PATH = '/deliver';
 
-const relayItemSchema = z.discriminatedUnion('kind', [
+export const smppRelayItemSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('dlr'),
     messageId: z.string().regex(/^[0-9]{1,20}$/),
@@ -47,7 +47,7 @@ const relayItemSchema = z.discriminatedUnion('kind', [
     text: z.string().max(10_000),
   }),
 ]);
-export type SmppRelayItem = z.infer<typeof relayItemSchema>;
+export type SmppRelayItem = z.infer<typeof smppRelayItemSchema>;
 
 /** Most reports and MO in one relay request. */
 export const SMPP_RELAY_MAX_BATCH = 500;
@@ -59,12 +59,17 @@ export const SMPP_RELAY_MAX_BATCH = 500;
 export const smppRelayRequestSchema = z.object({
   /** How long the SMPP server waits for a partner's deliver_sm_resp. */
   timeoutMs: z.number().int().min(1).max(600_000),
+  // Each item is checked on its own (smppRelayItemSchema), so that one the server cannot take
+  // fails alone, not its whole batch.
   items: z
-    .array(z.object({ partnerId: z.number().int().positive(), item: relayItemSchema }))
+    .array(z.object({ partnerId: z.number().int().positive(), item: z.unknown() }))
     .min(1)
     .max(SMPP_RELAY_MAX_BATCH),
 });
-export type SmppRelayRequest = z.infer<typeof smppRelayRequestSchema>;
+export interface SmppRelayRequest {
+  timeoutMs: number;
+  items: { partnerId: number; item: SmppRelayItem }[];
+}
 
 /** The relay's answer for one item: acknowledged by the partner, or why not (as an attempt's error). */
 export type SmppRelayResult = { ok: true } | { ok: false; error: string };

@@ -8,6 +8,8 @@ import type { HttpOutcome } from './http-sender.service';
 
 /** Where a partner's binds are, read from Redis at most this often per partner. */
 const RECEIVERS_TTL_MS = 1_000;
+/** A relay request's body, at most about (the SMPP server takes up to 64 MiB). */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
   partnerId: number;
@@ -26,8 +28,9 @@ interface Pending {
 @Injectable()
 export class SmppRelay implements OnApplicationShutdown {
   private readonly receivers = new Map<number, { urls: string[]; at: number }>();
-  /** Items gathering for one request, by instance. */
+  /** Items gathering for one request, by instance, and their estimated size. */
   private readonly batches = new Map<string, Pending[]>();
+  private readonly bytes = new WeakMap<Pending[], number>();
   /** The SMPP servers are ours, on the internal network: no target policy, one pool per instance. */
   private readonly agent: Agent;
 
@@ -61,7 +64,10 @@ export class SmppRelay implements OnApplicationShutdown {
       });
     }
     batch.push(pending);
-    if (batch.length >= SMPP_RELAY_MAX_BATCH) this.batches.delete(url);
+    // A full batch goes as it is; the next item starts another. Long MO count by their text, so
+    // that a request stays well under the SMPP server's body limit.
+    this.bytes.set(batch, (this.bytes.get(batch) ?? 0) + (pending.item.kind === 'mo' ? pending.item.text.length * 3 : 0) + 300);
+    if (batch.length >= SMPP_RELAY_MAX_BATCH || this.bytes.get(batch)! >= MAX_REQUEST_BYTES) this.batches.delete(url);
   }
 
   private async post(url: string, batch: Pending[]): Promise<void> {
