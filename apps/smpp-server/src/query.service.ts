@@ -1,43 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { ExtStatus, MessageStatus } from '@smsgw/contracts';
-import { cancelMessage, isMessageId, messageState, PG_POOL, type MessageState } from '@smsgw/intake';
-import { smppAbsoluteTime, SmppStatus, type Pdu, type PduInput } from '@smsgw/sms';
-
-/** SMPP 3.4 message_state values (section 5.2.28). */
-export const MessageStateCode = {
-  ENROUTE: 1,
-  DELIVERED: 2,
-  EXPIRED: 3,
-  DELETED: 4,
-  UNDELIVERABLE: 5,
-  ACCEPTED: 6,
-  UNKNOWN: 7,
-  REJECTED: 8,
-} as const;
-
-/**
- * The SMPP message_state of a platform status: held (1) and handed over (0) are ENROUTE, 2
- * DELIVERED, 8 (cancelled) DELETED; 5 is EXPIRED when its reason is an expiry (2, 16), REJECTED
- * when the SMSC refused it (15), else UNDELIVERABLE.
- */
-export function smppMessageState(s: MessageState): number {
-  switch (s.status) {
-    case MessageStatus.ACCEPTED:
-    case MessageStatus.SUBMITTED:
-      return MessageStateCode.ENROUTE;
-    case MessageStatus.DELIVERED:
-      return MessageStateCode.DELIVERED;
-    case MessageStatus.CANCELLED:
-      return MessageStateCode.DELETED;
-    case MessageStatus.UNDELIVERED:
-      if (s.extStatus === ExtStatus.EXPIRED || s.extStatus === ExtStatus.EXPIRED_IN_PLATFORM) return MessageStateCode.EXPIRED;
-      if (s.extStatus === ExtStatus.REJECTED_AT_SUBMISSION) return MessageStateCode.REJECTED;
-      return MessageStateCode.UNDELIVERABLE;
-    default:
-      return MessageStateCode.UNKNOWN;
-  }
-}
+import { MessageStatus } from '@smsgw/contracts';
+import { cancelMessage, isMessageId, messageState, PG_POOL } from '@smsgw/intake';
+import { smppAbsoluteTime, smppMessageState, SmppStatus, type Pdu, type PduInput } from '@smsgw/sms';
 
 /** `query_sm` and `cancel_sm`: `/status` and `/cancel` for one message of the bound partner. */
 @Injectable()
@@ -57,7 +22,7 @@ export class QueryService {
       params: {
         message_id: id,
         final_date: final && state.doneAt ? smppAbsoluteTime(state.doneAt) : '',
-        message_state: smppMessageState(state),
+        message_state: smppMessageState(state.status, state.extStatus),
         error_code: Math.min(255, state.extStatus ?? 0),
       },
     };

@@ -7,7 +7,7 @@
  * parts of 134 octets behind the concatenation UDH `05 00 03 ref total seq`, as texts are.
  */
 import type { ConcatPartHeader, SubmitSegment } from './smpp-segments';
-import { ESM_CLASS_UDHI, IEI_CONCAT_16BIT, IEI_CONCAT_8BIT, MAX_CONCAT_SEGMENTS } from './smpp-segments';
+import { concatPartUdh, ESM_CLASS_UDHI, IEI_CONCAT_16BIT, IEI_CONCAT_8BIT, MAX_CONCAT_SEGMENTS } from './smpp-segments';
 
 /** SMPP data_coding "octet unspecified (8-bit binary)": what 8-bit data without a message class is sent with. */
 export const DC_BINARY = 0x04;
@@ -70,14 +70,9 @@ export function binarySegmentCount(octets: number): number {
   return octets <= BINARY_SINGLE_OCTETS ? 1 : Math.ceil(octets / BINARY_SEGMENT_OCTETS);
 }
 
-/** The concatenation UDH of one part: 8-bit reference up to 255, else 16-bit. */
-function concatUdh(ref: number, total: number, seq: number): Buffer {
-  return ref > 0xff ? Buffer.from([0x06, IEI_CONCAT_16BIT, 0x04, ref >> 8, ref & 0xff, total, seq]) : Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, ref, total, seq]);
-}
-
 /** The concatenation information element (no UDH length octet) for `header`. */
 export function concatElement(header: ConcatPartHeader): Buffer {
-  return concatUdh(header.ref, header.total, header.seq).subarray(1);
+  return concatPartUdh(header.ref, header.total, header.seq).subarray(1);
 }
 
 /**
@@ -98,7 +93,7 @@ export function buildBinarySegments(data: Uint8Array, opts: { dataCoding: number
   const out: SubmitSegment[] = [];
   for (let i = 0; i < total; i++) {
     const part = bytes.subarray(i * BINARY_SEGMENT_OCTETS, (i + 1) * BINARY_SEGMENT_OCTETS);
-    out.push({ dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([concatUdh(reference, total, i + 1), part]), seq: i + 1, total });
+    out.push({ dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([concatPartUdh(reference, total, i + 1), part]), seq: i + 1, total });
   }
   return out;
 }
@@ -124,7 +119,7 @@ export function buildBinaryPartSegment(data: Uint8Array, header: ConcatPartHeade
   }
   if (!fitsBinaryConcatSegment(data.length, ref)) throw new RangeError('the part does not fit one segment of a concatenated message');
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([concatUdh(ref, total, seq), bytes]), seq: 1, total: 1 };
+  return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([concatPartUdh(ref, total, seq), bytes]), seq: 1, total: 1 };
 }
 
 /** One information element of a User Data Header. */

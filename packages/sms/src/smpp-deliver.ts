@@ -2,7 +2,7 @@
  * What the platform's SMPP server sends a partner bound as receiver or transceiver: its delivery
  * reports and its incoming messages (MO), as `deliver_sm` (docs/protocol.md, section 10).
  */
-import { formatReceiptText } from './receipt';
+import { formatReceiptText, MESSAGE_STATE_STAT } from './receipt';
 import { buildSubmitSegments } from './smpp-segments';
 import { Tag, type PduInput } from './smpp-pdu';
 
@@ -29,19 +29,46 @@ export interface ReportDeliverInput {
   text: string | null;
 }
 
+/** SMPP 3.4 message_state values (section 5.2.28). */
+export const MessageStateCode = {
+  ENROUTE: 1,
+  DELIVERED: 2,
+  EXPIRED: 3,
+  DELETED: 4,
+  UNDELIVERABLE: 5,
+  ACCEPTED: 6,
+  UNKNOWN: 7,
+  REJECTED: 8,
+} as const;
+
 /**
- * The receipt's `stat` word and SMPP `message_state` for a report: 2 → DELIVRD; 5 → EXPIRED when
- * the validity ran out (unifiedExtStatus 2 or 16), REJECTD when the operator refused it (15),
- * UNDELIV otherwise; 0 (handed over, an intermediate report) → ENROUTE.
+ * The SMPP message_state of a platform status (PROTOCOL §6) and its reason: held (1) and handed
+ * over (0) are ENROUTE, 2 DELIVERED, 8 (cancelled) DELETED; 5 is EXPIRED when its reason is an
+ * expiry (2, or 16: validity passed before hand-over), REJECTED when the SMSC refused it (15), else
+ * UNDELIVERABLE. For `query_sm_resp` and for the receipts the SMPP server sends.
  */
-export function receiptState(status: number, extStatus: number | null): { stat: string; messageState: number } {
-  if (status === 2) return { stat: 'DELIVRD', messageState: 2 };
-  if (status === 5) {
-    if (extStatus === 2 || extStatus === 16) return { stat: 'EXPIRED', messageState: 3 };
-    if (extStatus === 15) return { stat: 'REJECTD', messageState: 8 };
-    return { stat: 'UNDELIV', messageState: 5 };
+export function smppMessageState(status: number, extStatus: number | null): number {
+  switch (status) {
+    case 0:
+    case 1:
+      return MessageStateCode.ENROUTE;
+    case 2:
+      return MessageStateCode.DELIVERED;
+    case 8:
+      return MessageStateCode.DELETED;
+    case 5:
+      if (extStatus === 2 || extStatus === 16) return MessageStateCode.EXPIRED;
+      if (extStatus === 15) return MessageStateCode.REJECTED;
+      return MessageStateCode.UNDELIVERABLE;
+    default:
+      return MessageStateCode.UNKNOWN;
   }
-  return { stat: 'ENROUTE', messageState: 1 };
+}
+
+/** The receipt's `stat` word (DELIVRD, EXPIRED, …) and `message_state` for a report. */
+export function receiptState(status: number, extStatus: number | null): { stat: string; messageState: number } {
+  const messageState = smppMessageState(status, extStatus);
+  return { stat: MESSAGE_STATE_STAT[messageState] ?? 'UNKNOWN', messageState };
 }
 
 /** An alphanumeric sender is TON 5; a number, international (TON 1, ISDN). */

@@ -77,7 +77,7 @@ export function buildSubmitSegments(text: string, opts: SubmitSegmentOptions): S
   }
   return parts.map((part, i) => {
     const seq = i + 1;
-    const udh = Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, reference, total, seq]);
+    const udh = concatPartUdh(reference, total, seq);
     return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([udh, encode(part)]), seq, total };
   });
 }
@@ -119,8 +119,12 @@ export function buildConcatPartSegment(text: string, header: ConcatPartHeader, o
   const { encoding } = analyzeText(text);
   const gsm = encoding === 'gsm7';
   const dataCoding = opts.flash === true ? (gsm ? DC_FLASH_GSM7 : DC_FLASH_UCS2) : gsm ? DC_DEFAULT : DC_UCS2;
-  const udh = ref > 0xff ? Buffer.from([0x06, IEI_CONCAT_16BIT, 0x04, ref >> 8, ref & 0xff, total, seq]) : Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, ref, total, seq]);
-  return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([udh, (gsm ? encodeGsm7Unpacked : encodeUcs2)(text)]), seq: 1, total: 1 };
+  return { dataCoding, esmClass: ESM_CLASS_UDHI, shortMessage: Buffer.concat([concatPartUdh(ref, total, seq), (gsm ? encodeGsm7Unpacked : encodeUcs2)(text)]), seq: 1, total: 1 };
+}
+
+/** The UDH of a part of a concatenated message: `05 00 03 ref total seq`, or `06 08 04 refHi refLo total seq` for a reference above 255. */
+export function concatPartUdh(ref: number, total: number, seq: number): Buffer {
+  return ref > 0xff ? Buffer.from([0x06, IEI_CONCAT_16BIT, 0x04, ref >> 8, ref & 0xff, total, seq]) : Buffer.from([0x05, IEI_CONCAT_8BIT, 0x03, ref, total, seq]);
 }
 
 /** Number of submit_sm a text takes; always `analyzeText(text).segments`. */
