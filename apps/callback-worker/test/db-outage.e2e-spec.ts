@@ -84,4 +84,34 @@ describe('callback-worker: the database lost right after a push', () => {
       await server.close();
     }
   });
+
+  it('keeps the attempts while callback_attempt has no partition for now, and writes them once it has', async () => {
+    // The partition holding today taken out, as if the scheduler's partitions task had not run.
+    const { rows: [part] } = await t.pool.query<{ name: string; bound: string }>(
+      `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = 'callback_attempt'::regclass AND pg_get_expr(c.relpartbound, c.oid) LIKE '%MINVALUE%'`,
+    );
+    await t.pool.query(`ALTER TABLE callback_attempt DETACH PARTITION ${part!.name}`);
+    const server = await startPartnerServer(() => ({ status: 200, body: 'OK' }));
+    try {
+      const partnerId = await t.createPartner({ status_url: server.url('/dlr') });
+      const ids = await t.insertMessages(partnerId, 3);
+      const worker = await t.startWorker();
+      await t.enqueueDlr(partnerId, ids);
+      await waitFor('the pushes', () => server.received.length >= 3 || null);
+      await sleep(1500);
+      expect((await Promise.all(ids.map((messageId) => attemptsOf(t.pool, { messageId })))).every((r) => r.length === 0)).toBe(true);
+      await t.pool.query(`ALTER TABLE callback_attempt ATTACH PARTITION ${part!.name} ${part!.bound}`);
+      await waitFor(
+        'every attempt recorded',
+        async () => (await Promise.all(ids.map((messageId) => attemptsOf(t.pool, { messageId })))).every((r) => r.length === 1) || null,
+        20_000,
+      );
+      await sleep(500);
+      expect(server.received.map((r) => r.query.get('transactionId')).sort()).toEqual([...ids].sort());
+      await worker.close();
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { SchedulerLifecycle } from './lifecycle.service';
 import { OutboxModule } from './outbox/outbox.module';
 import { ReleaseModule } from './release/release.module';
 import { StatsModule } from './stats/stats.module';
+import { StoreModule } from './store/store.module';
 
 @Module({})
 export class AppModule {
@@ -22,7 +23,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, StoreModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
       providers: [Startup, SchedulerLifecycle],
     };

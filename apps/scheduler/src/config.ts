@@ -3,7 +3,7 @@ import { baseConfigSchema, loadConfig } from '@smsgw/common';
 
 const ms = (def: number) => z.coerce.number().int().min(1).default(def);
 
-export const SCHEDULER_TASKS = ['release', 'sweep', 'rollup', 'analyze'] as const;
+export const SCHEDULER_TASKS = ['release', 'sweep', 'rollup', 'analyze', 'partitions'] as const;
 export type SchedulerTask = (typeof SCHEDULER_TASKS)[number];
 
 export const schedulerConfigSchema = baseConfigSchema.extend({
@@ -53,6 +53,12 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
 
   /** With autovacuum off: how often the hot tables' statistics are checked (and refreshed if stale). */
   SCHEDULER_ANALYZE_INTERVAL_MS: ms(15_000),
+
+  /** Tables partitioned by day: how often partitions are created ahead and old ones dropped, and how many days ahead. */
+  SCHEDULER_PARTITIONS_INTERVAL_MS: ms(3_600_000),
+  SCHEDULER_PARTITIONS_AHEAD_DAYS: z.coerce.number().int().min(2).max(366).default(14),
+  /** Callback attempts (the timeline of each report and MO push) are kept this many days, then dropped by the day; 0 keeps them all. */
+  RETENTION_CALLBACK_ATTEMPTS_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
 });
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
 export const SCHEDULER_CONFIG = Symbol('SCHEDULER_CONFIG');

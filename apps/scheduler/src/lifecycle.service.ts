@@ -4,6 +4,7 @@ import { OutboxSweep } from './outbox/outbox-sweep.service';
 import { ReleaseService } from './release/release.service';
 import { StatsRollup } from './stats/stats-rollup.service';
 import { TableAnalyze } from './stats/table-analyze.service';
+import { Partitions } from './store/partitions.service';
 
 /**
  * Start and stop order in one place. Start: once PostgreSQL and Redis answer (Startup), the tasks
@@ -18,6 +19,7 @@ export class SchedulerLifecycle implements OnApplicationBootstrap, OnModuleDestr
     private readonly sweep: OutboxSweep,
     private readonly rollup: StatsRollup,
     private readonly analyze: TableAnalyze,
+    private readonly partitions: Partitions,
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
@@ -26,6 +28,7 @@ export class SchedulerLifecycle implements OnApplicationBootstrap, OnModuleDestr
       this.sweep.start();
       this.rollup.start();
       this.analyze.start();
+      this.partitions.start();
     });
   }
 

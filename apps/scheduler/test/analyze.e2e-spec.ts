@@ -47,4 +47,17 @@ describe('scheduler: statistics of the hot tables', () => {
     // Unchanged since: not analysed again.
     expect(await s.analyze.analyzeStale()).not.toContain('message');
   });
+
+  it('analyses the partitions of callback_attempt, each on its own', async () => {
+    const { rows: [av] } = await t.pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+    if (av!.on) return; // autovacuum's job
+    await t.pool.query(
+      `INSERT INTO callback_attempt (kind, partner_id, message_id, status, attempt, attempted_at, url, http_status, duration_ms)
+       SELECT 'dlr', 1, g, 2, 1, now(), 'https://partner.example/dlr', 200, 10 FROM generate_series(1, 3000) g`,
+    );
+    // Today's attempts are in the partition the migration made of the table as it was.
+    await waitForCounts('callback_attempt_before', 3000);
+    expect(await s.analyze.analyzeStale()).toContain('callback_attempt_before');
+    expect(await lastAnalyze('callback_attempt_before')).not.toBeNull();
+  });
 });

@@ -12,6 +12,7 @@ import { OutboxSweep } from '../src/outbox/outbox-sweep.service';
 import { ReleaseService } from '../src/release/release.service';
 import { StatsRollup } from '../src/stats/stats-rollup.service';
 import { TableAnalyze } from '../src/stats/table-analyze.service';
+import { Partitions } from '../src/store/partitions.service';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -34,6 +35,7 @@ export interface TestScheduler extends RunningScheduler {
   sweep: OutboxSweep;
   rollup: StatsRollup;
   analyze: TableAnalyze;
+  partitions: Partitions;
 }
 
 export interface PartnerSettings {
@@ -134,6 +136,7 @@ export class TestEnv {
       sweep: running.app.get(OutboxSweep),
       rollup: running.app.get(StatsRollup),
       analyze: running.app.get(TableAnalyze),
+      partitions: running.app.get(Partitions),
       close: async () => {
         this.schedulers.delete(s);
         await running.close();

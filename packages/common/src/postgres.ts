@@ -77,6 +77,16 @@ export function isStatementRefused(e: unknown): boolean {
   return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
 }
 
+/**
+ * A row for a table partitioned by day (callback_attempt) beyond its last partition: refused like
+ * a check violation (23514), but the row is right and the partition missing (the scheduler's
+ * `partitions` task keeps them ahead); written again once it exists.
+ */
+export function isMissingPartition(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  return err?.code === '23514' && typeof err.message === 'string' && err.message.startsWith('no partition of relation');
+}
+
 /** The database a connection URL names, as a safe file name (journal directories are per database). */
 export function databaseName(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';

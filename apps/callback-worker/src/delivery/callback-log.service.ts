@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { databaseName, isStatementRefused, type Journal, openJournalSlot } from '@smsgw/common';
+import { databaseName, isMissingPartition, isStatementRefused, type Journal, openJournalSlot } from '@smsgw/common';
 import { CALLBACK_CONFIG, type CallbackConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
 import type { CallbackKind } from './partner-gate.service';
@@ -205,13 +205,14 @@ export class CallbackLog implements BeforeApplicationShutdown {
       if (this.retryDelay > 0) this.logger.log(`callback records are written again after ${Math.round((Date.now() - this.failingSince) / 1000)} s`);
       this.retryDelay = 0;
     } catch (e) {
-      if (!isStatementRefused(e) && !this.stopping) {
-        // The database is away, not the rows wrong. The pushes these records describe have been
-        // made: failing their jobs would make them again, a duplicate for the partner. They wait
-        // here, in order, and are written when the database answers.
+      if ((!isStatementRefused(e) || isMissingPartition(e)) && !this.stopping) {
+        // The database is away (or callback_attempt has no partition for now yet), not the rows
+        // wrong. The pushes these records describe have been made: failing their jobs would make
+        // them again, a duplicate for the partner. They wait here, in order, and are written when
+        // the database takes them.
         if (this.retryDelay === 0) {
           this.failingSince = Date.now();
-          this.logger.error(`callback records cannot be written (${(e as Error).message}); kept and written again when the database answers`);
+          this.logger.error(`callback records cannot be written (${(e as Error).message}${isMissingPartition(e) ? ': the scheduler\'s partitions task is not keeping callback_attempt ahead' : ''}); kept and written again when the database takes them`);
         }
         this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay === 0 ? RETRY_FIRST_MS : this.retryDelay * 2);
         this.pausedUntil = Date.now() + this.retryDelay;

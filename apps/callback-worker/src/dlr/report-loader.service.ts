@@ -54,7 +54,9 @@ interface Row {
  * (both keys are unique) keeps every lookup on `message_pkey` and `callback_message_id_status_key`.
  *
  * A report acknowledged at its first attempt has no `callback` row, only its 2xx attempt: that
- * attempt (looked up on `callback_attempt_message_id_idx`, only when there is no row) makes it
+ * attempt (looked up on `callback_attempt_message_id_idx`, only when there is no row, and only in
+ * the partitions of callback_attempt from the day before the message to tomorrow: an attempt never
+ * precedes its message nor is made in the future, the day covers clocks apart) makes it
  * delivered, so a repeated job (a batch re-run, a stalled job, the scheduler's sweep re-adding a
  * single job for a report that was in a batch) does not push it again.
  */
@@ -76,6 +78,7 @@ LEFT JOIN LATERAL (
   SELECT 'delivered'::text AS state FROM callback_attempt
   WHERE callback_attempt.message_id = k.id AND callback_attempt.status = k.status AND callback_attempt.kind = 'dlr'
     AND callback_attempt.http_status BETWEEN 200 AND 299
+    AND callback_attempt.attempted_at >= m.created_at - interval '1 day' AND callback_attempt.attempted_at < now() + interval '1 day'
   LIMIT 1
 ) a ON c.state IS NULL`;
 

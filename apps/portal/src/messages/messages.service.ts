@@ -223,8 +223,9 @@ export class MessagesService {
       ),
       this.pool.query<{ attempt: number; status: number | null; attemptedAt: Date; url: string; httpStatus: number | null; error: string | null; durationMs: number }>(
         `SELECT attempt, status, attempted_at AS "attemptedAt", url, http_status AS "httpStatus", error, duration_ms AS "durationMs"
-         FROM callback_attempt WHERE message_id = $1 AND partner_id = $2 ORDER BY attempted_at, id`,
-        [id, partnerId],
+         FROM callback_attempt WHERE message_id = $1 AND partner_id = $2 AND attempted_at >= $3 AND attempted_at < now() + interval '1 day' ORDER BY attempted_at, id`,
+        // Only the partitions from the day before the message to tomorrow (an attempt never precedes it; a day covers clocks apart).
+        [id, partnerId, new Date(m.createdAt.getTime() - 86_400_000)],
       ),
       this.pool.query<{ id: string; status: number | null; state: string; attempts: number; nextAttemptAt: Date | null; parkedAt: Date | null; resends: number; lastResult: string | null }>(
         `SELECT id::text AS id, status, state::text AS state, attempts, next_attempt_at AS "nextAttemptAt", parked_at AS "parkedAt", resends, last_result AS "lastResult"

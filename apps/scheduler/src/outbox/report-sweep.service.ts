@@ -29,14 +29,17 @@ interface MoRow {
 // dlr_watch rows come from the statistics fold (status changes the partner is told about, one
 // row per partner and status of a fold, with the messages' ids); the callback worker records
 // every attempt (callback_attempt) and every report that needed a retry (callback, whose own
-// sweep then looks after it). Each id is two index lookups.
+// sweep then looks after it). Each id is two index lookups; the attempts' only in the partitions
+// of callback_attempt from a day before the watch was made (an attempt follows the status change,
+// which the watch's fold follows; should the fold have lagged more, a report found open here gets
+// a job again and the callback worker finds it delivered).
 const WATCH_SQL = `
 SELECT w.id::text, w.status, w.partner_id, w.checks, cardinality(w.message_ids) AS total,
   (p.status_url IS NOT NULL AND (w.status <> 0 OR p.intermediate_reports)) AS wanted,
   ARRAY(
     SELECT m.id::text FROM unnest(w.message_ids) AS m(id)
     WHERE NOT EXISTS (SELECT 1 FROM callback c WHERE c.message_id = m.id AND c.status = w.status)
-      AND NOT EXISTS (SELECT 1 FROM callback_attempt a WHERE a.message_id = m.id AND a.status = w.status)
+      AND NOT EXISTS (SELECT 1 FROM callback_attempt a WHERE a.message_id = m.id AND a.status = w.status AND a.attempted_at >= w.created_at - interval '1 day' AND a.attempted_at < $1::timestamptz + interval '1 day')
   ) AS open
 FROM dlr_watch w JOIN partner p ON p.id = w.partner_id
 WHERE w.check_at <= $1

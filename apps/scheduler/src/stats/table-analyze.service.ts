@@ -8,12 +8,16 @@ import { PeriodicTask } from '../tasks/periodic-task';
 /** The tables the hot paths write and read by key; their planner statistics must follow their growth. */
 export const HOT_TABLES = ['message', 'message_part', 'callback', 'callback_attempt', 'mo_message', 'unmatched_receipt', 'dlr_watch', 'message_stat_delta', 'message_stat'] as const;
 
-// Autovacuum's own analyze threshold (autovacuum_analyze_threshold 50, scale factor 0.1).
+// Autovacuum's own analyze threshold (autovacuum_analyze_threshold 50, scale factor 0.1). A table
+// partitioned by day (callback_attempt) counts its changes in its partitions: each is analysed
+// on its own, as autovacuum would.
 const STALE_SQL = `
-SELECT relname FROM pg_stat_user_tables
-WHERE schemaname = current_schema() AND relname = ANY($1::text[])
-  AND n_mod_since_analyze > 50 + 0.1 * greatest(n_live_tup, 0)
-ORDER BY relname`;
+SELECT s.relname FROM pg_stat_user_tables s
+LEFT JOIN pg_inherits i ON i.inhrelid = s.relid
+LEFT JOIN pg_class p ON p.oid = i.inhparent
+WHERE s.schemaname = current_schema() AND coalesce(p.relname, s.relname) = ANY($1::text[])
+  AND s.n_mod_since_analyze > 50 + 0.1 * greatest(s.n_live_tup, 0)
+ORDER BY s.relname`;
 
 /**
  * Keeps the planner's statistics of the hot tables current where autovacuum does not: with
@@ -64,8 +68,8 @@ export class TableAnalyze implements OnModuleDestroy {
       if (!lock?.got) return [];
       try {
         const { rows } = await client.query<{ relname: string }>(STALE_SQL, [HOT_TABLES]);
-        // Names from the fixed list above, never from input.
-        for (const r of rows) await client.query(`ANALYZE "${r.relname}"`);
+        // Names of the fixed list above and of their partitions (the catalog's), never from input.
+        for (const r of rows) await client.query(`ANALYZE ${client.escapeIdentifier(r.relname)}`);
         return rows.map((r) => r.relname);
       } finally {
         await client.query(`SELECT pg_advisory_unlock(hashtext('smsgw.scheduler.analyze'))`);
