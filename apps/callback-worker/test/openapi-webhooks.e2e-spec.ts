@@ -13,14 +13,10 @@ describe('callbacks as docs/openapi.yaml describes them', () => {
   const check = (webhook: string, r: Received) => contract.checkCallback(webhook, { method: 'GET', query: r.query, headers: r.headers });
 
   beforeAll(async () => {
-    t = await createTestEnv();
+    [t, partner] = await Promise.all([createTestEnv(), startPartnerServer()]);
     await t.startWorker();
-    partner = await startPartnerServer();
   });
-  afterAll(async () => {
-    await partner?.close();
-    await t?.close();
-  });
+  afterAll(() => Promise.all([partner?.close(), t?.close()]));
 
   it('documents every callback parameter the platform sends (CALLBACK_PARAMS)', () => {
     const names = new Set([...contract.queryParameterNames('#/webhooks/deliveryReport/get'), ...contract.queryParameterNames('#/webhooks/incomingMessage/get')]);
