@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { REQUEST_PARAMS } from '@smsgw/contracts';
 import { qs, request, startIngress, type Ingress, type RequestOptions, type Response, type TestPartner } from './harness';
-import { OpenApiContract, validateOpenApiDocument } from '@smsgw/contracts/dist/openapi-contract';
+import { OPENAPI_PATH, OpenApiContract, validateOpenApiDocument } from '@smsgw/contracts/dist/openapi-contract';
 
 // docs/openapi.yaml against the real ingress: every answer of every case below, in every format,
 // must conform to the document (status, content type, body), and every documented status of every
@@ -31,6 +34,13 @@ describe('docs/openapi.yaml', () => {
     expect(contract.doc.openapi).toMatch(/^3\.1\./);
     const result = validateOpenApiDocument();
     expect(result).toEqual({ valid: true, output: expect.any(String) });
+    // The validator refuses a document that breaks the specification (a response without its
+    // required description).
+    const broken = path.join(mkdtempSync(path.join(tmpdir(), 'openapi-')), 'broken.yaml');
+    writeFileSync(broken, readFileSync(OPENAPI_PATH, 'utf8').replace(/( {6}description: acknowledged; the body is not read\n)/, ''));
+    expect(readFileSync(broken, 'utf8')).not.toEqual(readFileSync(OPENAPI_PATH, 'utf8'));
+    expect(validateOpenApiDocument(broken).valid).toBe(false);
+    rmSync(path.dirname(broken), { recursive: true });
   });
 
   it("names every request parameter the ingress reads (REQUEST_PARAMS) and every endpoint's", () => {
@@ -67,6 +77,7 @@ describe('the ingress answers as docs/openapi.yaml says', () => {
     await make('slow', { rate_limit: 1 });
     await make('dupes', { duplicate_filter: true, duplicate_max: 1 });
     await make('noPolling', { polling_enabled: false });
+    await make('renamed', { request_param_names: { clientId: 'to', message: 'text', transactionId: 'ids' } });
     await ing.pool.query("INSERT INTO blacklisted_number (msisdn) VALUES ('79036559999')");
     await ing.redis.publish(`${ing.prefix}:partner-changed`, 'blacklist');
   });
@@ -130,6 +141,11 @@ describe('the ingress answers as docs/openapi.yaml says', () => {
     await each('/send', 'main', send({ send_at: '2099-01-01T00:00:00Z' }), 400, 'Invalid parameter: send_at is more than 30 days ahead');
     await each('/send', 'main', send({ sending_time: '25' }), 400, 'Invalid parameter: sending_time must be hh_hh, e.g. 10_20');
     await each('/send', 'main', send({ clientId: 'abc' }), 400, 'Invalid parameter: clientId is not a phone number');
+    // A partner's own parameter names, in its error texts.
+    await each('/send', 'renamed', send(), 400, 'Missing parameter: to');
+    await each('/send', 'renamed', () => ({ to: 'abc', text: 'x' }), 400, 'Invalid parameter: to is not a phone number');
+    await each('/status', 'renamed', () => ({ transactionId: '1' }), 400, 'Missing parameter: ids or partnerMsgId');
+    await each('/cancel', 'renamed', () => ({ ids: '1' }), 400, 'Unknown ids');
     // Not valid UTF-8: the raw %FF cannot go through qs(), so it is appended as is.
     for (const run of RUNS) {
       const p = partners.main!;
