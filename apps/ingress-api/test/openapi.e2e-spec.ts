@@ -189,7 +189,12 @@ describe('the ingress answers as docs/openapi.yaml says', () => {
         await lock.query('BEGIN');
         await lock.query('LOCK TABLE message IN ACCESS EXCLUSIVE MODE');
         const first = call('/send', JSON_GET, 'main', send({ partnerMsgId: `in-flight-${label(run)}` })());
-        await new Promise((r) => setTimeout(r, 300));
+        // In flight once its insert waits for the lock.
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await ing.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+          if (rows[0].n > 0) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
         const r = await call('/send', run, 'main', send({ partnerMsgId: `in-flight-${label(run)}` })());
         expect([r.code, r.text]).toEqual([503, 'A request with this partnerMsgId is still being processed']);
         await lock.query('COMMIT');
