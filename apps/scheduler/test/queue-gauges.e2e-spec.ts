@@ -118,14 +118,18 @@ describe('scheduler: queue gauges', () => {
     });
   });
 
-  it('leaves the series out while Redis does not answer, and shows them again when it does', async () => {
-    expect(queueSeries((await scrape(s)).series).length).toBeGreaterThan(0);
+  it('leaves the series out while Redis does not answer (smsgw_dependency_up says so), and shows them again when it does', async () => {
+    const before = (await scrape(s)).series;
+    expect(queueSeries(before).length).toBeGreaterThan(0);
+    expect(before.get('smsgw_dependency_up{dependency="redis"}')).toBe(1);
     await proxy.refuse();
     await eventually(async () => {
       const { series, ms } = await scrape(s);
       expect(queueSeries(series)).toEqual([]);
       expect(ms).toBeLessThan(1500);
       expect(series.has('process_cpu_user_seconds_total')).toBe(true);
+      expect(series.get('smsgw_dependency_up{dependency="redis"}')).toBe(0);
+      expect(series.get('smsgw_dependency_up{dependency="postgres"}')).toBe(1);
     });
     await proxy.up();
     await eventually(async () => expect((await scrape(s)).series.get(jobs(QUEUES.CALLBACK_MO, 'failed'))).toBe(1));
