@@ -4,7 +4,8 @@
 // put in, as recording rules of a temporary file for `promtool check rules`) and names only
 // metrics that the platform's code registers (or Node's default metrics, or Prometheus's `up`);
 // every alert has a test that fires it and one that does not; the dashboard takes its data source
-// from a variable. Needs promtool (Debian package `prometheus`; .ci/run installs it): without it
+// from a variable; Compose's Prometheus scrapes every app on its port (`docker-compose config`
+// renders the profile when docker-compose is installed). Needs promtool (Debian package `prometheus`; .ci/run installs it): without it
 // this file fails, saying so.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -13,6 +14,7 @@ const path = require('node:path');
 const YAML = require('yaml');
 const { parser } = require('@prometheus-io/lezer-promql');
 const { Registry, collectDefaultMetrics } = require('prom-client');
+const { APP_HTTP_PORTS } = require('./app-ports');
 
 jest.setTimeout(60_000);
 
@@ -158,6 +160,25 @@ describe('Prometheus alert rules and Grafana dashboard', () => {
     expect(unknown).toEqual([]);
     // And each expression selects something.
     expect(used.filter((u) => selectedMetrics(u.expr).length === 0).map((u) => u.where)).toEqual([]);
+  });
+
+  it('Prometheus in docker-compose.yml scrapes every service on the port it listens on, and mounts what it loads', () => {
+    const compose = YAML.parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
+    const scrape = YAML.parse(fs.readFileSync(path.join(PROMETHEUS, 'prometheus.yml'), 'utf8')).scrape_configs;
+    const jobs = Object.fromEntries(scrape.map((j) => [j.job_name, j.dns_sd_configs.map((d) => `${d.names.join(',')}:${d.port}`)]));
+    // Each long-running app: the variable its HTTP port (/health, /metrics) is set with.
+    const listens = Object.entries(APP_HTTP_PORTS).map(([app, variable]) => [`smsgw-${app}`, [`${app}:${compose.services[app].environment[variable]}`]]);
+    expect(jobs).toEqual(Object.fromEntries(listens));
+    const prometheus = compose.services.prometheus;
+    expect(prometheus.profiles).toEqual(['observability']);
+    for (const file of ['prometheus.yml', 'alerts.yml']) expect(prometheus.volumes).toContain(`./deploy/prometheus/${file}:/etc/prometheus/${file}:ro`);
+    for (const volume of [...prometheus.volumes, ...compose.services.grafana.volumes]) {
+      const source = volume.split(':')[0];
+      if (source.startsWith('./')) expect(fs.existsSync(path.join(root, source))).toBe(true);
+    }
+    const dockerCompose = spawnSync('docker-compose', ['--profile', 'observability', 'config', '-q'], { cwd: root, encoding: 'utf8' });
+    if (dockerCompose.error) console.log('docker-compose not installed: the Compose file is checked as YAML only');
+    else expect(`${dockerCompose.stdout}${dockerCompose.stderr}`).toBe('');
   });
 
   it('the dashboard takes its Prometheus from a variable, in every panel and query', () => {
