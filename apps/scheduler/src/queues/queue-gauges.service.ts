@@ -6,15 +6,16 @@ import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { addQueueProbe, QUEUE_GAUGE_STATES, type QueueReading } from '../metrics';
 
 /**
- * One round trip for every queue, read in one consistent moment. Per queue (ARGV: now in ms, then
- * each queue's key prefix `<prefix>:<queue>:`): the lengths getJobCounts reads (wait, active
- * and paused are lists, the others sorted sets) in the order of QUEUE_GAUGE_STATES, and when the oldest job ready to run became ready, or -1.
- * Candidates: the tail of the wait list (the next to run; of the paused list while the queue is paused), the first job of each priority level of
+ * One round trip for every queue, read in one consistent moment. ARGV: now in ms, then each
+ * queue's key prefix `<prefix>:<queue>:`. Per queue: the lengths getJobCounts reads (wait, active
+ * and paused are lists, the others sorted sets) in the order of QUEUE_GAUGE_STATES, then when the
+ * oldest job ready to run became ready, or -1. Candidates: the tail of the wait list (the next to
+ * run) and of the paused list (while the queue is paused), the first job of each priority level of
  * the prioritized set (score = priority × 2^32 + a counter), and the first delayed job if its time
  * (score / 2^12) has passed but no worker has moved it yet. A job became ready at its `timestamp`
- * plus its delay: the hash's `delay` is set back to 0 when BullMQ promotes a delayed job, so the
- * delay asked for at add time comes from `opts`; a job retried after a failure (`processedOn` set)
- * counts from the start of its last attempt.
+ * plus its delay: BullMQ sets the hash's `delay` back to 0 when it promotes a delayed job, so the
+ * delay asked for at add time comes from `opts`; a job retried after a failure (`processedOn`
+ * set) counts from the start of its last attempt.
  */
 const READ_QUEUES_LUA = `
 local now = tonumber(ARGV[1])
@@ -62,6 +63,9 @@ for i = 2, #ARGV do
 end
 return out`;
 
+/** The connection with the script defined on it. */
+type ReadQueuesCommand = Redis & { smsgwReadQueues(now: number, ...queueKeys: string[]): Promise<number[][]> };
+
 /**
  * Feeds `smsgw_queue_jobs` and `smsgw_queue_oldest_waiting_seconds` at scrape time, for every
  * queue of the platform, on a Redis connection of its own that fails fast: a scrape while Redis is
@@ -90,9 +94,11 @@ export class QueueGauges implements OnModuleInit, OnModuleDestroy, OnApplication
     const now = Date.now();
     let rows: number[][];
     try {
-      rows = (await (this.redis as Redis & { smsgwReadQueues(...args: (string | number)[]): Promise<number[][]> }).smsgwReadQueues(now, ...this.queueKeys));
+      rows = await (this.redis as ReadQueuesCommand).smsgwReadQueues(now, ...this.queueKeys);
     } catch (e) {
-      if (!this.failing) this.log.warn(`queue gauges: Redis does not answer (${(e as Error).message}); smsgw_queue_* left out of /metrics until it does`);
+      if (!this.failing) {
+        this.log.warn(`queue gauges: Redis does not answer (${(e as Error).message}); smsgw_queue_* left out of /metrics until it does`);
+      }
       this.failing = true;
       throw e;
     }
