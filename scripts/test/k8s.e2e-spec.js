@@ -18,16 +18,8 @@ const root = path.resolve(__dirname, '..', '..');
 const K8S = path.join(root, 'deploy', 'k8s');
 const OVERLAYS = ['dev', 'production'];
 
-/** The long-running apps: their HTTP port variable (as scripts/docker/healthcheck.js knows them). */
-const APPS = {
-  'ingress-api': 'INGRESS_PORT',
-  portal: 'PORTAL_PORT',
-  'smpp-server': 'SMPP_SERVER_HTTP_PORT',
-  'smsc-connector': 'CONNECTOR_HTTP_PORT',
-  'callback-worker': 'CALLBACK_HTTP_PORT',
-  scheduler: 'SCHEDULER_HTTP_PORT',
-  'smsc-simulator': 'SIM_HTTP_PORT',
-};
+/** The long-running apps: their HTTP port variable. */
+const { APP_HTTP_PORTS: APPS } = require('./app-ports');
 /** Pods that may open connections to PostgreSQL and Redis (admin: deploy/k8s/admin.sh's). */
 const DATABASE_CLIENTS = ['ingress-api', 'portal', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'migrate', 'admin'];
 /** The only ports anyone may reach (the issue: the ingress, the portal, partners' SMPP). */

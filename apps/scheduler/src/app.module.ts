@@ -5,6 +5,7 @@ import { SCHEDULER_CONFIG, type SchedulerConfig } from './config';
 import { InfraModule } from './infra/infra.module';
 import { SchedulerLifecycle } from './lifecycle.service';
 import { OutboxModule } from './outbox/outbox.module';
+import { QueuesModule } from './queues/queues.module';
 import { ReleaseModule } from './release/release.module';
 import { StatsModule } from './stats/stats.module';
 import { StoreModule } from './store/store.module';
@@ -23,7 +24,7 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, StoreModule, MetricsModule.forRoot(config)],
+      imports: [configModule, loggerModule('scheduler', config.LOG_LEVEL, ['health', 'metrics']), InfraModule, ReleaseModule, OutboxModule, StatsModule, StoreModule, QueuesModule, MetricsModule.forRoot(config)],
       controllers: [HealthController],
       providers: [Startup, SchedulerLifecycle],
     };

@@ -1,50 +1,101 @@
 import { Gauge, Histogram } from 'prom-client';
 import { metricsRegistry, registeredCounter, registeredGauge } from '@smsgw/common';
 
-/** Read on each scrape by the due-backlog gauges; the latest started scheduler of the process answers. */
-export interface BacklogProbe {
-  /** Held messages due now and not yet released (capped), and the age of the oldest in seconds. */
-  due(): Promise<{ count: number; oldestSeconds: number }>;
-}
-const probes: BacklogProbe[] = [];
-/** Scrapes closer together than this share one query: counting a large backlog is not free. */
-const PROBE_REUSE_MS = 5000;
-let lastProbe: { at: number; result: Promise<{ count: number; oldestSeconds: number } | null> } | null = null;
-
-export function addBacklogProbe(p: BacklogProbe): () => void {
-  probes.push(p);
-  lastProbe = null;
-  return () => {
-    const i = probes.indexOf(p);
-    if (i >= 0) probes.splice(i, 1);
-    lastProbe = null;
+/**
+ * Values read at scrape time: the latest registered reader answers (tests start several
+ * schedulers in one process), and scrapes closer together than `reuseMs` share one read. A read
+ * that fails answers null: the gauges fed by it then show nothing new.
+ */
+function scrapeProbe<T>(reuseMs: number) {
+  const readers: Array<() => Promise<T>> = [];
+  let last: { at: number; result: Promise<T | null> } | null = null;
+  return {
+    add(read: () => Promise<T>): () => void {
+      readers.push(read);
+      last = null;
+      return () => {
+        const i = readers.indexOf(read);
+        if (i >= 0) readers.splice(i, 1);
+        last = null;
+      };
+    },
+    read(): Promise<T | null> {
+      const read = readers[readers.length - 1];
+      if (!read) return Promise.resolve(null);
+      if (!last || Date.now() - last.at > reuseMs) last = { at: Date.now(), result: read().catch(() => null) };
+      return last.result;
+    },
   };
 }
 
-/** One query answers both gauges, for every scrape within PROBE_REUSE_MS. */
-function probeDue(): Promise<{ count: number; oldestSeconds: number } | null> {
-  const p = probes[probes.length - 1];
-  if (!p) return Promise.resolve(null);
-  if (!lastProbe || Date.now() - lastProbe.at > PROBE_REUSE_MS) lastProbe = { at: Date.now(), result: p.due().catch(() => null) };
-  return lastProbe.result;
-}
-
-function dueGauge(name: string, help: string, pick: (d: { count: number; oldestSeconds: number }) => number): Gauge {
+/** A gauge whose value is set by `collect` at each scrape, registered once per process. */
+function collectedGauge<L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => Promise<void>): Gauge<L> {
   return (
-    (metricsRegistry.getSingleMetric(name) as Gauge | undefined) ??
-    new Gauge({
+    (metricsRegistry.getSingleMetric(name) as Gauge<L> | undefined) ??
+    new Gauge<L>({
       name,
       help,
+      labelNames,
       registers: [metricsRegistry],
       async collect() {
-        const d = await probeDue();
-        if (d) this.set(pick(d));
+        await collect(this);
       },
     })
   );
 }
 
+/** Held messages due now and not yet released (capped), and the age of the oldest in seconds. */
+export interface DueBacklog {
+  count: number;
+  oldestSeconds: number;
+}
+/** Counting a large backlog is not free: scrapes within 5 s share one query. */
+const dueBacklog = scrapeProbe<DueBacklog>(5000);
+export const addBacklogProbe = dueBacklog.add;
+
+function dueGauge(name: string, help: string, pick: (d: DueBacklog) => number): Gauge {
+  return collectedGauge(name, help, [], async (g) => {
+    const d = await dueBacklog.read();
+    if (d) g.set(pick(d));
+  });
+}
+
+/** The BullMQ job states the queue gauges count. */
+export const QUEUE_GAUGE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'paused'] as const;
+export type QueueGaugeState = (typeof QUEUE_GAUGE_STATES)[number];
+/** One queue as the queue gauges show it. */
+export interface QueueReading {
+  queue: string;
+  jobs: Record<QueueGaugeState, number>;
+  /** Age of the oldest job ready to run and not started (0: none). */
+  oldestWaitingSeconds: number;
+}
+/** Read once a second at most, however many scrapers ask. */
+const queueReadings = scrapeProbe<QueueReading[]>(1000);
+export const addQueueProbe = queueReadings.add;
+
+/**
+ * Queue gauges drop their series when Redis does not answer (rather than showing the last values
+ * as if they were current), so that alerts see the gap.
+ */
+function queueGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, r: QueueReading) => void): Gauge<L> {
+  return collectedGauge(name, help, labelNames, async (g) => {
+    const readings = await queueReadings.read();
+    g.reset();
+    for (const r of readings ?? []) fill(g, r);
+  });
+}
+
 export const schedulerMetrics = {
+  queueJobs: queueGauge('smsgw_queue_jobs', 'Jobs of each platform queue by state (waiting, active, delayed, prioritized, failed, paused), as BullMQ getJobCounts counts them', ['queue', 'state'], (g, r) => {
+    for (const state of QUEUE_GAUGE_STATES) g.set({ queue: r.queue, state }, r.jobs[state]);
+  }),
+  queueOldestWaiting: queueGauge(
+    'smsgw_queue_oldest_waiting_seconds',
+    'Age of the oldest job of a queue that is ready to run and not started: waiting, prioritized, or delayed past its time (0: none)',
+    ['queue'],
+    (g, r) => g.set({ queue: r.queue }, r.oldestWaitingSeconds),
+  ),
   dueBacklog: dueGauge(
     'smsgw_scheduler_due_backlog',
     'Postponed or windowed messages due now and not released yet (counted up to 1,000,000)',

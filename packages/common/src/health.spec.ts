@@ -1,5 +1,6 @@
 import { HealthController } from './health';
 import type { HealthCheck } from './dependencies';
+import { metricsRegistry } from './metrics';
 
 const res = () => {
   const r = { code: 200, status(code: number) { r.code = code; return r; } };
@@ -26,5 +27,21 @@ describe('HealthController', () => {
     expect(answer).toEqual({ status: 'down', postgres: 'down', redis: 'ok', smsc: 'down' });
     expect(r.code).toBe(503);
     expect(JSON.stringify(answer)).not.toMatch(/10\.0\.0\.5|ECONNREFUSED|SMSC/);
+  });
+
+  it('reports each dependency of the latest service on /metrics as smsgw_dependency_up, checked at the scrape', async () => {
+    let redisUp = true;
+    let redisChecks = 0;
+    const redis: HealthCheck = { name: 'redis', check: async () => { redisChecks++; if (!redisUp) throw new Error('down'); } };
+    const c = new HealthController([failing('postgres', 'connect ECONNREFUSED 10.0.0.5:5432'), redis]);
+    const text = async () => metricsRegistry.getSingleMetricAsString('smsgw_dependency_up');
+    expect(await text()).toContain('smsgw_dependency_up{dependency="postgres"} 0');
+    expect(await text()).toContain('smsgw_dependency_up{dependency="redis"} 1');
+    redisUp = false;
+    expect(await text()).toContain('smsgw_dependency_up{dependency="redis"} 0');
+    expect(redisChecks).toBe(3);
+    c.onModuleDestroy(); // a service closed: its checks are no longer run
+    await text();
+    expect(redisChecks).toBe(3);
   });
 });

@@ -1,5 +1,7 @@
-import { Controller, Get, Inject, Logger, Optional, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, type OnModuleDestroy, Optional, Res } from '@nestjs/common';
+import { Gauge } from 'prom-client';
 import { HEALTH_CHECKS, type HealthCheck, withTimeout } from './dependencies';
+import { metricsRegistry } from './metrics';
 import { Startup } from './startup';
 
 /**
@@ -10,6 +12,27 @@ export const READINESS_CHECKS = Symbol('READINESS_CHECKS');
 
 type Answer = Record<string, string>;
 
+/** The dependency checks of the services started in this process (one, but tests start several): the latest answers. */
+const dependencyChecks: HealthCheck[][] = [];
+if (!metricsRegistry.getSingleMetric('smsgw_dependency_up')) {
+  new Gauge({
+    name: 'smsgw_dependency_up',
+    help: 'Whether a dependency of the service answers its health check at scrape time (PostgreSQL: SELECT 1, Redis: PING, within 2 s): 1 or 0',
+    labelNames: ['dependency'],
+    registers: [metricsRegistry],
+    async collect() {
+      this.reset();
+      const checks = dependencyChecks[dependencyChecks.length - 1] ?? [];
+      await Promise.all(
+        checks.map(async (c) => {
+          const ok = await withTimeout(c.check(), 2000).then(() => 1, () => 0);
+          this.set({ dependency: c.name }, ok);
+        }),
+      );
+    },
+  });
+}
+
 /**
  * The probes, on every service's HTTP port:
  * - `/health/live`: 200 while the process answers at all (liveness: restart it when this fails);
@@ -19,10 +42,10 @@ type Answer = Record<string, string>;
  *
  * Answers name each check with `ok`, `down` or `waiting`, never the error behind it (an address,
  * a driver's message): that goes to the log, once when a check goes down and once when it
- * answers again.
+ * answers again. The same dependency checks feed `smsgw_dependency_up` on /metrics.
  */
 @Controller()
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
   private readonly log = new Logger('Health');
   /** Checks that were down at their last run, with why. */
   private readonly down = new Map<string, string>();
@@ -31,7 +54,14 @@ export class HealthController {
     @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
     @Optional() private readonly startup?: Startup,
     @Optional() @Inject(READINESS_CHECKS) private readonly readiness: HealthCheck[] = [],
-  ) {}
+  ) {
+    dependencyChecks.push(checks);
+  }
+
+  onModuleDestroy(): void {
+    const i = dependencyChecks.indexOf(this.checks);
+    if (i >= 0) dependencyChecks.splice(i, 1);
+  }
 
   @Get('health/live')
   live(): Answer {

@@ -154,12 +154,29 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
   }
 
-  up(): void {
+  /**
+   * Like `down`, and nothing listens on the port until `up`: connections are refused, as when the
+   * server's process is stopped (`down` accepts them and drops them at once).
+   */
+  async refuse(): Promise<void> {
+    this.down();
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async up(): Promise<void> {
     this.cut = false;
+    if (this.server.listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
   }
 
   async close(): Promise<void> {
-    this.down();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.refuse();
   }
 }

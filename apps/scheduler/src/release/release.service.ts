@@ -101,7 +101,7 @@ export class ReleaseService implements OnModuleDestroy {
 
   /** Starts the task if SCHEDULER_TASKS names it (SchedulerLifecycle calls it once PostgreSQL and Redis answer). */
   start(): void {
-    this.removeProbe = addBacklogProbe({ due: () => this.backlog(this.clock.now()) });
+    this.removeProbe = addBacklogProbe(() => this.backlog(this.clock.now()));
     if (this.config.SCHEDULER_TASKS.includes('release')) this.task.start();
   }
 
