@@ -7,6 +7,10 @@ import type { Authenticated } from '../http/request-context';
 
 export const MAX_STATUS_IDS = 100;
 
+/** `/status` by the platform's ids, and by the partner's own id (bench:store times both). */
+export const STATUS_BY_IDS_SQL = 'SELECT id::text AS id, partner_msg_id, status, ext_status, updated_at, segments FROM message WHERE partner_id = $1 AND id = ANY($2::bigint[])';
+export const STATUS_BY_PARTNER_MSG_ID_SQL = 'SELECT id::text AS id, partner_msg_id, status, ext_status, updated_at, segments FROM message WHERE partner_id = $1 AND partner_msg_id = $2';
+
 interface Row {
   id: string;
   partner_msg_id: string | null;
@@ -42,20 +46,14 @@ export class StatusService {
     const valid = asked.filter(isMessageId);
     const found = new Map<string, Row>();
     if (valid.length > 0) {
-      const { rows } = await this.pool.query<Row>(
-        'SELECT id::text AS id, partner_msg_id, status, ext_status, updated_at, segments FROM message WHERE partner_id = $1 AND id = ANY($2::bigint[])',
-        [partnerId, valid],
-      );
+      const { rows } = await this.pool.query<Row>(STATUS_BY_IDS_SQL, [partnerId, valid]);
       for (const r of rows) found.set(r.id, r);
     }
     return asked.map((id) => line(id, found.get(id)));
   }
 
   private async byPartnerMsgId(partnerId: number, partnerMsgId: string): Promise<StatusLine[]> {
-    const { rows } = await this.pool.query<Row>(
-      'SELECT id::text AS id, partner_msg_id, status, ext_status, updated_at, segments FROM message WHERE partner_id = $1 AND partner_msg_id = $2',
-      [partnerId, partnerMsgId],
-    );
+    const { rows } = await this.pool.query<Row>(STATUS_BY_PARTNER_MSG_ID_SQL, [partnerId, partnerMsgId]);
     return rows.length > 0 ? [line(rows[0]!.id, rows[0])] : [line(partnerMsgId, undefined)];
   }
 }

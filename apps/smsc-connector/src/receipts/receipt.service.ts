@@ -58,6 +58,42 @@ interface RecordedPart {
 }
 
 /**
+ * The lookup and settlement of settleSingleSegments, one statement: receipts as arrays (key, connection,
+ * SMSC id candidate, rank, status, ext_status, done_at) and the status a message must still have.
+ * Exported for bench:store, which times its lookups on a large store.
+ */
+export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
+     SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq, v.status, v.ext_status, v.done_at
+     FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::smallint[], $6::smallint[], $7::timestamptz[])
+       AS v(k, conn, smsc_id, rank, status, ext_status, done_at)
+     CROSS JOIN LATERAL (
+       SELECT message_id, seq FROM message_part
+       WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
+       ORDER BY submitted_at DESC LIMIT 1
+     ) mp
+     ORDER BY v.k, v.rank
+   ), single AS (
+     -- Messages of one segment named once in the batch, still at 0; locked in id order.
+     SELECT m.id, c.seq, c.status, c.ext_status, c.done_at
+     FROM (SELECT matched.*, count(*) OVER (PARTITION BY message_id) AS hits FROM matched) c
+     JOIN message m ON m.id = c.message_id
+     WHERE c.hits = 1 AND m.segments = 1 AND m.status = $8
+     ORDER BY m.id
+     FOR UPDATE OF m
+   ), part AS (
+     UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
+     FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8
+     RETURNING mp.message_id, s.status, s.ext_status
+   ), msg AS (
+     UPDATE message m SET status = p.status, ext_status = p.ext_status, done_at = now(), updated_at = now()
+     FROM part p WHERE m.id = p.message_id
+     RETURNING m.id, m.partner_id
+   )
+   SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
+          pa.status_url IS NOT NULL AS wants_dlr
+   FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner pa ON pa.id = msg.partner_id`;
+
+/**
  * Delivery receipts: matched to the segment by (SMSC connection, SMSC message id), stored on the
  * segment, and, once the message's outcome is known, stored on the message once (guarded by
  * status 0) with a `callback.dlr` for the partner. A receipt that matches nothing yet (it overtook
@@ -165,36 +201,7 @@ export class ReceiptService {
     // as a scan of the whole table. LATERAL … LIMIT 1 keeps each lookup on its index.
     const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>({
       name: 'connector.settleSingleSegments',
-      text: `WITH matched AS (
-         SELECT DISTINCT ON (v.k) v.k, mp.message_id, mp.seq, v.status, v.ext_status, v.done_at
-         FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::smallint[], $6::smallint[], $7::timestamptz[])
-           AS v(k, conn, smsc_id, rank, status, ext_status, done_at)
-         CROSS JOIN LATERAL (
-           SELECT message_id, seq FROM message_part
-           WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
-           ORDER BY submitted_at DESC LIMIT 1
-         ) mp
-         ORDER BY v.k, v.rank
-       ), single AS (
-         -- Messages of one segment named once in the batch, still at 0; locked in id order.
-         SELECT m.id, c.seq, c.status, c.ext_status, c.done_at
-         FROM (SELECT matched.*, count(*) OVER (PARTITION BY message_id) AS hits FROM matched) c
-         JOIN message m ON m.id = c.message_id
-         WHERE c.hits = 1 AND m.segments = 1 AND m.status = $8
-         ORDER BY m.id
-         FOR UPDATE OF m
-       ), part AS (
-         UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
-         FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8
-         RETURNING mp.message_id, s.status, s.ext_status
-       ), msg AS (
-         UPDATE message m SET status = p.status, ext_status = p.ext_status, done_at = now(), updated_at = now()
-         FROM part p WHERE m.id = p.message_id
-         RETURNING m.id, m.partner_id
-       )
-       SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
-              pa.status_url IS NOT NULL AS wants_dlr
-       FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner pa ON pa.id = msg.partner_id`,
+      text: SETTLE_SINGLE_SEGMENTS_SQL,
       values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED],
     });
     for (const r of rows) {
