@@ -1,5 +1,6 @@
 import { LoggerModule } from 'nestjs-pino';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
+import { traceLogFields, tracing } from './message-trace';
 
 /** Never written to logs, wherever they appear in a logged object. */
 export const REDACTED_PATHS = [
@@ -28,6 +29,8 @@ export function loggerModule(app: string, level: string, hotPaths: string[] | 'a
       level,
       // Request lines would dominate the hot path; services log what deserves attention instead.
       autoLogging: false,
+      // With tracing on, each line written inside a span carries its trace id (and message id).
+      ...(tracing.on ? { mixin: traceLogFields } : {}),
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       serializers: {
         req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactUrl(req.url ?? '') }),
