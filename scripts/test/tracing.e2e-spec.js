@@ -90,6 +90,8 @@ describe('tracing with OpenTelemetry', () => {
   let partnerServer;
   let journalDir;
   const received = [];
+  /** Messages whose reports the partner answers with 500. */
+  const refused = new Set();
   const children = [];
   const prefixes = [];
 
@@ -103,7 +105,9 @@ describe('tracing with OpenTelemetry', () => {
     collector = await startCollector();
     journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-tracing-'));
     partnerServer = http.createServer((req, res) => {
-      received.push({ query: new URL(req.url, 'http://x').searchParams, traceparent: req.headers.traceparent });
+      const query = new URL(req.url, 'http://x').searchParams;
+      received.push({ query, traceparent: req.headers.traceparent });
+      res.statusCode = refused.has(query.get('transactionId')) ? 500 : 200;
       res.end('OK');
     });
     await new Promise((resolve) => partnerServer.listen(0, '127.0.0.1', resolve));
@@ -138,12 +142,14 @@ describe('tracing with OpenTelemetry', () => {
   }
   let env;
   let ingress;
+  let worker;
 
   it('one trace per message: ingress, connector (submit_sm and receipt) and callback worker', async () => {
     env = tracedEnv();
     ingress = await startApp('ingress-api', 'INGRESS_PORT', { ...env, INGRESS_HOST: '127.0.0.1' }, children);
     await startApp('smsc-connector', 'CONNECTOR_HTTP_PORT', { ...env, CONNECTOR_HTTP_HOST: '127.0.0.1', CONNECTOR_JOURNAL_DIR: journalDir }, children);
-    await startApp('callback-worker', 'CALLBACK_HTTP_PORT', { ...env, CALLBACK_HTTP_HOST: '127.0.0.1', CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', CALLBACK_JOURNAL_DIR: journalDir }, children);
+    // A report the partner refuses is parked at once (a horizon of 1 ms), with a log line.
+    worker = await startApp('callback-worker', 'CALLBACK_HTTP_PORT', { ...env, CALLBACK_HTTP_HOST: '127.0.0.1', CALLBACK_ALLOW_PRIVATE_TARGETS: 'true', CALLBACK_JOURNAL_DIR: journalDir, CALLBACK_RETRY_HORIZON_MS: '1' }, children);
 
     const answer = await send(ingress, 'Hello, traced');
     expect(answer.status).toBe(200);
@@ -216,6 +222,21 @@ describe('tracing with OpenTelemetry', () => {
     expect(named('sms.callback')).toEqual([expect.objectContaining({ service: 'callback-worker', traceId: accept.traceId })]);
   });
 
+  it('a log line written in a message\'s span carries its trace id and the message id', async () => {
+    const answer = await send(ingress, 'Hello, refused');
+    const id = /^OK\n(\d+)$/.exec(answer.body)?.[1];
+    expect(id).toBeDefined();
+    refused.add(id);
+    await waitFor('the accept span', () => collector.spans.some((s) => s.name === 'sms.accept' && s.attributes['smsgw.message_id'] === id), 20_000);
+    const traceId = collector.spans.find((s) => s.name === 'sms.accept' && s.attributes['smsgw.message_id'] === id).traceId;
+    // The worker's line about the report it parked.
+    const parked = await waitFor('the report parked', () => {
+      const lines = worker.output.join('').split('\n').filter((l) => l.includes(`report ${id}/2`));
+      return lines.length > 0 && lines.map((l) => JSON.parse(l));
+    }, 20_000);
+    expect(parked).toEqual([expect.objectContaining({ trace_id: traceId, messageId: id, msg: expect.stringContaining('parked after 1 attempts') })]);
+  });
+
   it('with a ratio sampler, a message not sampled at /send leaves no span anywhere and no traceparent', async () => {
     // Ratio 0 at the root: nothing is sampled, and the later stages follow the parent.
     await stopChildren(children.splice(0));
@@ -232,6 +253,20 @@ describe('tracing with OpenTelemetry', () => {
     expect(collector.spans.slice(before)).toEqual([]);
     expect(report.traceparent).toBeUndefined();
     expect((await pool.query('SELECT traceparent FROM message WHERE id = $1', [id])).rows[0].traceparent).toBeNull();
+  });
+
+  it('a stopping service exports the spans it still holds', async () => {
+    await stopChildren(children.splice(0));
+    // Spans held for a minute: only the flush at shutdown can send them before the test ends.
+    env = tracedEnv({ OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    ingress = await startApp('ingress-api', 'INGRESS_PORT', { ...env, INGRESS_HOST: '127.0.0.1' }, children);
+    const id = /^OK\n(\d+)$/.exec((await send(ingress, 'Hello, flushed')).body)?.[1];
+    expect(id).toBeDefined();
+    await sleep(300);
+    const accepted = () => collector.spans.filter((s) => s.name === 'sms.accept' && s.attributes['smsgw.message_id'] === id);
+    expect(accepted()).toEqual([]);
+    await stopChildren(children.splice(0));
+    expect(accepted()).toEqual([expect.objectContaining({ service: 'ingress-api' })]);
   });
 
   it('off: OTEL_SDK_DISABLED=true exports nothing; without OTEL_* the SDK is not even loaded', async () => {
