@@ -18,11 +18,12 @@ jest.setTimeout(90_000);
 const { createTestDatabase } = require(path.join(root, 'packages/db/dist/testing'));
 const { hashApiPassword } = require(path.join(root, 'packages/db/dist'));
 const { startSimulator } = require(path.join(root, 'apps/smsc-simulator/dist/index'));
+const { decodePdu, encodePdu, PduFramer } = require(path.join(root, 'packages/sms/dist'));
 
 const run = promisify(execFile);
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const PEPPER = 'tracing-pepper-0123456789';
-const PARTNER = { login: 'traced', password: 'traced-api-password' };
+const PARTNER = { login: 'traced', password: 'traced-api-password', smppPassword: 'smpp1234' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** An OTLP/HTTP (JSON) trace receiver: every span it is sent, with its service's name. */
@@ -68,6 +69,27 @@ async function startApp(name, portVar, env, children) {
   child.stderr.on('data', (d) => output.push(String(d)));
   await waitForService(`http://127.0.0.1:${port}`, child, output, name);
   return { name, port, child, output };
+}
+
+/** An SMPP client connection: `write` a PDU, `next()` resolves with the next one received. */
+async function smppSession(port) {
+  const socket = require('node:net').connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const framer = new PduFramer();
+  const received = [];
+  const waiters = [];
+  socket.on('data', (c) => {
+    for (const f of framer.push(c)) received.push(decodePdu(f));
+    waiters.splice(0).forEach((w) => w());
+  });
+  return {
+    write: (pdu) => socket.write(encodePdu(pdu)),
+    next: async () => {
+      while (received.length === 0) await new Promise((r) => waiters.push(r));
+      return received.shift();
+    },
+    close: () => socket.destroy(),
+  };
 }
 
 function get(port, target) {
@@ -174,7 +196,7 @@ describe('tracing with OpenTelemetry', () => {
       ['callback-worker', 'sms.callback'],
     ];
     for (const [service, name] of stages) expect({ service, name, spans: spanOf(service, name).length }).toEqual({ service, name, spans: 1 });
-    for (const [service, name] of stages.filter(([, n]) => n !== 'smpp submit_sm')) expect(spanOf(service, name)[0].attributes['smsgw.message_id']).toBe(id);
+    for (const [service, name] of stages) expect(spanOf(service, name)[0].attributes['smsgw.message_id']).toBe(id);
 
     // Parent and child: /send's server span → accept → dispatch → submit_sm; accept → receipt → callback → its GET.
     const one = (service, name) => spanOf(service, name)[0];
@@ -220,6 +242,33 @@ describe('tracing with OpenTelemetry', () => {
     expect(release).toMatchObject({ service: 'scheduler', traceId: accept.traceId, parentSpanId: accept.spanId });
     expect(named('sms.dispatch')).toEqual([expect.objectContaining({ service: 'smsc-connector', traceId: accept.traceId, parentSpanId: release.spanId })]);
     expect(named('sms.callback')).toEqual([expect.objectContaining({ service: 'callback-worker', traceId: accept.traceId })]);
+  });
+
+  it('a message submitted over SMPP: its trace starts at submit_sm in the SMPP server', async () => {
+    await pool.query('UPDATE partner SET smpp_password_hash = $2 WHERE login = $1', [PARTNER.login, hashApiPassword(PARTNER.smppPassword, PEPPER)]);
+    const smppPort = await freePort();
+    await startApp('smpp-server', 'SMPP_SERVER_HTTP_PORT', { ...env, SMPP_SERVER_HTTP_HOST: '127.0.0.1', SMPP_SERVER_HOST: '127.0.0.1', SMPP_SERVER_PORT: String(smppPort) }, children);
+    const session = await smppSession(smppPort);
+    try {
+      session.write({ command: 'bind_transmitter', sequence: 1, params: { system_id: PARTNER.login, password: PARTNER.smppPassword, interface_version: 0x34 } });
+      expect(await session.next()).toMatchObject({ command: 'bind_transmitter_resp', status: 0 });
+      session.write({ command: 'submit_sm', sequence: 2, params: { source_addr_ton: 5, source_addr: 'TRACED', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '79036550551', short_message: Buffer.from('Hello over SMPP'), registered_delivery: 1 } });
+      const answer = await session.next();
+      expect(answer).toMatchObject({ command: 'submit_sm_resp', status: 0 });
+      const id = String(answer.params.message_id);
+      // The report goes to the partner's status URL (HTTP), as for a message sent with /send.
+      await waitFor('the delivery report', () => received.find((r) => r.query.get('transactionId') === id && r.query.get('status') === '2'), 20_000);
+      const mine = () => collector.spans.filter((s) => s.attributes['smsgw.message_id'] === id);
+      await waitFor('the callback span', () => mine().some((s) => s.name === 'sms.callback'), 10_000);
+      const [accept] = mine().filter((s) => s.name === 'sms.accept');
+      // A root: nothing came before submit_sm.
+      expect(accept).toMatchObject({ service: 'smpp-server' });
+      expect(accept.parentSpanId ?? '').toBe('');
+      const services = new Set(mine().filter((s) => s.traceId === accept.traceId).map((s) => `${s.service} ${s.name}`));
+      expect([...services].sort()).toEqual(['callback-worker sms.callback', 'smpp-server sms.accept', 'smsc-connector smpp submit_sm', 'smsc-connector sms.dispatch', 'smsc-connector sms.receipt']);
+    } finally {
+      session.close();
+    }
   });
 
   it('a log line written in a message\'s span carries its trace id and the message id', async () => {

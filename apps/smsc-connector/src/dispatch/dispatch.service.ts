@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
-import { failSpan, inMessageSpan, startStepSpan, tracing } from '@smsgw/common';
+import { failSpan, inMessageSpan, MESSAGE_ID_ATTRIBUTE, startStepSpan, tracing } from '@smsgw/common';
 import { ExtStatus, MessageStatus, type MtDispatchMessage } from '@smsgw/contracts';
 import { buildMessageSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
 import { backoffDelay } from '../backoff';
@@ -212,7 +212,7 @@ export class DispatchService {
           m.smscConnectionId = link.id;
         }
         inDoubt = true;
-        const span = tracing.on ? startStepSpan('smpp submit_sm', { 'smsgw.segment': segment.seq, 'smsgw.smsc_connection': link.name }, SpanKind.CLIENT) : undefined;
+        const span = tracing.on ? startStepSpan('smpp submit_sm', { [MESSAGE_ID_ATTRIBUTE]: m.id, 'smsgw.segment': segment.seq, 'smsgw.smsc_connection': link.name }, SpanKind.CLIENT) : undefined;
         const result = await link.submit(slot, this.submitSm(m, segment, source, destination));
         if (span) {
           span.setAttribute('smsgw.submit_result', result.kind);
