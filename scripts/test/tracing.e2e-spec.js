@@ -165,6 +165,7 @@ describe('tracing with OpenTelemetry', () => {
   let env;
   let ingress;
   let worker;
+  let smppPort;
 
   it('one trace per message: ingress, connector (submit_sm and receipt) and callback worker', async () => {
     env = tracedEnv();
@@ -246,7 +247,13 @@ describe('tracing with OpenTelemetry', () => {
 
   it('a message submitted over SMPP: its trace starts at submit_sm in the SMPP server', async () => {
     await pool.query('UPDATE partner SET smpp_password_hash = $2 WHERE login = $1', [PARTNER.login, hashApiPassword(PARTNER.smppPassword, PEPPER)]);
-    const smppPort = await freePort();
+    // And a partner whose reports go back over its SMPP binds (the next test).
+    await pool.query(
+      `INSERT INTO partner (login, name, api_password_hash, smpp_password_hash, allowed_ips, senders, default_sender, rate_limit, status_url)
+       VALUES ('relayed', 'Relayed', 'x', $1, ARRAY['127.0.0.1/32','::1/128'], ARRAY['RELAYED'], 'RELAYED', 1000, 'smpp:')`,
+      [hashApiPassword(PARTNER.smppPassword, PEPPER)],
+    );
+    smppPort = await freePort();
     await startApp('smpp-server', 'SMPP_SERVER_HTTP_PORT', { ...env, SMPP_SERVER_HTTP_HOST: '127.0.0.1', SMPP_SERVER_HOST: '127.0.0.1', SMPP_SERVER_PORT: String(smppPort) }, children);
     const session = await smppSession(smppPort);
     try {
@@ -266,6 +273,31 @@ describe('tracing with OpenTelemetry', () => {
       expect(accept.parentSpanId ?? '').toBe('');
       const services = new Set(mine().filter((s) => s.traceId === accept.traceId).map((s) => `${s.service} ${s.name}`));
       expect([...services].sort()).toEqual(['callback-worker sms.callback', 'smpp-server sms.accept', 'smsc-connector smpp submit_sm', 'smsc-connector sms.dispatch', 'smsc-connector sms.receipt']);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('a report relayed to the SMPP server continues the trace in the SMPP server', async () => {
+    const session = await smppSession(smppPort);
+    try {
+      session.write({ command: 'bind_transceiver', sequence: 1, params: { system_id: 'relayed', password: PARTNER.smppPassword, interface_version: 0x34 } });
+      expect(await session.next()).toMatchObject({ command: 'bind_transceiver_resp', status: 0 });
+      session.write({ command: 'submit_sm', sequence: 2, params: { source_addr_ton: 5, source_addr: 'RELAYED', dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: '79036550552', short_message: Buffer.from('Hello, relayed'), registered_delivery: 1 } });
+      const answer = await session.next();
+      expect(answer).toMatchObject({ command: 'submit_sm_resp', status: 0 });
+      const id = String(answer.params.message_id);
+      const receipt = await session.next();
+      expect(receipt).toMatchObject({ command: 'deliver_sm', params: expect.objectContaining({ esm_class: 4 }) });
+      session.write({ command: 'deliver_sm_resp', sequence: receipt.sequence, status: 0, params: { message_id: '' } });
+      const mine = () => collector.spans.filter((s) => s.attributes['smsgw.message_id'] === id);
+      await waitFor('the callback span', () => mine().some((s) => s.name === 'sms.callback'), 10_000);
+      const callback = mine().find((s) => s.name === 'sms.callback');
+      // The worker's POST to the relay (undici), and the SMPP server's handling of it (http), in the message's trace.
+      const post = await waitFor('the relay request span', () => collector.spans.find((s) => s.service === 'callback-worker' && s.parentSpanId === callback.spanId && s.attributes['url.full']), 5000);
+      const relay = await waitFor('the relay span', () => collector.spans.find((s) => s.service === 'smpp-server' && s.parentSpanId === post.spanId), 5000);
+      expect(relay).toMatchObject({ traceId: callback.traceId, attributes: expect.objectContaining({ 'http.request.method': 'POST' }) });
+      expect(mine().find((s) => s.name === 'sms.accept')).toMatchObject({ service: 'smpp-server', traceId: callback.traceId });
     } finally {
       session.close();
     }
