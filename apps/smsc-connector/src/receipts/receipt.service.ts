@@ -392,14 +392,16 @@ export function candidateRows(of: Array<{ smscConnectionId: number; smscMessageI
   return rows;
 }
 
+const NO_SPANS: ReadonlyMap<string, string> = new Map();
+
 /**
  * With tracing on, an `sms.receipt` span for each traced message these receipts made final (from
  * the batch's start to its commit), child of the message's stored traceparent; returns their
  * traceparents by message id, for the reports that continue them.
  */
-function receiptSpans(finished: Settled[], startTime: number): Map<string, string> {
+function receiptSpans(finished: Settled[], startTime: number): ReadonlyMap<string, string> {
+  if (!tracing.on) return NO_SPANS;
   const out = new Map<string, string>();
-  if (!tracing.on) return out;
   for (const f of finished) {
     const tp = recordMessageSpan('sms.receipt', f.traceparent, { messageId: f.messageId, startTime, attributes: { 'smsgw.status': f.status } });
     if (tp) out.set(f.messageId, tp);
