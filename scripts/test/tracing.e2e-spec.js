@@ -228,6 +228,21 @@ describe('tracing with OpenTelemetry', () => {
     expect(collector.spans.filter((s) => s.attributes['url.path'] === '/health')).toEqual([]);
   });
 
+  it('a message of two segments: a submit_sm span for each, and one receipt span once both are delivered', async () => {
+    const answer = await send(ingress, 'Long and traced. '.repeat(12));
+    const id = /^OK\n(\d+)$/.exec(answer.body)?.[1];
+    expect(id).toBeDefined();
+    await waitFor('the delivery report', () => received.find((r) => r.query.get('transactionId') === id && r.query.get('status') === '2'), 20_000);
+    const mine = () => collector.spans.filter((s) => s.attributes['smsgw.message_id'] === id);
+    await waitFor('the callback span', () => mine().some((s) => s.name === 'sms.callback'), 10_000);
+    const [dispatch] = mine().filter((s) => s.name === 'sms.dispatch');
+    const submits = mine().filter((s) => s.name === 'smpp submit_sm');
+    expect(submits.map((s) => [s.parentSpanId, s.attributes['smsgw.segment']]).sort()).toEqual([[dispatch.spanId, 1], [dispatch.spanId, 2]]);
+    const receipts = mine().filter((s) => s.name === 'sms.receipt');
+    expect(receipts).toEqual([expect.objectContaining({ traceId: dispatch.traceId, attributes: expect.objectContaining({ 'smsgw.status': 2 }) })]);
+    expect(mine().find((s) => s.name === 'sms.callback').parentSpanId).toBe(receipts[0].spanId);
+  });
+
   it('a postponed message: its release by the scheduler is in its trace, between accept and dispatch', async () => {
     await startApp('scheduler', 'SCHEDULER_HTTP_PORT', { ...env, SCHEDULER_HTTP_HOST: '127.0.0.1', SCHEDULER_TASKS: 'release', SCHEDULER_RELEASE_INTERVAL_MS: '200' }, children);
     const at = new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, '+00:00');

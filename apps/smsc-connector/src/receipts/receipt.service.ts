@@ -311,6 +311,7 @@ export class ReceiptService {
         }
       }
       const finals: Array<{ id: string; status: 2 | 5; extStatus: number | null }> = [];
+      // With tracing on: the messages made final, for their receipt spans.
       const finished: Settled[] = [];
       const out: Array<{ messageId: string; partnerId: number; status: 2 | 5 }> = [];
       for (const m of open) {
@@ -321,7 +322,7 @@ export class ReceiptService {
         if (combined.final && (everyPartKnown || combined.status === MessageStatus.UNDELIVERED)) {
           const status = combined.status as 2 | 5;
           finals.push({ id: m.id, status, extStatus: combined.extStatus });
-          finished.push({ messageId: m.id, partnerId: m.partner_id, wantsDlr: m.wants_dlr, status, traceparent: m.traceparent });
+          if (tracing.on) finished.push({ messageId: m.id, partnerId: m.partner_id, wantsDlr: m.wants_dlr, status, traceparent: m.traceparent });
           if (m.wants_dlr) out.push({ messageId: m.id, partnerId: m.partner_id, status });
         }
       }
