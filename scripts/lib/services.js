@@ -151,6 +151,17 @@ async function startService({ name, main, env, port, nodeArgs = [], inheritOutpu
   };
 }
 
+/** Resolves with `check()`'s first truthy value (looked at every 100 ms); rejects after `ms`. */
+async function waitFor(what, check, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Resident set size of a process in KiB (Linux /proc; null elsewhere or when it is gone). */
 function rssKb(pid) {
   try {
@@ -297,6 +308,7 @@ async function stopChildren(children) {
 
 module.exports = {
   stopChildren,
+  waitFor,
   root,
   CLOCK_TICK_MS,
   intSetting,

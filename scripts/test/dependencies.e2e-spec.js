@@ -11,7 +11,7 @@ const { randomBytes } = require('node:crypto');
 const { Queue } = require('bullmq');
 const Redis = require('ioredis');
 const { Pool } = require('pg');
-const { root, freePort, clearRedisPrefix, stopChildren, withDatabase } = require('../lib/services');
+const { root, freePort, clearRedisPrefix, stopChildren, waitFor, withDatabase } = require('../lib/services');
 
 jest.setTimeout(90_000);
 
@@ -88,16 +88,6 @@ async function healthIs(app, status, ms) {
 
 function lines(app, re) {
   return app.output.split('\n').filter((l) => re.test(l));
-}
-
-async function waitFor(what, check, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('services started before their dependencies', () => {

@@ -1,3 +1,4 @@
+import './tracing';
 import { ConfigError, Startup } from '@smsgw/common';
 import { createCallbackWorkerApp } from './bootstrap';
 import { loadCallbackConfig } from './config';

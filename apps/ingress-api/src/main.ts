@@ -1,3 +1,4 @@
+import './tracing';
 import { ConfigError, Startup } from '@smsgw/common';
 import { refuseDevelopmentSecrets } from '@smsgw/db';
 import { createIngressApp } from './bootstrap';

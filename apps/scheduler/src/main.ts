@@ -1,3 +1,4 @@
+import './tracing';
 import { ConfigError, Startup } from '@smsgw/common';
 import { startScheduler } from './bootstrap';
 import { loadSchedulerConfig } from './config';

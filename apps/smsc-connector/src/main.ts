@@ -1,3 +1,4 @@
+import './tracing';
 import { ConfigError, Startup } from '@smsgw/common';
 import { loadConnectorConfig } from './config';
 import { createConnectorApp } from './connector';

@@ -11,3 +11,5 @@ export * from './batcher';
 export * from './journal';
 export * from './periodic-task';
 export * from './failure-throttle';
+export * from './message-trace';
+export { startTracing, stopTracing, tracingWanted } from './tracing';

@@ -13,6 +13,12 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/**
+ * The W3C `traceparent` of a traced message (docs/architecture.md, tracing): carried per message,
+ * since one job holds many. Absent when tracing is off or the message was not sampled.
+ */
+const Traceparent = z.string().max(64).optional();
+
 /** A stored message ready to be handed to an SMSC. The row in PostgreSQL is the truth. */
 export const MtDispatchMessage = z.object({
   messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
@@ -23,6 +29,7 @@ export const MtDispatchMessage = z.object({
    * carrying the count, so its backoff keeps growing). Absent: none.
    */
   attempt: z.number().int().positive().optional(),
+  traceparent: Traceparent,
 });
 export type MtDispatchMessage = z.infer<typeof MtDispatchMessage>;
 
@@ -54,6 +61,7 @@ export const DeliveryReport = z.object({
   messageId: z.string().regex(/^[1-9][0-9]{0,18}$/),
   partnerId: z.number().int().positive(),
   status: z.union([z.literal(0), z.literal(2), z.literal(5)]),
+  traceparent: Traceparent,
 });
 export type DeliveryReport = z.infer<typeof DeliveryReport>;
 

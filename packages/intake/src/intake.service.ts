@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { failSpan, MESSAGE_ID_ATTRIBUTE, sampledTraceparent, startAcceptSpan, tracing, withSpan } from '@smsgw/common';
 import { isBinaryEncoding } from '@smsgw/sms';
 import { LimitsService } from './limits.service';
 import { MessageWriter, type NewMessage, type StoredMessage } from './message-writer.service';
@@ -38,7 +39,28 @@ export class Intake {
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
+  /**
+   * With tracing on, a message is taken in its `sms.accept` span (a child of the request's span),
+   * whose traceparent, when sampled, the message carries on: stored with it and in its job.
+   */
   async take(partner: CachedPartner, message: NewMessage, partnerMsgId: string | null): Promise<StoredMessage> {
+    const span = tracing.on ? startAcceptSpan({ 'smsgw.partner_id': partner.id }) : undefined;
+    if (!span) return this.takeUntraced(partner, message, partnerMsgId);
+    const traceparent = sampledTraceparent(span);
+    if (traceparent) message.traceparent = traceparent;
+    try {
+      const stored = await withSpan(span, undefined, () => this.takeUntraced(partner, message, partnerMsgId));
+      span.setAttributes({ [MESSAGE_ID_ATTRIBUTE]: stored.id, 'smsgw.existing': stored.existing, 'smsgw.segments': stored.segments });
+      return stored;
+    } catch (e) {
+      failSpan(span, e);
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async takeUntraced(partner: CachedPartner, message: NewMessage, partnerMsgId: string | null): Promise<StoredMessage> {
     // The partnerMsgId's claim and the rate token in one round trip; a repeat takes no token.
     const admission = await this.limits.admit(partner.id, partner.row.rate_limit, partnerMsgId);
     if (admission.state === 'limited') throw new ProtocolError(408, 'Rate limit exceeded');

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Pool } from 'pg';
-import { defaultParallelFrom } from '@smsgw/common';
+import { defaultParallelFrom, tracing } from '@smsgw/common';
 import { dispatchBatches, enqueueBulk, MAX_DISPATCH_BATCH, type MtDispatchMessage, QUEUES } from '@smsgw/contracts';
 import { INTAKE_CONFIG, MT_DISPATCH_QUEUE, PG_POOL, type IntakeConfig } from './tokens';
 import { MessageIdAllocator } from '@smsgw/db';
@@ -35,6 +35,8 @@ export interface NewMessage {
   registeredDelivery?: number | null;
   /** 8-bit data whose hex starts with the partner's own UDH, sent as it is; absent: false. */
   udhi?: boolean;
+  /** The W3C traceparent of its accept span (tracing on, sampled): stored, and carried by its job. */
+  traceparent?: string;
 }
 
 export interface StoredMessage {
@@ -59,6 +61,8 @@ SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]
   $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[], $22::bool[])
 ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
 RETURNING id::text`;
+/** With tracing on: the same, with each message's traceparent (null when not sampled). */
+const INSERT_TRACED_SQL = INSERT_SQL.replace(`${COLUMNS})`, `${COLUMNS}, traceparent)`).replace('$22::bool[])', '$22::bool[], $23::text[])');
 const EXISTING_SQL = `
 SELECT m.id::text AS id, m.segments, m.partner_id, m.partner_msg_id FROM message m
 JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
@@ -148,7 +152,10 @@ export class MessageWriter implements OnApplicationShutdown {
     batch.forEach((p, i) => {
       const s = stored[i] as StoredMessage;
       const m = p.message;
-      if (!s.existing && m.releaseAt === null) immediate.push({ messageId: s.id, partnerId: m.partnerId, priority: m.priority });
+      if (s.existing || m.releaseAt !== null) return;
+      const item: MtDispatchMessage = { messageId: s.id, partnerId: m.partnerId, priority: m.priority };
+      if (m.traceparent) item.traceparent = m.traceparent;
+      immediate.push(item);
     });
     if (immediate.length > 0) this.gather(immediate);
     batch.forEach((p, i) => p.resolve(stored[i] as StoredMessage));
@@ -198,35 +205,36 @@ export class MessageWriter implements OnApplicationShutdown {
   private async insert(messages: NewMessage[]): Promise<StoredMessage[]> {
     const ids = await this.ids.take(messages.length);
     const col = <T>(f: (m: NewMessage) => T) => messages.map(f);
+    const values: unknown[] = [
+      ids,
+      col((m) => m.partnerId),
+      col((m) => m.partnerMsgId),
+      col((m) => m.ptag),
+      col((m) => m.sender),
+      col((m) => m.msisdn),
+      col((m) => m.text),
+      col((m) => m.encoding),
+      col((m) => m.segments),
+      col((m) => m.flash),
+      col((m) => m.priority),
+      col((m) => m.test),
+      col((m) => m.releaseAt),
+      col((m) => m.windowStart),
+      col((m) => m.windowEnd),
+      col((m) => m.windowZone),
+      col((m) => m.validUntil),
+      col((m) => m.concat?.ref ?? null),
+      col((m) => m.concat?.total ?? null),
+      col((m) => m.concat?.seq ?? null),
+      col((m) => m.registeredDelivery ?? null),
+      col((m) => m.udhi ?? false),
+    ];
+    // Tracing off: the statement without the column, so that it costs nothing.
+    if (tracing.on) values.push(col((m) => m.traceparent ?? null));
     // A named statement: PostgreSQL parses and plans it once per connection, not per batch.
-    const { rows } = await this.pool.query<{ id: string }>({
-      name: 'ingress.insertMessages',
-      text: INSERT_SQL,
-      values: [
-        ids,
-        col((m) => m.partnerId),
-        col((m) => m.partnerMsgId),
-        col((m) => m.ptag),
-        col((m) => m.sender),
-        col((m) => m.msisdn),
-        col((m) => m.text),
-        col((m) => m.encoding),
-        col((m) => m.segments),
-        col((m) => m.flash),
-        col((m) => m.priority),
-        col((m) => m.test),
-        col((m) => m.releaseAt),
-        col((m) => m.windowStart),
-        col((m) => m.windowEnd),
-        col((m) => m.windowZone),
-        col((m) => m.validUntil),
-        col((m) => m.concat?.ref ?? null),
-        col((m) => m.concat?.total ?? null),
-        col((m) => m.concat?.seq ?? null),
-        col((m) => m.registeredDelivery ?? null),
-        col((m) => m.udhi ?? false),
-      ],
-    });
+    const { rows } = await this.pool.query<{ id: string }>(
+      tracing.on ? { name: 'ingress.insertTracedMessages', text: INSERT_TRACED_SQL, values } : { name: 'ingress.insertMessages', text: INSERT_SQL, values },
+    );
     const inserted = new Set(rows.map((r) => r.id));
     const result: StoredMessage[] = messages.map((m, i) => ({ id: ids[i] as string, segments: m.segments, existing: false }));
     if (inserted.size === messages.length) return result;

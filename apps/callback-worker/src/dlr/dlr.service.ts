@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
+import { annotateMessageSpan, inMessageSpan, tracing } from '@smsgw/common';
 import type { Job } from 'bullmq';
 import type { Queue } from 'bullmq';
 import { dlrJobOptions, enqueueBulk, isDeliveryReportBatch, MessageStatus, parseJob, QUEUES, type DeliveryReport, type SmppRelayItem, type TypedJob } from '@smsgw/contracts';
@@ -107,7 +109,12 @@ export class DlrService {
   private async deliver(data: DeliveryReport, queuedAt: number): Promise<Deferral | null> {
     const key = `${data.messageId}:${data.status}`;
     for (let other = this.running.get(key); other; other = this.running.get(key)) await other.catch(() => undefined);
-    const run = this.deliverOnce(data, queuedAt);
+    // With tracing on and the message sampled: a span of its trace for this attempt.
+    const run = !data.traceparent ? this.deliverOnce(data, queuedAt) : inMessageSpan('sms.callback', data.traceparent, { messageId: data.messageId, kind: SpanKind.PRODUCER, attributes: { 'smsgw.callback_kind': 'dlr', 'smsgw.status': data.status } }, async (span) => {
+      const deferral = await this.deliverOnce(data, queuedAt);
+      if (span && deferral) span.setAttribute('smsgw.deferred', deferral.reason);
+      return deferral;
+    });
     this.running.set(key, run);
     try {
       return await run;
@@ -197,6 +204,9 @@ export class DlrService {
   private async settle(data: DeliveryReport, report: ReportRow, dueAt: Date, loggedUrl: string, outcome: HttpOutcome): Promise<Deferral | null> {
     const attempt = report.attempts + 1;
     const attemptedAt = new Date(Date.now() - outcome.durationMs);
+    if (tracing.on) {
+      annotateMessageSpan({ 'smsgw.attempt': attempt, 'smsgw.callback_url': loggedUrl, ...(outcome.httpStatus === null ? {} : { 'http.response.status_code': outcome.httpStatus }) }, outcome.ok ? undefined : (outcome.error ?? `HTTP ${outcome.httpStatus}`));
+    }
     const base = {
       kind: 'dlr' as const,
       hasRow: report.state !== null,

@@ -12,6 +12,7 @@ import {
   moJobId,
   moJobOptions,
   QUEUES,
+  type MtDispatchMessage,
   type QueueName,
 } from '@smsgw/contracts';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
@@ -21,6 +22,13 @@ export interface DispatchRef {
   id: string;
   partnerId: number;
   priority: 0 | 1 | 2;
+  /** The message's trace (tracing on, sampled): its job carries it on. */
+  traceparent: string | null;
+}
+
+/** A message's `mt.dispatch` item, with its traceparent when it has one. */
+function dispatchItem(m: DispatchRef): MtDispatchMessage {
+  return m.traceparent ? { messageId: m.id, partnerId: m.partnerId, priority: m.priority, traceparent: m.traceparent } : { messageId: m.id, partnerId: m.partnerId, priority: m.priority };
 }
 
 export interface ReportRef {
@@ -62,7 +70,7 @@ export class Jobs {
       await enqueueBulk(
         this.dispatchQueue,
         QUEUES.MT_DISPATCH,
-        chunk.map((m) => ({ data: { messageId: m.id, partnerId: m.partnerId, priority: m.priority }, opts: dispatchJobOptions(m.id, m.priority) })),
+        chunk.map((m) => ({ data: dispatchItem(m), opts: dispatchJobOptions(m.id, m.priority) })),
       );
     }
   }
@@ -77,7 +85,7 @@ export class Jobs {
     await enqueueBulk(
       this.dispatchQueue,
       QUEUES.MT_DISPATCH,
-      dispatchBatches(messages.map((m) => ({ messageId: m.id, partnerId: m.partnerId, priority: m.priority }))),
+      dispatchBatches(messages.map(dispatchItem)),
     );
   }
 

@@ -26,6 +26,7 @@ interface HeldRow {
   priority: number;
   valid_until: Date;
   due_since: Date;
+  traceparent: string | null;
 }
 
 interface ClaimedRow {
@@ -34,12 +35,13 @@ interface ClaimedRow {
   priority: number;
   valid_until: Date;
   incomplete: boolean;
+  traceparent: string | null;
 }
 
 // Held rows that must have a job: immediate (never had a release_at) or released. Paged by id
 // through message_release_at_id_idx (release_at, id) WHERE status = 1.
 const HELD_SQL = `
-SELECT id::text, partner_id, priority, valid_until, coalesce(released_at, created_at) AS due_since
+SELECT id::text, partner_id, priority, valid_until, coalesce(released_at, created_at) AS due_since, traceparent
 FROM message
 WHERE status = ${MessageStatus.ACCEPTED} AND release_at IS NULL AND id > $1
 ORDER BY id
@@ -54,7 +56,7 @@ WITH page AS (
   ORDER BY valid_until, id
   LIMIT $3
 )
-SELECT m.id::text, m.partner_id, m.priority, page.valid_until,
+SELECT m.id::text, m.partner_id, m.priority, page.valid_until, m.traceparent,
   (m.smsc_connection_id IS NOT NULL AND m.submitted_at <= $4
     AND (SELECT count(*) FROM message_part mp WHERE mp.message_id = m.id AND mp.smsc_message_id IS NOT NULL) < m.segments) AS incomplete
 FROM page JOIN message m ON m.id = page.id
@@ -140,12 +142,12 @@ export class DispatchSweep {
    * Those of `rows` without a job, that are still in the state that needs one: read after the
    * EXISTS, so a job that finished (and took the message on) in between is not made again.
    */
-  private async lostJobs(rows: Array<{ id: string; partner_id: number; priority: number }>, stillSql: string): Promise<DispatchRef[]> {
+  private async lostJobs(rows: Array<{ id: string; partner_id: number; priority: number; traceparent: string | null }>, stillSql: string): Promise<DispatchRef[]> {
     if (rows.length === 0) return [];
     const missing = await this.jobs.withoutDispatchJob(rows.map((r) => r.id));
     if (missing.size === 0) return [];
     const { rows: still } = await this.pool.query<{ id: string }>(stillSql, [[...missing]]);
     const keep = new Set(still.map((r) => r.id));
-    return rows.filter((r) => keep.has(r.id)).map((r) => ({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) }));
+    return rows.filter((r) => keep.has(r.id)).map((r) => ({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority), traceparent: r.traceparent }));
   }
 }

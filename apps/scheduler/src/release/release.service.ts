@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { checkOut } from '@smsgw/common';
+import { checkOut, recordMessageSpan, tracing } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
@@ -29,6 +29,7 @@ interface DueRow {
   window_start: number | null;
   window_end: number | null;
   window_zone: string | null;
+  traceparent: string | null;
 }
 
 // One statement claims a batch and releases the plain postponed rows in it: the partial index
@@ -48,13 +49,13 @@ WITH due AS (
 ), released AS (
   UPDATE message m SET release_at = NULL, released_at = $1
   FROM due WHERE m.ctid = due.tid AND due.window_start IS NULL AND due.valid_until > $1
-  RETURNING m.id::text, m.partner_id, m.priority
+  RETURNING m.id::text, m.partner_id, m.priority, m.traceparent
 )
 SELECT true AS released, id, partner_id, priority, NULL::timestamptz AS release_at, NULL::timestamptz AS valid_until,
-       NULL::smallint AS window_start, NULL::smallint AS window_end, NULL::text AS window_zone
+       NULL::smallint AS window_start, NULL::smallint AS window_end, NULL::text AS window_zone, traceparent
 FROM released
 UNION ALL
-SELECT false, m.id::text, m.partner_id, m.priority, m.release_at, m.valid_until, m.window_start, m.window_end, m.window_zone
+SELECT false, m.id::text, m.partner_id, m.priority, m.release_at, m.valid_until, m.window_start, m.window_end, m.window_zone, m.traceparent
 FROM due JOIN message m ON m.ctid = due.tid
 WHERE NOT (due.window_start IS NULL AND due.valid_until > $1)`;
 
@@ -149,7 +150,7 @@ export class ReleaseService implements OnModuleDestroy {
       const wait: { id: string; until: Date }[] = [];
       for (const r of rows) {
         if (r.released) {
-          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
+          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority), traceparent: r.traceparent });
           continue;
         }
         const d = decideRelease(
@@ -158,7 +159,7 @@ export class ReleaseService implements OnModuleDestroy {
           this.config.SCHEDULER_WINDOW_SLACK_MS,
         );
         if (d.kind === 'release') {
-          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority) });
+          release.push({ id: r.id, partnerId: r.partner_id, priority: asPriority(r.priority), traceparent: r.traceparent });
           windowed.push(r.id);
         } else if (d.kind === 'expire') expire.push(r.id);
         else wait.push({ id: r.id, until: d.until });
@@ -167,6 +168,8 @@ export class ReleaseService implements OnModuleDestroy {
       if (wait.length > 0) await client.query(RESCHEDULE_SQL, [wait.map((w) => w.id), wait.map((w) => w.until)]);
       const expired = await this.expiry.expire(client, expire, now, 'release');
       reports = expired.reports;
+      // With tracing on: each traced message's `sms.release` span, which its dispatch continues.
+      if (tracing.on) for (const m of release) m.traceparent = recordMessageSpan('sms.release', m.traceparent, { messageId: m.id }) ?? null;
       // Inside the transaction: the rows stay locked (and unreleased) until their jobs exist.
       await this.jobs.dispatchBatched(release);
       await client.query('COMMIT');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Batcher } from '@smsgw/common';
+import { activeMessageTraceparent, Batcher } from '@smsgw/common';
 import { dlrBatchJobOptions, enqueueBulk, MAX_DLR_BATCH, moJobOptions, QUEUES, type DeliveryReport, type TypedJob } from '@smsgw/contracts';
 import { CALLBACK_DLR_QUEUE, CALLBACK_MO_QUEUE } from '../infra/tokens';
 
@@ -28,9 +28,13 @@ export class PartnerCallbacks {
     @Inject(CALLBACK_MO_QUEUE) private readonly moQueue: Queue,
   ) {}
 
-  /** A delivery report for the partner's status URL (final status, or 0 with intermediate reports). */
-  deliveryReport(messageId: string, partnerId: number, status: 0 | 2 | 5): Promise<void> {
-    return this.reports.submit({ messageId, partnerId, status });
+  /**
+   * A delivery report for the partner's status URL (final status, or 0 with intermediate reports).
+   * `traceparent`: the span the report continues (a receipt's; null: none); by default the active
+   * message span's.
+   */
+  deliveryReport(messageId: string, partnerId: number, status: 0 | 2 | 5, traceparent: string | null | undefined = activeMessageTraceparent()): Promise<void> {
+    return this.reports.submit(traceparent ? { messageId, partnerId, status, traceparent } : { messageId, partnerId, status });
   }
 
   /** Stored MO for their partners' MO URLs, in one round trip. */

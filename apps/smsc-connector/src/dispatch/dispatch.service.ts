@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
+import { failSpan, inMessageSpan, MESSAGE_ID_ATTRIBUTE, startStepSpan, tracing } from '@smsgw/common';
 import { ExtStatus, MessageStatus, type MtDispatchMessage } from '@smsgw/contracts';
 import { buildMessageSegments, mapSubmitError, normalizeSmscId, smppAbsoluteTime, type SubmitSegment } from '@smsgw/sms';
 import { backoffDelay } from '../backoff';
@@ -78,7 +80,13 @@ export class DispatchService {
     }
     this.inProgress.add(job.messageId);
     try {
-      return await this.load(job, attempt);
+      if (!job.traceparent) return await this.load(job, attempt);
+      // With tracing on and the message sampled: a span of its trace for this run.
+      return await inMessageSpan('sms.dispatch', job.traceparent, { messageId: job.messageId, attributes: { 'smsgw.attempt': attempt } }, async (span) => {
+        const result = await this.load(job, attempt);
+        if (span && result.kind === 'retry') span.setAttribute('smsgw.retry_reason', result.reason);
+        return result;
+      });
     } finally {
       this.inProgress.delete(job.messageId);
     }
@@ -204,7 +212,14 @@ export class DispatchService {
           m.smscConnectionId = link.id;
         }
         inDoubt = true;
+        const span = tracing.on ? startStepSpan('smpp submit_sm', { [MESSAGE_ID_ATTRIBUTE]: m.id, 'smsgw.segment': segment.seq, 'smsgw.smsc_connection': link.name }, SpanKind.CLIENT) : undefined;
         const result = await link.submit(slot, this.submitSm(m, segment, source, destination));
+        if (span) {
+          span.setAttribute('smsgw.submit_result', result.kind);
+          if (result.kind === 'accepted') span.setAttribute('smsgw.smsc_message_id', result.smscMessageId);
+          else failSpan(span, result.kind === 'rejected' ? `command_status ${result.commandStatus}` : result.reason);
+          span.end();
+        }
         // Counted once the SMSC may have it twice: taken, or written and not answered.
         if (resend && (result.kind === 'accepted' || (result.kind === 'unanswered' && result.reason !== 'unsent'))) {
           connectorMetrics.resubmitted.inc({ reason: resend });

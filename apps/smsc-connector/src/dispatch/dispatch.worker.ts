@@ -109,6 +109,7 @@ export class DispatchWorker {
   private async retryAlone(m: MtDispatchMessage, runs: number, at: number): Promise<void> {
     const data: MtDispatchMessage = { messageId: m.messageId, partnerId: m.partnerId, priority: m.priority };
     if (runs > 0) data.attempt = runs;
+    if (m.traceparent) data.traceparent = m.traceparent;
     await enqueue(this.queue, QUEUES.MT_DISPATCH, data, { ...dispatchJobOptions(m.messageId, m.priority), delay: Math.max(0, at - Date.now()) });
   }
 }

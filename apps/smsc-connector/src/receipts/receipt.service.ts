@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { Batcher, inTransaction } from '@smsgw/common';
+import { Batcher, inTransaction, recordMessageSpan, tracing } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, receiptAddress, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
@@ -48,6 +48,7 @@ interface Settled {
   partnerId: number;
   wantsDlr: boolean;
   status: 2 | 5;
+  traceparent: string | null;
 }
 
 interface RecordedPart {
@@ -87,10 +88,10 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
    ), msg AS (
      UPDATE message m SET status = p.status, ext_status = p.ext_status, done_at = now(), updated_at = now()
      FROM part p WHERE m.id = p.message_id
-     RETURNING m.id, m.partner_id
+     RETURNING m.id, m.partner_id, m.traceparent
    )
    SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
-          pa.status_url IS NOT NULL AS wants_dlr
+          pa.status_url IS NOT NULL AS wants_dlr, msg.traceparent
    FROM matched LEFT JOIN msg ON msg.id = matched.message_id LEFT JOIN partner pa ON pa.id = msg.partner_id`;
 
 /**
@@ -126,6 +127,7 @@ export class ReceiptService {
   }
 
   private async onReceipts(batch: IncomingReceipt[]): Promise<void[]> {
+    const startedAt = tracing.on ? Date.now() : 0;
     const { found, settled } = await this.settleSingleSegments(batch);
     const updates: PartUpdate[] = [];
     const matched = found.map((part) => part !== null);
@@ -133,8 +135,10 @@ export class ReceiptService {
       const part = found[i];
       if (part && !settled[i]) updates.push({ messageId: part.message_id, seq: part.seq, outcome: toPartOutcome(r.mapped, r.receipt.doneAt ?? null) });
     });
-    const reports = settled.filter((x): x is Settled => x !== null && x.wantsDlr);
-    if (reports.length > 0) await Promise.all(reports.map((x) => this.callbacks.deliveryReport(x.messageId, x.partnerId, x.status)));
+    const final = settled.filter((x): x is Settled => x !== null);
+    const spans = receiptSpans(final, startedAt);
+    const reports = final.filter((x) => x.wantsDlr);
+    if (reports.length > 0) await Promise.all(reports.map((x) => this.callbacks.deliveryReport(x.messageId, x.partnerId, x.status, spans.get(x.messageId) ?? null)));
     const unmatched = batch.map((_, i) => i).filter((i) => !matched[i]);
     if (unmatched.length > 0) {
       // Park them, then look again: the dispatcher records the segment and then looks for parked
@@ -199,14 +203,14 @@ export class ReceiptService {
     // the arrays, a step that re-reads the others per receipt costs the square of the batch, and
     // without statistics (autovacuum off, nothing analysed) a plain join on message_part is planned
     // as a scan of the whole table. LATERAL … LIMIT 1 keeps each lookup on its index.
-    const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null }>({
+    const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null; traceparent: string | null }>({
       name: 'connector.settleSingleSegments',
       text: SETTLE_SINGLE_SEGMENTS_SQL,
       values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED],
     });
     for (const r of rows) {
       found[r.k] = { message_id: r.message_id, seq: r.seq };
-      if (r.settled) settled[r.k] = { messageId: r.message_id, partnerId: r.partner_id!, wantsDlr: r.wants_dlr === true, status: outcomes[r.k]!.status };
+      if (r.settled) settled[r.k] = { messageId: r.message_id, partnerId: r.partner_id!, wantsDlr: r.wants_dlr === true, status: outcomes[r.k]!.status, traceparent: r.traceparent };
     }
     return { found, settled };
   }
@@ -258,10 +262,11 @@ export class ReceiptService {
    * message cannot both miss the other's segment. The reports go out after the commit.
    */
   private async applyMany(all: PartUpdate[]): Promise<void[]> {
-    const reports = await inTransaction(this.pool, async (db) => {
+    const startedAt = tracing.on ? Date.now() : 0;
+    const { reports, finished } = await inTransaction(this.pool, async (db) => {
       const messageIds = [...new Set(all.map((u) => u.messageId))];
-      const { rows: msgRows } = await db.query<{ id: string; status: number; segments: number; partner_id: number; wants_dlr: boolean }>(
-        `SELECT m.id::text, m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr
+      const { rows: msgRows } = await db.query<{ id: string; status: number; segments: number; partner_id: number; wants_dlr: boolean; traceparent: string | null }>(
+        `SELECT m.id::text, m.status, m.segments, m.partner_id, p.status_url IS NOT NULL AS wants_dlr, m.traceparent
          FROM message m JOIN partner p ON p.id = m.partner_id WHERE m.id = ANY($1::bigint[]) ORDER BY m.id FOR UPDATE OF m`,
         [messageIds],
       );
@@ -313,6 +318,8 @@ export class ReceiptService {
         }
       }
       const finals: Array<{ id: string; status: 2 | 5; extStatus: number | null }> = [];
+      // With tracing on: the messages made final, for their receipt spans.
+      const finished: Settled[] = [];
       const out: Array<{ messageId: string; partnerId: number; status: 2 | 5 }> = [];
       for (const m of open) {
         const outcomes = partsByMessage.get(m.id) ?? [];
@@ -322,6 +329,7 @@ export class ReceiptService {
         if (combined.final && (everyPartKnown || combined.status === MessageStatus.UNDELIVERED)) {
           const status = combined.status as 2 | 5;
           finals.push({ id: m.id, status, extStatus: combined.extStatus });
+          if (tracing.on) finished.push({ messageId: m.id, partnerId: m.partner_id, wantsDlr: m.wants_dlr, status, traceparent: m.traceparent });
           if (m.wants_dlr) out.push({ messageId: m.id, partnerId: m.partner_id, status });
         }
       }
@@ -346,9 +354,10 @@ export class ReceiptService {
         reported.add(m.id);
         out.push({ messageId: m.id, partnerId: m.partner_id, status: m.status as 2 | 5 });
       }
-      return out;
+      return { reports: out, finished };
     });
-    await Promise.all(reports.map((r) => this.callbacks.deliveryReport(r.messageId, r.partnerId, r.status)));
+    const spans = receiptSpans(finished, startedAt);
+    await Promise.all(reports.map((r) => this.callbacks.deliveryReport(r.messageId, r.partnerId, r.status, spans.get(r.messageId) ?? null)));
     return all.map(() => undefined);
   }
 
@@ -389,6 +398,23 @@ export function candidateRows(of: Array<{ smscConnectionId: number; smscMessageI
     }),
   );
   return rows;
+}
+
+const NO_SPANS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * With tracing on, an `sms.receipt` span for each traced message these receipts made final (from
+ * the batch's start to its commit), child of the message's stored traceparent; returns their
+ * traceparents by message id, for the reports that continue them.
+ */
+function receiptSpans(finished: Settled[], startTime: number): ReadonlyMap<string, string> {
+  if (!tracing.on) return NO_SPANS;
+  const out = new Map<string, string>();
+  for (const f of finished) {
+    const tp = recordMessageSpan('sms.receipt', f.traceparent, { messageId: f.messageId, startTime, attributes: { 'smsgw.status': f.status } });
+    if (tp) out.set(f.messageId, tp);
+  }
+  return out;
 }
 
 function toPartOutcome(mapped: MappedStatus, doneAt: Date | null): PartOutcome {

@@ -1,0 +1,5 @@
+// First import of main.ts: tracing, when the OTEL_* variables turn it on, must patch pg, ioredis,
+// undici and http before any of the app's modules loads them.
+import { startTracing } from '@smsgw/common/dist/tracing';
+
+startTracing('scheduler');
