@@ -2,4 +2,5 @@
 // undici and http before any of the app's modules loads them.
 import { startTracing } from '@smsgw/common/dist/tracing';
 
-startTracing('portal');
+// Its HTTP clients are outsiders: a traceparent they send is not taken.
+startTracing('portal', process.env, { untrustedClients: true });

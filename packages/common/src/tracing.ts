@@ -18,6 +18,23 @@ export function tracingWanted(env: TracingEnv): boolean {
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
 }
 
+export interface TracingOptions {
+  /**
+   * The app's HTTP clients are outsiders (partners on the ingress, people on the portal): a
+   * `traceparent` they send is not taken (nor sent on), so that whether a message is traced, and in
+   * which trace, is the platform's sampler's decision alone; a partner cannot have every message
+   * traced by sending a sampled flag.
+   */
+  untrustedClients?: boolean;
+}
+
+/** Neither reads nor writes any header: the propagator of apps whose HTTP clients are outsiders. */
+const NO_PROPAGATION = {
+  inject: (): void => undefined,
+  extract: <C>(ctx: C): C => ctx,
+  fields: (): string[] => [],
+};
+
 /** The running SDK's shutdown (flushes the spans not exported yet), once started. */
 let shutdown: (() => Promise<void>) | null = null;
 
@@ -28,7 +45,7 @@ let shutdown: (() => Promise<void>) | null = null;
  * batching (OTEL_BSP_*) come from the OTEL_* variables, read by the SDK. Only traces: no
  * OpenTelemetry metrics or logs (metrics are Prometheus' /metrics; logs are pino's, with the trace id).
  */
-export function startTracing(serviceName: string, env: TracingEnv = process.env): boolean {
+export function startTracing(serviceName: string, env: TracingEnv = process.env, options: TracingOptions = {}): boolean {
   if (tracing.on || !tracingWanted(env)) return tracing.on;
   // Required here, not imported at the top: with tracing off, none of the SDK is loaded.
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
@@ -41,6 +58,7 @@ export function startTracing(serviceName: string, env: TracingEnv = process.env)
     // Traces only: an empty list keeps the SDK from setting up its OTLP metrics and logs exporters.
     metricReaders: [],
     logRecordProcessors: [],
+    ...(options.untrustedClients ? { textMapPropagator: NO_PROPAGATION } : {}),
     instrumentations: [
       // Probes and scrapes would be most of the spans, and say nothing about a message. Outgoing
       // requests, database statements and Redis commands only inside a trace: BullMQ's polling, the
