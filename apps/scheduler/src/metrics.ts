@@ -29,7 +29,7 @@ function scrapeProbe<T>(reuseMs: number) {
 }
 
 /** A gauge whose value is set by `collect` at each scrape, registered once per process. */
-function collectedGauge<L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => Promise<void>): Gauge<L> {
+export function collectedGauge<L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => Promise<void>): Gauge<L> {
   return (
     (metricsRegistry.getSingleMetric(name) as Gauge<L> | undefined) ??
     new Gauge<L>({

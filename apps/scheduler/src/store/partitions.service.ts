@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { checkOut, registeredGauge } from '@smsgw/common';
+import { checkOut } from '@smsgw/common';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
+import { collectedGauge } from '../metrics';
 import { PG_POOL } from '../infra/tokens';
 import { PeriodicTask } from '../tasks/periodic-task';
 
@@ -30,7 +31,25 @@ ORDER BY upper`;
 
 const LOCK = `hashtext('smsgw.scheduler.partitions')`;
 
-const ahead = registeredGauge('smsgw_scheduler_partitions_ahead_seconds', 'How far ahead of now the partitions of a table partitioned by day reach (a row beyond cannot be stored)', ['table']);
+/** Where each table's last partition ends (ms), as this instance last read it. */
+const reaches = new Map<string, number>();
+// Computed at each scrape from the last reading: a task that stops running (or keeps failing)
+// shows as a value running down, not as a value frozen at its last run.
+collectedGauge(
+  'smsgw_scheduler_partitions_ahead_seconds',
+  'How far ahead of now the partitions of a table partitioned by day reach (a row beyond cannot be stored), as of the last run of the partitions task',
+  ['table'],
+  async (g) => {
+    g.reset();
+    for (const [table, reach] of reaches) g.set({ table }, Math.round((reach - Date.now()) / 1000));
+  },
+);
+
+interface PartitionRow {
+  name: string;
+  lower: Date | null;
+  upper: Date | null;
+}
 
 export interface PartitionChanges {
   created: string[];
@@ -76,7 +95,11 @@ export class Partitions implements OnModuleDestroy {
     const { client, release } = await checkOut(this.pool);
     try {
       const { rows: [lock] } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${LOCK}) AS got`);
-      if (!lock?.got) return changes;
+      if (!lock?.got) {
+        // Another instance is at it; the reach is still read, so that every instance's gauge is current.
+        for (const t of dailyPartitioned(this.config)) this.noteReach(t.table, (await client.query<PartitionRow>(PARTITIONS_SQL, [t.table])).rows);
+        return changes;
+      }
       try {
         await client.query(`SET lock_timeout = '5s'`);
         for (const t of dailyPartitioned(this.config)) await this.maintainTable(client, t, now, changes);
@@ -89,9 +112,16 @@ export class Partitions implements OnModuleDestroy {
     return changes;
   }
 
+  /** The end of the table's last partition (or `created`, the end of those just made), for the gauge. */
+  private noteReach(table: string, rows: PartitionRow[], created = 0): number {
+    const reach = Math.max(created, ...rows.map((r) => r.upper?.getTime() ?? 0));
+    reaches.set(table, reach);
+    return reach;
+  }
+
   private async maintainTable(client: PoolClient, t: DailyPartitioned, now: Date, changes: PartitionChanges): Promise<void> {
     const table = client.escapeIdentifier(t.table);
-    const { rows } = await client.query<{ name: string; lower: Date | null; upper: Date | null }>(PARTITIONS_SQL, [t.table]);
+    const { rows } = await client.query<PartitionRow>(PARTITIONS_SQL, [t.table]);
     const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
     const until = today + (this.config.SCHEDULER_PARTITIONS_AHEAD_DAYS + 1) * DAY_MS;
     let from = Math.max(today, ...rows.map((r) => r.upper?.getTime() ?? 0));
@@ -107,8 +137,7 @@ export class Partitions implements OnModuleDestroy {
       }
       changes.created.push(name);
     }
-    const reach = Math.max(from, ...rows.map((r) => r.upper?.getTime() ?? 0));
-    ahead.set({ table: t.table }, Math.round((reach - now.getTime()) / 1000));
+    const reach = this.noteReach(t.table, rows, from);
     if (changes.created.length > 0) this.log.log(`created partitions of ${t.table} up to ${new Date(reach).toISOString()}`);
 
     if (t.retentionDays <= 0) return;
