@@ -15,6 +15,11 @@
 // by the ids the responses carried and the receipts' receipted_message_id), and CPU ms per
 // message per process. Then SMPP / HTTP.
 //
+// BENCH_TRACE_RATIO (a share, 0 to 1) turns tracing on in every service (docs/operator-guide.md,
+// Tracing): parent-based ratio sampling at that share, spans exported over OTLP/HTTP (the SDK's
+// default protobuf) to a receiver in this process that answers 200 and counts requests and bytes.
+// Unset: tracing off, as `npm start` runs by default.
+//
 // A third phase, `kannel`, runs only when BENCH_OPENSMPPBOX names an opensmppbox binary (Kannel's
 // SMPP server for clients; built from source, see docs/operator-guide.md): Kannel's bearerbox
 // (/usr/sbin/bearerbox, Debian package kannel) bound to the same simulator as an SMPP SMSC (an
@@ -56,6 +61,8 @@ const TEXT = 'Your code is 4711. Do not share it with anyone.';
 const PASSWORD = 'bench-pw';
 /** The kannel phase: an opensmppbox binary (unset: the phase is skipped), Kannel's bearerbox, their ports. */
 const OPENSMPPBOX = env.BENCH_OPENSMPPBOX || '';
+const TRACE_RATIO = env.BENCH_TRACE_RATIO ?? '';
+if (TRACE_RATIO !== '' && !(Number(TRACE_RATIO) >= 0 && Number(TRACE_RATIO) <= 1)) fail(`BENCH_TRACE_RATIO="${TRACE_RATIO}" must be a share from 0 to 1`);
 const BEARERBOX = '/usr/sbin/bearerbox';
 const KANNEL_PORTS = { admin: portBase + 10, box: portBase + 11, opensmppbox: portBase + 12 };
 
@@ -278,8 +285,12 @@ async function main() {
   await lib.clearRedisPrefix(redis, prefix);
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || null;
 
+  const otlp = TRACE_RATIO === '' ? null : await otlpReceiver();
   const platformEnv = {
     ...env,
+    ...(otlp
+      ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACE_RATIO }
+      : { OTEL_SDK_DISABLED: 'true' }),
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
@@ -442,6 +453,7 @@ async function main() {
         process.exitCode = 1;
       }
     }
+    if (otlp) console.log(`\ntracing: ${TRACE_RATIO} of messages sampled; the OTLP receiver got ${otlp.requests} requests, ${(otlp.bytes / 1e6).toFixed(1)} MB`);
     const ratio = results.smpp.acceptedPerSecond / Math.max(1, results.http.acceptedPerSecond);
     console.log(`\nSMPP / HTTP accepted/s: ${ratio.toFixed(2)} (target 2.00: ${ratio >= 2 ? 'met' : 'NOT met'}); gateway CPU per message SMPP / HTTP: ${(results.smpp.gatewayCpuMsPerAccepted / results.http.gatewayCpuMsPerAccepted).toFixed(2)}`);
     if (results.kannel) {
@@ -453,7 +465,7 @@ async function main() {
           `CPU ms per message, platform gateway (with PostgreSQL and Redis) / Kannel (bearerbox + opensmppbox): ${results.smpp.gatewayCpuMsPerAccepted.toFixed(3)} / ${k.gatewayCpuMsPerAccepted.toFixed(3)}`,
       );
     }
-    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw', opensmppbox: Boolean(OPENSMPPBOX) }, results, ratio, kannelRatio }));
+    console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw', opensmppbox: Boolean(OPENSMPPBOX), traceRatio: TRACE_RATIO === '' ? null : Number(TRACE_RATIO) }, results, ratio, kannelRatio, otlp: otlp && { requests: otlp.requests, bytes: otlp.bytes } }));
     if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
     if (results.kannel && !results.kannel.exactlyOneReceiptPerAccepted) process.exitCode = 1;
     clearInterval(sampler);
@@ -464,6 +476,22 @@ async function main() {
     await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`).catch(() => {});
     await lib.clearRedisPrefix(redis, prefix).catch(() => {});
     redis.disconnect();
+    otlp?.server.close();
+  }
+
+  /** An OTLP/HTTP receiver: answers every export 200 and counts requests and bytes. */
+  async function otlpReceiver() {
+    const r = { requests: 0, bytes: 0, url: '', server: null };
+    r.server = http.createServer((req, res) => {
+      req.on('data', (c) => (r.bytes += c.length));
+      req.on('end', () => {
+        r.requests++;
+        res.writeHead(200, { 'content-type': req.headers['content-type'] || 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise((resolve) => r.server.listen(0, '127.0.0.1', resolve));
+    r.url = `http://127.0.0.1:${r.server.address().port}`;
+    return r;
   }
 
   /**
