@@ -21,8 +21,10 @@
 #   DEBIAN_MIRROR           default: the Debian mirror apt uses here (/etc/apt/sources.list.d,
 #                           /etc/apt/sources.list); without either the script stops
 #   DEBIAN_SECURITY_MIRROR  default: the security mirror apt uses here, if any
-#   NPM_REGISTRY            default: the registry npm is configured with (`npm config get
-#                           registry`); without either the script stops
+#   NPM_REGISTRY            default: the registry set in npm's configuration on this machine
+#                           (`npm config list`: the environment, a project, user or global
+#                           .npmrc; npm's built-in default does not count); without either the
+#                           script stops
 # No mirror or registry is named here: they come from this machine's configuration or from
 # these variables.
 #   NODE_VERSION            Node.js 24 release for node:24-bookworm-slim (default 24.22.3, the
@@ -89,9 +91,11 @@ if [ -z "${DEBIAN_SECURITY_MIRROR:-}" ]; then
   DEBIAN_SECURITY_MIRROR=$(apt_uris "$SUITE-security" | head -n1 || true)
 fi
 if [ -z "${NPM_REGISTRY:-}" ]; then
-  NPM_REGISTRY=$(npm config get registry 2>/dev/null || true)
+  # `npm config list` shows only what is set (highest precedence first); `npm config get` would
+  # answer npm's built-in default when nothing is, a registry this machine was never given.
+  NPM_REGISTRY=$(npm config list 2>/dev/null | sed -n 's/^registry = "\(.*\)"$/\1/p' | head -n1 || true)
   [ -n "$NPM_REGISTRY" ] || {
-    echo "$0: no npm registry: npm has none configured (or is missing); set NPM_REGISTRY" >&2
+    echo "$0: no npm registry: npm's configuration on this machine sets none (npm config set registry <url>, or an .npmrc); set NPM_REGISTRY" >&2
     exit 1
   }
 fi
