@@ -67,24 +67,24 @@ export async function checkOut(pool: Pool): Promise<{ client: PoolClient; releas
 }
 
 /**
- * A PostgreSQL error about the data or the statement itself (SQLSTATE classes 22 data exception,
- * 23 integrity constraint violation, 42 syntax error or access rule violation): trying the same
- * again fails the same way. Anything else (the server unreachable, starting, shutting down, out of
- * connections, a deadlock) may pass on a later try.
- */
-export function isStatementRefused(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code);
-}
-
-/**
- * A row for a table partitioned by day (callback_attempt) beyond its last partition: refused like
- * a check violation (23514), but the row is right and the partition missing (the scheduler's
- * `partitions` task keeps them ahead); written again once it exists.
+ * A row for a table partitioned by day (callback_attempt) beyond its last partition: reported as a
+ * check violation (23514), but the row is right and the partition missing (the scheduler's
+ * `partitions` task keeps them ahead); it goes in once the partition exists.
  */
 export function isMissingPartition(e: unknown): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
   return err?.code === '23514' && typeof err.message === 'string' && err.message.startsWith('no partition of relation');
+}
+
+/**
+ * A PostgreSQL error about the data or the statement itself (SQLSTATE classes 22 data exception,
+ * 23 integrity constraint violation, 42 syntax error or access rule violation): trying the same
+ * again fails the same way. Anything else (the server unreachable, starting, shutting down, out of
+ * connections, a deadlock, a partition not created yet) may pass on a later try.
+ */
+export function isStatementRefused(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code) && !isMissingPartition(e);
 }
 
 /** The database a connection URL names, as a safe file name (journal directories are per database). */

@@ -205,7 +205,7 @@ export class CallbackLog implements BeforeApplicationShutdown {
       if (this.retryDelay > 0) this.logger.log(`callback records are written again after ${Math.round((Date.now() - this.failingSince) / 1000)} s`);
       this.retryDelay = 0;
     } catch (e) {
-      if ((!isStatementRefused(e) || isMissingPartition(e)) && !this.stopping) {
+      if (!isStatementRefused(e) && !this.stopping) {
         // The database is away (or callback_attempt has no partition for now yet), not the rows
         // wrong. The pushes these records describe have been made: failing their jobs would make
         // them again, a duplicate for the partner. They wait here, in order, and are written when

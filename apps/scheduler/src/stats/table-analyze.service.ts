@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { checkOut } from '@smsgw/common';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { PG_POOL } from '../infra/tokens';
+import { underAdvisoryLock } from '../tasks/advisory-lock';
 import { PeriodicTask } from '../tasks/periodic-task';
 
 /** The tables the hot paths write and read by key; their planner statistics must follow their growth. */
@@ -56,26 +56,18 @@ export class TableAnalyze implements OnModuleDestroy {
 
   /** The hot tables analysed now; none while autovacuum is on or another instance is at it. */
   async analyzeStale(): Promise<string[]> {
-    const { client, release } = await checkOut(this.pool);
-    try {
-      const { rows: [setting] } = await client.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
-      if (setting?.on) return [];
-      if (!this.told) {
-        this.told = true;
-        this.log.log('autovacuum is off: the scheduler analyses the hot tables as they grow');
-      }
-      const { rows: [lock] } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(hashtext('smsgw.scheduler.analyze')) AS got`);
-      if (!lock?.got) return [];
-      try {
-        const { rows } = await client.query<{ relname: string }>(STALE_SQL, [HOT_TABLES]);
-        // Names of the fixed list above and of their partitions (the catalog's), never from input.
-        for (const r of rows) await client.query(`ANALYZE ${client.escapeIdentifier(r.relname)}`);
-        return rows.map((r) => r.relname);
-      } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext('smsgw.scheduler.analyze'))`);
-      }
-    } finally {
-      release();
+    const { rows: [setting] } = await this.pool.query<{ on: boolean }>(`SELECT current_setting('autovacuum') = 'on' AS on`);
+    if (setting?.on) return [];
+    if (!this.told) {
+      this.told = true;
+      this.log.log('autovacuum is off: the scheduler analyses the hot tables as they grow');
     }
+    const analysed = await underAdvisoryLock(this.pool, 'smsgw.scheduler.analyze', async (client) => {
+      const { rows } = await client.query<{ relname: string }>(STALE_SQL, [HOT_TABLES]);
+      // Names of the fixed list above and of their partitions (the catalog's), never from input.
+      for (const r of rows) await client.query(`ANALYZE ${client.escapeIdentifier(r.relname)}`);
+      return rows.map((r) => r.relname);
+    });
+    return analysed ?? [];
   }
 }

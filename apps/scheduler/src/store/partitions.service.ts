@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { checkOut } from '@smsgw/common';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
 import { collectedGauge } from '../metrics';
 import { PG_POOL } from '../infra/tokens';
+import { underAdvisoryLock } from '../tasks/advisory-lock';
 import { PeriodicTask } from '../tasks/periodic-task';
 
 const DAY_MS = 86_400_000;
@@ -28,8 +28,6 @@ SELECT c.relname AS name,
 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 WHERE i.inhparent = $1::regclass
 ORDER BY upper`;
-
-const LOCK = `hashtext('smsgw.scheduler.partitions')`;
 
 /** Where each table's last partition ends (ms), as this instance last read it. */
 const reaches = new Map<string, number>();
@@ -92,23 +90,17 @@ export class Partitions implements OnModuleDestroy {
   /** One run: what it created and dropped (nothing while another instance is at it). */
   async maintain(now: Date = this.clock.now()): Promise<PartitionChanges> {
     const changes: PartitionChanges = { created: [], dropped: [] };
-    const { client, release } = await checkOut(this.pool);
-    try {
-      const { rows: [lock] } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${LOCK}) AS got`);
-      if (!lock?.got) {
-        // Another instance is at it; the reach is still read, so that every instance's gauge is current.
-        for (const t of dailyPartitioned(this.config)) this.noteReach(t.table, (await client.query<PartitionRow>(PARTITIONS_SQL, [t.table])).rows);
-        return changes;
-      }
+    const ran = await underAdvisoryLock(this.pool, 'smsgw.scheduler.partitions', async (client) => {
+      await client.query(`SET lock_timeout = '5s'`);
       try {
-        await client.query(`SET lock_timeout = '5s'`);
         for (const t of dailyPartitioned(this.config)) await this.maintainTable(client, t, now, changes);
       } finally {
-        await client.query(`RESET lock_timeout; SELECT pg_advisory_unlock(${LOCK})`);
+        await client.query('RESET lock_timeout');
       }
-    } finally {
-      release();
-    }
+      return true;
+    });
+    // Another instance is at it; the reach is still read, so that every instance's gauge is current.
+    if (ran === null) for (const t of dailyPartitioned(this.config)) this.noteReach(t.table, (await this.pool.query<PartitionRow>(PARTITIONS_SQL, [t.table])).rows);
     return changes;
   }
 
