@@ -8,6 +8,22 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 
+/**
+ * The services `npm start` (scripts/start.js) runs, in start order; each is started only if its
+ * dist/main.js exists. The simulator comes first so that the connector finds an SMSC to bind to.
+ */
+const START_SERVICES = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+/**
+ * Node options of a service, wherever it is started. The callback worker allocates many
+ * short-lived objects per callback: a larger young generation means fewer scavenges (about 7 %
+ * less CPU per callback in bench:callbacks), as its `npm start` does too.
+ */
+const NODE_ARGS = {
+  'callback-worker': ['--max-semi-space-size=32'],
+  // A release burst makes a lot of short-lived garbage (BullMQ jobs): keep the heap small (its npm start).
+  scheduler: ['--max-semi-space-size=32', '--max-old-space-size=128'],
+};
+
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux we run on. */
 const CLOCK_TICK_MS = 1000 / 100;
 
@@ -307,6 +323,8 @@ async function stopChildren(children) {
 }
 
 module.exports = {
+  START_SERVICES,
+  NODE_ARGS,
   stopChildren,
   waitFor,
   root,
