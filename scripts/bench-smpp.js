@@ -345,25 +345,9 @@ async function main() {
       if (redisPid) out['redis-server'] = [redisPid];
       return out;
     };
-    // CPU per process, pid by pid: PostgreSQL backends come and go with the pools, so each pid's
-    // latest reading is kept (sampled every 500 ms) and a backend that ends keeps what it had used.
-    const seen = new Map(); // pid -> { key, ms }
-    const sample = async () => {
-      for (const [key, pids] of Object.entries(await processes())) {
-        for (const pid of pids) {
-          const ms = lib.cpuMs(pid);
-          if (ms !== null) seen.set(pid, { key, ms });
-        }
-      }
-    };
-    const cpuOf = async () => {
-      await sample();
-      const out = {};
-      for (const { key, ms } of seen.values()) out[key] = (out[key] ?? 0) + ms;
-      return out;
-    };
-    const sampler = setInterval(() => void sample().catch(() => {}), 500);
-    sampler.unref();
+    // PostgreSQL backends come and go with the pools: each pid's latest reading is kept.
+    const tracker = lib.cpuTracker(processes);
+    const cpuOf = () => tracker.totals();
     const submitsAtSmsc = async () => (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;
 
     const results = {};
@@ -468,7 +452,7 @@ async function main() {
     console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw', opensmppbox: Boolean(OPENSMPPBOX), traceRatio: TRACE_RATIO === '' ? null : Number(TRACE_RATIO) }, results, ratio, kannelRatio, otlp: otlp && { requests: otlp.requests, bytes: otlp.bytes } }));
     if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
     if (results.kannel && !results.kannel.exactlyOneReceiptPerAccepted) process.exitCode = 1;
-    clearInterval(sampler);
+    tracker.stop();
   } finally {
     start.kill('SIGTERM');
     await new Promise((r) => (start.exitCode !== null ? r() : start.once('exit', r)));
