@@ -5,14 +5,17 @@
 // node options, the same environment, a port of their own for /health or /metrics; the ingress
 // instances share the partner port through INGRESS_REUSE_PORT) and stops those it does not. Then
 // wrk sends /send (bench:kannel's load: a unique number and partnerMsgId per request, every message
-// asking for a delivery report to a local sink) for a short warm-up and a measured BENCH_SECONDS,
-// and the bench waits until every accepted message's report reached the sink.
+// asking for a delivery report to a local sink) for a short warm-up, then nothing for
+// BENCH_IDLE_SECONDS (each kind's CPU at rest), then a measured BENCH_SECONDS, and the bench waits
+// until every accepted message's report reached the sink.
 //
 // Printed per run: accepted/s, reports/s at the sink, CPU ms per accepted message of each kind of
 // process (the sum over its instances, from /proc), PostgreSQL's (the backends serving the bench
 // database, and the server's shared processes) and Redis's (redis-server), the total, and the
 // share of the machine's CPUs the run used, beside how busy the whole machine was (/proc/stat: the
-// difference is someone else's work). Each configuration runs BENCH_ROUNDS times, alternating, so
+// difference is someone else's work); each kind's CPU at rest (ms/s) and its CPU per message net
+// of that rest (what a message adds, apart from what an instance costs by running); PostgreSQL's
+// WAL bytes per message, and at the end what the store grew by per message. Each configuration runs BENCH_ROUNDS times, alternating, so
 // that a slow patch of a shared machine does not land on one configuration only. The figure to
 // rely on is CPU per message: throughput on a shared machine is whatever the others leave.
 // Everything started is stopped at the end; the bench database, Redis keys, journals and temp
@@ -40,6 +43,8 @@ const int = (name, fallback, min) => lib.intSetting(env, name, fallback, min, fa
 const seconds = int('BENCH_SECONDS', 15, 1);
 const warmupSeconds = int('BENCH_WARMUP_SECONDS', 3, 1);
 const rounds = int('BENCH_ROUNDS', 2, 1);
+/** Before each measured run: this long without load, for each kind's CPU at rest (timers, polls, health checks). */
+const idleSeconds = int('BENCH_IDLE_SECONDS', 5, 1);
 const connections = int('BENCH_CONNECTIONS', 32, 1);
 const threads = int('BENCH_THREADS', 2, 1);
 /** Requests/s offered in all (0: as fast as the answers come). */
@@ -163,6 +168,15 @@ async function simulatorSubmits() {
   return (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;
 }
 
+const walLsn = async (platform) => (await platform.pool.query('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+const walSince = async (platform, lsn) => Number((await platform.pool.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS n', [lsn])).rows[0].n);
+
+/** The bench database's size on disk (tables, indexes, TOAST) and its messages. */
+async function storeSize(platform) {
+  const { rows } = await platform.pool.query(`SELECT pg_database_size(current_database())::bigint AS bytes, (SELECT count(*) FROM message)::bigint AS n`);
+  return { bytes: Number(rows[0].bytes), messages: Number(rows[0].n) };
+}
+
 /** Waits until `tag` has a report for each of `accepted` messages, or none came for BENCH_DRAIN_TIMEOUT_S. */
 async function drain(sink, tag, accepted, check) {
   let st = await sink.stats(tag);
@@ -193,12 +207,20 @@ async function measure(ctx, step, round) {
   // that the measured run starts with an idle pipeline.
   const warm = await load.runWrk({ ...wrkArgs, tag: `${login}-warm`, login: `${login}-warm`, seconds: warmupSeconds });
   await drain(sink, `${login}-warm`, warm.ok, check);
-  await lib.sleep(500);
+  await lib.sleep(1000);
+  // At rest: what each kind of process costs per second with no message to carry.
+  const idle0 = await tracker.totals();
+  const idleT0 = Date.now();
+  await lib.sleep(idleSeconds * 1000);
+  const idle1 = await tracker.totals();
+  const idleMsPerSecond = {};
+  for (const name of Object.keys(idle1)) idleMsPerSecond[name] = (idle1[name] - (idle0[name] ?? 0)) / ((Date.now() - idleT0) / 1000);
 
   const loadAverage = os.loadavg()[0];
   const cpu0 = await tracker.totals();
   const machine0 = lib.machineCpuMs();
   const submits0 = await simulatorSubmits();
+  const wal0 = await walLsn(platform);
   const w = await load.runWrk({ ...wrkArgs, tag: login, login, seconds });
   const st = await drain(sink, login, w.ok, check);
   // A moment for late duplicates before the figures are read.
@@ -207,13 +229,17 @@ async function measure(ctx, step, round) {
   const cpu1 = await tracker.totals();
   const machine1 = lib.machineCpuMs();
   const submits = (await simulatorSubmits()) - submits0;
+  const walBytes = await walSince(platform, wal0);
   const windowS = (Date.now() - w.t0) / 1000;
 
   const accepted = w.ok;
   const perMsg = {};
   for (const name of Object.keys(cpu1)) perMsg[name] = accepted ? (cpu1[name] - (cpu0[name] ?? 0)) / accepted : null;
   if (w.wrkCpuMs !== null && accepted) perMsg.wrk = w.wrkCpuMs / accepted;
-  const sum = (names) => names.reduce((t, n) => t + (perMsg[n] ?? 0), 0);
+  // Net of rest: per message, minus what the kind would have used in the window without load.
+  const netPerMsg = {};
+  for (const name of Object.keys(perMsg)) if (name in idleMsPerSecond && accepted) netPerMsg[name] = perMsg[name] - (idleMsPerSecond[name] * windowS) / accepted;
+  const sum = (names, from = perMsg) => names.reduce((t, n) => t + (from[n] ?? 0), 0);
   const platformMs = sum([...SERVICES, ...STORES]);
   const cpus = os.cpus().length;
   const oursMs = (platformMs + sum(['smsc-simulator', 'sink', 'wrk'])) * accepted;
@@ -233,8 +259,16 @@ async function measure(ctx, step, round) {
     loadEndToLastReportSeconds: st.last ? Number(((st.last - w.t1) / 1000).toFixed(2)) : null,
     exactlyOneReportPerAccepted: final.unique === accepted && final.n === accepted && final.duplicates === 0 && final.noId === 0 && final.foreign === 0,
     windowSeconds: Number(windowS.toFixed(1)),
+    /** WAL PostgreSQL wrote over the window per accepted message (the whole server's: an upper bound on a shared one). */
+    walBytesPerAccepted: accepted ? Math.round(walBytes / accepted) : null,
     cpuMsPerAccepted: Object.fromEntries(Object.entries(perMsg).map(([k, v]) => [k, v === null ? null : Number(v.toFixed(4))])),
     postgresMsPerAccepted: Number(sum(['postgres backends', 'postgres shared']).toFixed(4)),
+    /** CPU ms per second of each kind at rest, just before the run. */
+    idleMsPerSecond: Object.fromEntries(Object.entries(idleMsPerSecond).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    /** CPU ms per message net of the kind's rest over the window. */
+    netMsPerAccepted: Object.fromEntries(Object.entries(netPerMsg).map(([k, v]) => [k, Number(v.toFixed(4))])),
+    netPostgresMsPerAccepted: Number(sum(['postgres backends', 'postgres shared'], netPerMsg).toFixed(4)),
+    netPlatformMsPerAccepted: Number(sum([...SERVICES, ...STORES], netPerMsg).toFixed(4)),
     platformMsPerAccepted: Number(platformMs.toFixed(4)),
     /** Share of all the machine's CPUs this bench's processes (the platform, PostgreSQL, Redis, the simulator, wrk, the sink) used over the window. */
     benchCpuShare: Number((oursMs / (windowS * 1000 * cpus)).toFixed(3)),
@@ -256,7 +290,10 @@ function printRun(r) {
       `reports ${r.reports} (${fmt(r.reportsPerSecond)}/s, load end → last ${fmt(r.loadEndToLastReportSeconds, 1)} s), exactly one per accepted: ${r.exactlyOneReportPerAccepted ? 'yes' : 'NO'}\n` +
       `  CPU ms/msg: ${SERVICES.map((n) => `${n} ${cpu(n)}`).join(', ')}; PostgreSQL ${fmt(r.postgresMsPerAccepted, 3)} (backends ${cpu('postgres backends')}, shared ${cpu('postgres shared')}), Redis ${cpu('redis-server')}; ` +
       `platform total ${fmt(r.platformMsPerAccepted, 3)}; simulator ${cpu('smsc-simulator')}, load (wrk + sink) ${fmt((r.cpuMsPerAccepted.wrk ?? 0) + (r.cpuMsPerAccepted.sink ?? 0), 3)}\n` +
-      `  CPUs used by the bench ${fmt(r.benchCpuShare * 100)} %, machine busy ${fmt(r.machineBusyShare * 100)} % over ${r.windowSeconds} s; load average ${fmt(r.loadAverage, 1)} at the start`,
+      `  at rest before it, CPU ms/s: ${[...SERVICES, 'postgres backends', 'postgres shared', 'redis-server'].map((n) => `${n} ${fmt(r.idleMsPerSecond[n], 1)}`).join(', ')}; ` +
+      `net of rest, CPU ms/msg: ${SERVICES.slice(0, 3).map((n) => `${n} ${fmt(r.netMsPerAccepted[n], 3)}`).join(', ')}, PostgreSQL ${fmt(r.netPostgresMsPerAccepted, 3)}, Redis ${fmt(r.netMsPerAccepted['redis-server'], 3)}, platform ${fmt(r.netPlatformMsPerAccepted, 3)}\n` +
+      `  CPUs used by the bench ${fmt(r.benchCpuShare * 100)} %, machine busy ${fmt(r.machineBusyShare * 100)} % over ${r.windowSeconds} s; load average ${fmt(r.loadAverage, 1)} at the start; ` +
+      `PostgreSQL WAL ${fmt(r.walBytesPerAccepted)} bytes/msg`,
   );
 }
 
@@ -284,7 +321,15 @@ function summary(results) {
   add('CPU ms/msg Redis', (r) => r.cpuMsPerAccepted['redis-server'], 3);
   add('CPU ms/msg platform total', (r) => r.platformMsPerAccepted, 3);
   add('CPU ms/msg simulator', (r) => r.cpuMsPerAccepted['smsc-simulator'], 3);
+  for (const n of SERVICES.slice(0, 4)) add(`at rest, CPU ms/s ${n}`, (r) => r.idleMsPerSecond[n], 1);
+  add('at rest, CPU ms/s PostgreSQL', (r) => (r.idleMsPerSecond['postgres backends'] ?? 0) + (r.idleMsPerSecond['postgres shared'] ?? 0), 1);
+  add('at rest, CPU ms/s Redis', (r) => r.idleMsPerSecond['redis-server'], 1);
+  for (const n of SERVICES.slice(0, 3)) add(`net of rest, CPU ms/msg ${n}`, (r) => r.netMsPerAccepted[n], 3);
+  add('net of rest, CPU ms/msg PostgreSQL', (r) => r.netPostgresMsPerAccepted, 3);
+  add('net of rest, CPU ms/msg Redis', (r) => r.netMsPerAccepted['redis-server'], 3);
+  add('net of rest, CPU ms/msg platform', (r) => r.netPlatformMsPerAccepted, 3);
   add('CPU ms/msg load (wrk + sink)', (r) => (r.cpuMsPerAccepted.wrk ?? 0) + (r.cpuMsPerAccepted.sink ?? 0), 3);
+  add('PostgreSQL WAL bytes/msg', (r) => r.walBytesPerAccepted);
   add('CPUs used by the bench %', (r) => r.benchCpuShare * 100);
   add('machine busy %', (r) => r.machineBusyShare * 100);
   const header = ['', ...steps.map((s) => s.label)];
@@ -297,7 +342,7 @@ function summary(results) {
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
-const ctx = { platform: null, sink: null, tracker: null, tmpDir: null, load: null, runTag: crypto.randomBytes(3).toString('hex') };
+const ctx = { emptyStoreBytes: 0, platform: null, sink: null, tracker: null, tmpDir: null, load: null, runTag: crypto.randomBytes(3).toString('hex') };
 
 async function main() {
   if (spawnSync('wrk', ['--version']).error) fail('wrk is missing: apt-get install wrk');
@@ -344,6 +389,7 @@ async function main() {
     }
   }
   await lib.sleep(2000); // the connector applies the new window in place; the bind settles
+  ctx.emptyStoreBytes = (await storeSize(platform)).bytes;
   ctx.tracker = lib.cpuTracker(async () => {
     const groups = platform.services();
     for (const [service, list] of Object.entries(extras)) groups[service] = [...(groups[service] ?? []), ...list.map((e) => e.child.pid)];
@@ -365,15 +411,19 @@ async function main() {
     }
   }
   ctx.tracker.stop();
+  const stored = await storeSize(platform);
+  const store = { messages: stored.messages, grewBytes: stored.bytes - ctx.emptyStoreBytes, bytesPerMessage: stored.messages ? Math.round((stored.bytes - ctx.emptyStoreBytes) / stored.messages) : null };
 
   say(`\n== Summary (${new Date().toISOString().slice(0, 16)}Z, ${os.cpus().length} CPUs, load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}): mean (lowest–highest) over ${rounds} rounds`);
   summary(results);
+  say(`The bench database grew by ${fmt(store.grewBytes / 2 ** 20)} MiB for ${store.messages} messages: ${fmt(store.bytesPerMessage)} bytes per message (tables, indexes, segments, callback attempts; a small store, so a rough figure).`);
   say(
     JSON.stringify({
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: cpuModel, memGiB: Math.round(os.totalmem() / 2 ** 30) },
-      settings: { steps: steps.map((s) => s.counts), rounds, seconds, warmupSeconds, connections, threads, rate, dlrDelayMs, smscWindow },
+      settings: { steps: steps.map((s) => s.counts), rounds, seconds, idleSeconds, warmupSeconds, connections, threads, rate, dlrDelayMs, smscWindow },
       results,
+      store,
     }),
   );
   if (results.some((r) => !r.exactlyOneReportPerAccepted || r.accepted === 0)) process.exitCode = 1;
