@@ -440,8 +440,6 @@ function cleanup() {
     if (ctx.platform) await ctx.platform.stop().catch((e) => process.stderr.write(`bench:scale: stopping: ${e.message}\n`));
     ctx.sink?.close();
     if (ctx.tmpDir) fs.rmSync(ctx.tmpDir, { recursive: true, force: true });
-    // The connector's and callback workers' journals of the bench database (CONNECTOR_JOURNAL_DIR, CALLBACK_JOURNAL_DIR).
-    fs.rmSync(path.join(root, 'var', 'journal', benchDb), { recursive: true, force: true });
   })();
   return cleaning;
 }

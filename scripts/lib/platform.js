@@ -1,7 +1,9 @@
 // The platform as `npm start` runs it (scripts/start.js), for the benches that measure it whole
 // (bench:kannel, bench:scale): on a fresh bench database, Redis prefix and ports; its processes
-// found by their dist/main.js for /proc readings; the admin CLI against it; stopped and cleaned up.
+// found by their dist/main.js for /proc readings; the admin CLI against it; stopped and cleaned up
+// (database, Redis keys, journals).
 const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const lib = require('./services');
 
@@ -76,6 +78,9 @@ async function launchPlatform({ adminUrl, redisUrl, benchDb, prefix, ports, env,
     await admin.end().catch(() => {});
     await lib.clearRedisPrefix(redis, prefix).catch(() => {});
     await redis.quit().catch(() => {});
+    // The connector's and callback workers' journals of the bench database (CONNECTOR_JOURNAL_DIR,
+    // CALLBACK_JOURNAL_DIR, both var/journal by default, under the repository when run from it).
+    if (!keepDb) fs.rmSync(path.join(root, 'var', 'journal', benchDb), { recursive: true, force: true });
   };
   const children = () => lib.childPids(start.pid).map((pid) => ({ pid, argv: lib.cmdline(pid) }));
   let lastChildren = [];
