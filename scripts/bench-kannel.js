@@ -16,21 +16,20 @@
 // target of the race with its verdict. The sink is a separate
 // Node process counting reports by the id the request carried. Everything started is stopped at
 // the end, and the temp directory, bench database and Redis keys are removed.
-const { fork, spawn, spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const lib = require('./lib/services');
+const { startSink } = require('./lib/dlr-sink');
+const load = require('./lib/wrk-load');
+const { launchPlatform } = require('./lib/platform');
+
+const { TEXT } = load;
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
-
-if (process.argv[2] === '--sink') {
-  runSink();
-  return;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -66,7 +65,6 @@ const logLevel = env.BENCH_LOG_LEVEL || 'warn';
 const adminUrl = env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
 const benchDb = 'smsgw_bench_kannel';
-const databaseUrl = lib.withDatabase(adminUrl, benchDb);
 const prefix = 'smsgwbenchkannel';
 /** BENCH_KEEP_DB=1: leave the platform's bench database for a look (its Redis keys go anyway). */
 const keepDb = Boolean(env.BENCH_KEEP_DB);
@@ -81,13 +79,11 @@ const PORTS = {
 
 const KANNEL = { bearerbox: '/usr/sbin/bearerbox', smsbox: '/usr/sbin/smsbox', fakesmsc: '/usr/lib/kannel/test/fakesmsc' };
 const INSTALL = 'apt-get update && apt-get install -y kannel kannel-extras wrk';
-const TEXT = 'Your code is 4711. Do not share it with anyone.';
 const NAMES = {
   A: 'Kannel + fakesmsc',
   B: 'Kannel + SMPP simulator',
   C: 'platform (npm start)',
 };
-const PLATFORM_APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 /** The simulator's settings, the same for B and C. */
 const SIM_ENV = {
   SIM_SMPP_HOST: '127.0.0.1',
@@ -109,196 +105,6 @@ function fail(message) {
 }
 
 const say = (line) => process.stdout.write(`${line}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// The DLR sink (child process): counts delivery reports per path by the id they carry.
-// ---------------------------------------------------------------------------------------------
-function runSink() {
-  /** tag -> { n, ids: Map<id, count>, duplicates, noId, foreign, types, first, last } */
-  const tags = new Map();
-  const run = process.env.BENCH_RUN_TAG;
-  const server = http.createServer((req, res) => {
-    const now = Date.now();
-    const q = req.url.indexOf('?');
-    const p = q < 0 ? req.url : req.url.slice(0, q);
-    const params = new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1));
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-    res.end('OK');
-    const tag = p.startsWith('/dlr/') ? p.slice(5) : p;
-    let t = tags.get(tag);
-    if (!t) tags.set(tag, (t = { n: 0, ids: new Map(), firstAt: new Map(), perSecond: new Map(), dupSample: [], duplicates: 0, noId: 0, foreign: 0, types: {}, first: now, last: now }));
-    t.n++;
-    t.last = now;
-    // Kannel: the id the bench put in the dlr-url; the platform: the partnerMsgId it echoes.
-    const id = params.get('id') ?? params.get('partnerMsgId');
-    const type = params.get('t') ?? params.get('status') ?? '?';
-    t.types[type] = (t.types[type] || 0) + 1;
-    if (!id) t.noId++;
-    else {
-      if (!id.startsWith(run)) t.foreign++;
-      const c = t.ids.get(id) || 0;
-      if (c > 0) {
-        t.duplicates++;
-        if (t.dupSample.length < 20) t.dupSample.push({ id, at: now, first: t.firstAt.get(id) });
-      } else {
-        t.firstAt.set(id, now);
-        const sec = Math.floor(now / 1000);
-        t.perSecond.set(sec, (t.perSecond.get(sec) || 0) + 1);
-      }
-      t.ids.set(id, c + 1);
-    }
-  });
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 130_000;
-  server.listen(Number(process.env.BENCH_SINK_PORT || 0), '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
-  process.on('message', (m) => {
-    const t = tags.get(m.tag);
-    if (m.type === 'stats') {
-      process.send({
-        type: 'stats',
-        seq: m.seq,
-        stats: t
-          ? { n: t.n, unique: t.ids.size, duplicates: t.duplicates, dupSample: t.dupSample, noId: t.noId, foreign: t.foreign, types: t.types, first: t.first, last: t.last }
-          : null,
-      });
-    } else if (m.type === 'perSecond') {
-      process.send({ type: 'perSecond', seq: m.seq, perSecond: t ? [...t.perSecond] : [] });
-    } else if (m.type === 'ids') {
-      process.send({ type: 'ids', seq: m.seq, ids: t ? [...t.ids.keys()] : [] });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-}
-
-// ---------------------------------------------------------------------------------------------
-// The wrk script: one unique id and destination per request; accepted answers counted per
-// thread; latency percentiles and counts printed as one JSON line by `done`. A thread sends until
-// its deadline (timed run) or its share of the quota (fixed-N run), then leaves its connections
-// idle, waits for the answers still in flight and says THREAD-DONE; the bench then ends wrk. So
-// every request sent is answered and counted (wrk's own -d would drop the ones in flight).
-// ---------------------------------------------------------------------------------------------
-const WRK_LUA = String.raw`
--- args: mode (kannel|platform), tag, quota (total, 0 = none), threads, sink port, run tag, login, seconds (0 = none),
---       paced rate of this thread (requests/s, 0 = as fast as the answers come)
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-int clock_gettime(int clk, bench_timespec *tp);
-]]
-local ts = ffi.new("bench_timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-end
-local threads = {}
-local created = 0
-
-function setup(thread)
-  thread:set("tid", created)
-  created = created + 1
-  table.insert(threads, thread)
-end
-
-local function enc(s)
-  return (string.gsub(s, "[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
-end
-
-function init(args)
-  mode, tag, run, login = args[1], args[2], args[6], args[7]
-  local total, nthreads = tonumber(args[3]), tonumber(args[4])
-  sink = "http://127.0.0.1:" .. args[5] .. "/dlr/" .. tag
-  quota = 0
-  if total > 0 then
-    quota = math.floor(total / nthreads)
-    if tid < total % nthreads then quota = quota + 1 end
-  end
-  nthreads_ = nthreads
-  local secs = tonumber(args[8])
-  local paced = tonumber(args[9] or "0")
-  interval = nil
-  if paced > 0 then interval = 1000 / paced end
-  slot = now_ms()
-  deadline = nil
-  if secs > 0 then deadline = now_ms() + secs * 1000 end
-  finished, closing = false, false
-  text = enc("${TEXT}")
-  issued, answered, ok, queued, bad = 0, 0, 0, 0, 0
-  -- wrk 4.x calls request() once on thread 0 right after init to check the script, and does not
-  -- send that request: it must not count against the quota.
-  checking = (tid == 0)
-end
-
--- Once the thread sends nothing more (closing) and every request it sent is answered: done.
-function maybe_finish()
-  if finished or answered < issued then return end
-  if closing or (quota > 0 and issued >= quota) or (deadline and now_ms() >= deadline) then
-    finished = true
-    io.write("THREAD-DONE " .. tid .. "\n")
-    io.flush()
-    wrk.thread:stop()
-  end
-end
-
--- Paced run: every request of the thread takes the next free slot of its schedule (interval ms
--- apart), whichever connection sends it; a late answer does not make the next ones burst.
-function delay()
-  if not interval then return 0 end
-  local now = now_ms()
-  slot = math.max(slot + interval, now)
-  return math.floor(slot - now)
-end
-
-function request()
-  if checking then
-    checking = false
-    return wrk.format("GET", "/")
-  end
-  if (quota > 0 and issued >= quota) or (deadline and now_ms() >= deadline) then
-    -- An empty request leaves the connection idle: no more messages from this thread. The last
-    -- answer may have come just before the deadline: then this is where the thread ends.
-    closing = true
-    maybe_finish()
-    return ""
-  end
-  issued = issued + 1
-  local n = issued * nthreads_ + tid
-  local id = run .. "." .. tag .. "." .. tid .. "." .. issued
-  local to = "7903" .. string.format("%06d", n % 1000000) .. "1"
-  if mode == "kannel" then
-    local dlr = enc(sink .. "?id=" .. id .. "&t=%d")
-    return wrk.format("GET", "/cgi-bin/sendsms?username=bench&password=bench&from=BENCH&to=" .. to .. "&text=" .. text .. "&dlr-mask=1&dlr-url=" .. dlr)
-  end
-  return wrk.format("GET", "/send?serviceId=" .. login .. "&pass=bench-pass&clientId=" .. to .. "&message=" .. text .. "&partnerMsgId=" .. id)
-end
-
-function response(status, headers, body)
-  answered = answered + 1
-  if mode == "kannel" then
-    -- 202 "0: Accepted for delivery" (stored, queued to the SMSC) or "3: Queued for later delivery"
-    if status == 202 and string.sub(body, 1, 2) == "0:" then ok = ok + 1
-    elseif status == 202 then queued = queued + 1
-    else bad = bad + 1 end
-  else
-    if status == 200 and string.sub(body, 1, 2) == "OK" then ok = ok + 1 else bad = bad + 1 end
-  end
-  maybe_finish()
-end
-
-function done(summary, latency, requests)
-  local s = { issued = 0, answered = 0, ok = 0, queued = 0, bad = 0 }
-  for _, t in ipairs(threads) do
-    for k, _ in pairs(s) do s[k] = s[k] + t:get(k) end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"issued":%d,"answered":%d,"ok":%d,"queued":%d,"bad":%d,"requests":%d,"durationUs":%d,' ..
-    '"p50Us":%d,"p90Us":%d,"p99Us":%d,"maxUs":%d,"connectErrors":%d,"readErrors":%d,"writeErrors":%d,"non2xx3xx":%d,"timeouts":%d}\n',
-    s.issued, s.answered, s.ok, s.queued, s.bad, summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
-  io.flush()
-end
-`;
 
 // ---------------------------------------------------------------------------------------------
 // Process bookkeeping: everything started is stopped in reverse order.
@@ -340,21 +146,6 @@ async function stopProcess(child, ms = 15000) {
   clearTimeout(timer);
 }
 
-/** Kills pids that were children of a process we started and outlived it (a check by cmdline, so a reused pid is left alone). */
-function killLeftovers(pids) {
-  for (const { pid, argv } of pids) {
-    const now = lib.cmdline(pid);
-    if (now.length && now.join(' ') === argv.join(' ')) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        say(`bench:kannel: killed leftover ${argv.slice(-1)[0]} (pid ${pid})`);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Prerequisites
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +161,7 @@ async function checkPrerequisites() {
   if (systems.includes('A') && !fs.existsSync(KANNEL.fakesmsc)) missing.push(`${KANNEL.fakesmsc} (Debian package kannel-extras)`);
   if (!which('wrk')) missing.push('wrk (Debian package wrk)');
   if (missing.length) fail(`missing: ${missing.join(', ')}.\nInstall them (Debian/Ubuntu, as root): ${INSTALL}`);
-  const apps = systems.includes('C') ? [...PLATFORM_APPS, 'admin'] : systems.includes('B') ? ['smsc-simulator'] : [];
+  const apps = systems.includes('C') ? [...lib.START_SERVICES, 'admin'] : systems.includes('B') ? ['smsc-simulator'] : [];
   for (const app of apps) {
     const main = path.join(root, 'apps', app, 'dist', 'main.js');
     if (!fs.existsSync(main)) fail(`${path.relative(root, main)} does not exist: run npm run build first`);
@@ -393,24 +184,8 @@ async function checkPrerequisites() {
   if (others.length) say(`note: other Kannel processes are running (pids ${others.join(', ')}); they are not this bench's and take CPU. Stop them (service kannel stop) for clean figures.`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The sink, from the bench's side
-// ---------------------------------------------------------------------------------------------
-let sinkSeq = 0;
-function sinkAsk(type, tag) {
-  return new Promise((resolve) => {
-    const seq = ++sinkSeq;
-    const on = (m) => {
-      if (m.seq === seq) {
-        sink.off('message', on);
-        resolve(m);
-      }
-    };
-    sink.on('message', on);
-    sink.send({ type, tag, seq });
-  });
-}
-const sinkStats = async (tag) => (await sinkAsk('stats', tag)).stats || { n: 0, unique: 0, duplicates: 0, noId: 0, foreign: 0, types: {}, first: null, last: null };
+const sinkAsk = (type, tag) => sink.ask(type, tag);
+const sinkStats = (tag) => sink.stats(tag);
 
 // ---------------------------------------------------------------------------------------------
 // Systems
@@ -644,66 +419,32 @@ async function switchAutovacuum() {
 }
 
 async function startPlatform() {
-  const { Pool } = require('pg');
-  const Redis = require('ioredis');
-  const admin = new Pool({ connectionString: lib.withDatabase(adminUrl, 'postgres'), max: 1 });
-  admin.on('error', () => {});
-  await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`);
-  const redis = new Redis(redisUrl);
-  const deleteKeys = async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
-  };
-  await deleteKeys();
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || null;
-
   // What `npm start` runs (scripts/start.js) with the bench's database, Redis prefix and ports.
-  const platformEnv = {
-    ...env,
-    ...SIM_ENV,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: logLevel,
-    ...lib.platformPortEnv(PORTS),
-    // The sink is on 127.0.0.1: allow callbacks to private addresses where the worker checks.
-    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
-  };
   let banner = false;
-  const start = startProcess('C start.js', process.execPath, [path.join(root, 'scripts/start.js')], {
-    env: platformEnv,
-    // start.js's own lines: migrate/seed output and the "how to use it" banner are left out.
-    onLine: (line) => {
-      if (line.startsWith('The platform is starting')) banner = true;
-      if (line.startsWith('[')) return true;
-      return /error|fail|warn/i.test(line) && !banner;
-    },
+  const platform = await launchPlatform({
+    adminUrl,
+    redisUrl,
+    benchDb,
+    prefix,
+    ports: PORTS,
+    keepDb,
+    env: { ...env, ...SIM_ENV, LOG_LEVEL: logLevel },
+    say: (line) => say(`bench:kannel: ${line}`),
+    spawnStart: (platformEnv) =>
+      startProcess('C start.js', process.execPath, [path.join(root, 'scripts/start.js')], {
+        env: platformEnv,
+        // start.js's own lines: migrate/seed output and the "how to use it" banner are left out.
+        onLine: (line) => {
+          if (line.startsWith('The platform is starting')) banner = true;
+          if (line.startsWith('[')) return true;
+          return /error|fail|warn/i.test(line) && !banner;
+        },
+      }),
   });
-  const check = liveCheck([start]);
-  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
-  pool.on('error', () => {});
-  const cleanupDb = async () => {
-    await pool.end().catch(() => {});
-    if (!keepDb) await admin.query(`DROP DATABASE IF EXISTS ${benchDb} WITH (FORCE)`).catch(() => {});
-    await admin.end().catch(() => {});
-    await deleteKeys().catch(() => {});
-    await redis.quit().catch(() => {});
-  };
+  const { pool } = platform;
+  const check = () => platform.check();
   try {
-    for (const [name, port] of [
-      ['smsc-simulator', PORTS.simHttp],
-      ['ingress-api', PORTS.ingress],
-      ['smsc-connector', PORTS.connector],
-      ['callback-worker', PORTS.callback],
-      ['scheduler', PORTS.scheduler],
-      ['portal', PORTS.portal],
-    ]) {
-      await lib.waitForHealth(name, port, 120000, check);
-    }
-    const adminCli = (...args) => {
-      const r = spawnSync(process.execPath, [path.join(root, 'apps/admin/dist/main.js'), ...args], { cwd: root, env: platformEnv, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`admin ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
-    };
+    const adminCli = (...args) => platform.adminCli(args);
     // The seeded connection, raised the way an operator would (the CLI announces it to the connector).
     adminCli('smsc', 'update', 'simulator', '--tps', String(smscTps), '--window', String(smscWindow));
     for (const kind of ['warm', 'main', 'paced', 'fixed']) {
@@ -718,46 +459,25 @@ async function startPlatform() {
     // The connector applies tps/window in place after the announcement; give it a moment.
     await lib.sleep(2000);
   } catch (e) {
-    await stopProcess(start);
-    await cleanupDb();
+    await platform.stop();
     throw e;
   }
 
-  /** The service processes start.js started: pid -> name by their dist/main.js. */
-  const services = () => {
-    const out = {};
-    for (const pid of lib.childPids(start.pid)) {
-      const argv = lib.cmdline(pid);
-      const app = PLATFORM_APPS.find((a) => argv.some((x) => x.endsWith(path.join('apps', a, 'dist', 'main.js'))));
-      if (app) out[app === 'smsc-simulator' ? 'simulator' : app] = pid;
-    }
-    return out;
-  };
-  const serviceArgv = () => lib.childPids(start.pid).map((pid) => ({ pid, argv: lib.cmdline(pid) }));
-  let lastChildren = serviceArgv();
+  /** The service processes start.js started: name -> pid (the simulator as `simulator`). */
+  const services = () => Object.fromEntries(Object.entries(platform.services()).map(([app, pids]) => [app === 'smsc-simulator' ? 'simulator' : app, pids[0]]));
   return {
     sys: 'C',
     mode: 'platform',
     port: PORTS.ingress,
     login: (kind) => `bench-${kind}`,
-    check: () => {
-      check();
-      const s = services();
-      for (const app of PLATFORM_APPS) {
-        const key = app === 'smsc-simulator' ? 'simulator' : app;
-        if (!s[key]) throw new Error(`${app} is not running any more; see its lines above`);
-      }
-    },
+    check,
     submits: async () => ({ n: (await simulatorCounters()).submits, at: null }),
     processes: async () => {
-      lastChildren = serviceArgv();
-      const out = { 'start.js': start.pid, ...services() };
-      // PostgreSQL: the backends serving the bench database, and the server's own processes
-      // (WAL writer, checkpointer, …), which every database on the server shares.
-      const { rows } = await pool.query(`SELECT pid, datname, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()`);
-      out['postgres backends'] = rows.filter((r) => r.datname === benchDb).map((r) => r.pid);
-      out['postgres shared'] = rows.filter((r) => r.datname === null && r.backend_type !== 'client backend').map((r) => r.pid);
-      if (redisPid) out['redis-server'] = redisPid;
+      const out = { 'start.js': platform.start.pid, ...services() };
+      const pg = await platform.postgresPids();
+      out['postgres backends'] = pg.backends;
+      out['postgres shared'] = pg.shared;
+      if (platform.redisPid) out['redis-server'] = platform.redisPid;
       return out;
     },
     acceptedPerMinute: async (kind, t0, full) => {
@@ -800,12 +520,7 @@ async function startPlatform() {
         dlrWithoutStored: sinkIds.filter((id) => !stored.has(id)).length,
       };
     },
-    stop: async () => {
-      lastChildren = serviceArgv().length ? serviceArgv() : lastChildren;
-      await stopProcess(start, 30000);
-      killLeftovers(lastChildren);
-      await cleanupDb();
-    },
+    stop: () => platform.stop(),
   };
 }
 
@@ -876,49 +591,10 @@ async function minutes(sys, kind, tag, w, minuteCpu) {
 
 function runWrk(sys, tag, kind, quota, pacedRate = 0) {
   const phaseSeconds = kind === 'warm' ? warmupSeconds : kind === 'paced' ? pacedSeconds : seconds;
-  const args = [
-    '-t', String(threads), '-c', String(connections), '-d', `${quota ? 600 : phaseSeconds + 60}s`, '--timeout', '30s',
-    '-s', path.join(tmpDir, 'load.lua'), `http://127.0.0.1:${sys.port}`,
-    '--', sys.mode, tag, String(quota), String(threads), String(sinkPort), runTag, sys.login(kind), String(quota ? 0 : phaseSeconds),
-    String(pacedRate ? pacedRate / threads : 0),
-  ];
-  return new Promise((resolve, reject) => {
-    const wrk = spawn('wrk', args, { cwd: tmpDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    currentLoad = wrk;
-    const t0 = Date.now();
-    let out = '';
-    let done = 0;
-    let result = null;
-    let lastResponseAt = null;
-    let wrkCpuMs = null;
-    wrk.stdout.on('data', (chunk) => {
-      out += chunk;
-      for (;;) {
-        const nl = out.indexOf('\n');
-        if (nl < 0) break;
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (line.startsWith('THREAD-DONE')) {
-          lastResponseAt = Date.now();
-          if (++done === threads) {
-            // wrk's CPU time, read while it still exists (the load generator's share of the machine).
-            wrkCpuMs = lib.cpuMs(wrk.pid);
-            wrk.kill('SIGINT');
-          }
-        } else if (line.startsWith('WRKJSON ')) result = JSON.parse(line.slice(8));
-      }
-    });
-    let err = '';
-    wrk.stderr.on('data', (c) => (err += c));
-    wrk.on('error', reject);
-    wrk.on('exit', (code, signal) => {
-      currentLoad = null;
-      const t1 = Date.now();
-      if (!result) return reject(new Error(`wrk ended without a result (${signal ?? code}): ${err}`));
-      // Load end: the last thread's last answer (wrk itself is ended a moment later).
-      if (done < threads) result.hitLimit = true;
-      resolve({ ...result, t0, t1: lastResponseAt ?? t1, wrkCpuMs });
-    });
+  return load.runWrk({
+    dir: tmpDir, port: sys.port, mode: sys.mode, tag, login: sys.login(kind), seconds: phaseSeconds, quota, threads, connections, sinkPort, runTag, pacedRate,
+    onStart: (child) => (currentLoad = child),
+    onEnd: () => (currentLoad = null),
   });
 }
 
@@ -1175,9 +851,9 @@ let currentSystem = null;
 async function main() {
   await checkPrerequisites();
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgw-bench-kannel-'));
-  fs.writeFileSync(path.join(tmpDir, 'load.lua'), WRK_LUA);
-  sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...env, BENCH_RUN_TAG: runTag } });
-  sinkPort = (await new Promise((resolve) => sink.once('message', resolve))).port;
+  load.writeLoadScript(tmpDir);
+  sink = await startSink(runTag);
+  sinkPort = sink.port;
 
   say(
     `bench:kannel: ${systems.join(', ')}; wrk ${threads} threads, ${connections} keep-alive connections, ${seconds} s (warm-up ${warmupSeconds} s), ` +
@@ -1259,7 +935,7 @@ function cleanup() {
     if (currentSystem) await currentSystem.stop().catch((e) => process.stderr.write(`bench:kannel: stopping: ${e.message}\n`));
     for (const p of [...owned].reverse()) await stopProcess(p);
     await restoreAutovacuum().catch((e) => process.stderr.write(`bench:kannel: could not put autovacuum back, do it by hand: ${e.message}\n`));
-    if (sink && sink.connected) sink.disconnect();
+    sink?.close();
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   })();
   return cleaning;

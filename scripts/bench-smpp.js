@@ -36,6 +36,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const lib = require('./lib/services');
+const { launchPlatform, spawnStartJs } = require('./lib/platform');
 
 const root = lib.root;
 const env = process.env;
@@ -56,7 +57,6 @@ const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
 const benchDb = 'smsgw_bench_smpp';
 const prefix = 'smsgwbenchsmpp';
 const PORTS = lib.platformPorts(portBase);
-const APPS = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
 const TEXT = 'Your code is 4711. Do not share it with anyone.';
 const PASSWORD = 'bench-pw';
 /** The kannel phase: an opensmppbox binary (unset: the phase is skipped), Kannel's bearerbox, their ports. */
@@ -247,7 +247,7 @@ function percentile(sorted, p) {
 
 async function main() {
   if (spawnSync('wrk', ['--version']).error) fail('wrk is missing: apt-get install wrk');
-  for (const app of [...APPS, 'admin']) if (!fs.existsSync(path.join(root, 'apps', app, 'dist', 'main.js'))) fail(`apps/${app} is not built: npm run build`);
+  for (const app of [...lib.START_SERVICES, 'admin']) if (!fs.existsSync(path.join(root, 'apps', app, 'dist', 'main.js'))) fail(`apps/${app} is not built: npm run build`);
   if (OPENSMPPBOX) {
     try {
       fs.accessSync(OPENSMPPBOX, fs.constants.X_OK);
@@ -276,55 +276,41 @@ async function main() {
       sink.send({ tag, withIds });
     });
 
-  const { Pool } = require(require.resolve('pg', { paths: [path.join(root, 'packages/db')] }));
-  const { adminQuery } = require(path.join(root, 'packages/db/dist/testing'));
-  await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`);
-  const databaseUrl = lib.withDatabase(adminUrl, benchDb);
-  const Redis = require(require.resolve('ioredis', { paths: [path.join(root, 'packages/common')] }));
-  const redis = new Redis(redisUrl);
-  await lib.clearRedisPrefix(redis, prefix);
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || null;
-
   const otlp = TRACE_RATIO === '' ? null : await otlpReceiver();
-  const platformEnv = {
-    ...env,
-    ...(otlp
-      ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACE_RATIO }
-      : { OTEL_SDK_DISABLED: 'true' }),
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: env.BENCH_LOG_LEVEL || 'warn',
-    ...lib.platformPortEnv(PORTS),
-    SIM_SMPP_PORT: String(PORTS.simSmpp),
-    SIM_HTTP_PORT: String(PORTS.simHttp),
-    SIM_TPS: '0',
-    SIM_WINDOW: '100',
-    SIM_DELIVER_WINDOW: '100',
-    SIM_DLR_DELAY_MS: String(dlrDelayMs),
-    SIM_RECORD_LIMIT: '1000',
-    // The platform's connector binds as smsgw (the seeded connection); Kannel's bearerbox as kannel,
-    // so that each gets the receipts of its own messages.
-    ...(OPENSMPPBOX ? { SIM_ACCOUNTS: 'smsgw:smsgw,kannel:kannel' } : {}),
-    CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
-  };
-  const start = spawn(process.execPath, [path.join(root, 'scripts/start.js')], { env: platformEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(start);
-  // Only its services' warnings and errors (LOG_LEVEL=warn); the banner and migrate output are left out.
-  lib.prefixOutput(start, 'start.js', process.stdout, (line) => line.startsWith('[') && !/^\[\S+\] exited/.test(line));
-  const alive = () => {
-    if (start.exitCode !== null) throw new Error(`npm start exited (${start.exitCode}); see its lines above`);
-  };
-  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'bench-smpp' });
-  pool.on('error', () => {});
+  const platform = await launchPlatform({
+    adminUrl,
+    redisUrl,
+    benchDb,
+    prefix,
+    ports: PORTS,
+    env: {
+      ...env,
+      ...(otlp
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACE_RATIO }
+        : { OTEL_SDK_DISABLED: 'true' }),
+      LOG_LEVEL: env.BENCH_LOG_LEVEL || 'warn',
+      SIM_SMPP_PORT: String(PORTS.simSmpp),
+      SIM_HTTP_PORT: String(PORTS.simHttp),
+      SIM_TPS: '0',
+      SIM_WINDOW: '100',
+      SIM_DELIVER_WINDOW: '100',
+      SIM_DLR_DELAY_MS: String(dlrDelayMs),
+      SIM_RECORD_LIMIT: '1000',
+      // The platform's connector binds as smsgw (the seeded connection); Kannel's bearerbox as kannel,
+      // so that each gets the receipts of its own messages.
+      ...(OPENSMPPBOX ? { SIM_ACCOUNTS: 'smsgw:smsgw,kannel:kannel' } : {}),
+    },
+    // Only its services' warnings and errors (LOG_LEVEL=warn); the banner and migrate output are left out.
+    spawnStart: (platformEnv) => {
+      const start = spawnStartJs(platformEnv);
+      children.push(start);
+      return start;
+    },
+    say: (line) => console.log(`bench:smpp: ${line}`),
+  });
+  const { pool } = platform;
   try {
-    for (const [name, port] of [['smsc-simulator', PORTS.simHttp], ['ingress-api', PORTS.ingress], ['smpp-server', PORTS.smppServerHttp], ['smsc-connector', PORTS.connector], ['callback-worker', PORTS.callback]]) {
-      await lib.waitForHealth(name, port, 120000, alive);
-    }
-    const adminCli = (args, input) => {
-      const r = spawnSync(process.execPath, [path.join(root, 'apps/admin/dist/main.js'), ...args], { cwd: root, env: platformEnv, encoding: 'utf8', input });
-      if (r.status !== 0) throw new Error(`admin ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
-    };
+    const adminCli = (args, input) => platform.adminCli(args, input);
     adminCli(['smsc', 'update', 'simulator', '--tps', '100000', '--window', '100']);
     for (const phase of ['http', 'smpp']) {
       adminCli(['partner', 'create', '--login', `bench-${phase}`, '--password', 'bench-pass', '--allowed-ips', '127.0.0.1,::1', '--senders', 'BENCH', '--default-sender', 'BENCH',
@@ -334,36 +320,14 @@ async function main() {
     await lib.sleep(3000); // the connector applies the new window in place; the bind settles
 
     const processes = async () => {
-      const out = {};
-      for (const pid of lib.childPids(start.pid)) {
-        const argv = lib.cmdline(pid);
-        const app = APPS.find((a) => argv.some((x) => x.endsWith(path.join('apps', a, 'dist', 'main.js'))));
-        if (app) out[app] = [pid];
-      }
-      const { rows } = await pool.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name <> 'bench-smpp'`, [benchDb]);
-      out['postgres backends'] = rows.map((r) => r.pid);
-      if (redisPid) out['redis-server'] = [redisPid];
+      const out = platform.services();
+      out['postgres backends'] = (await platform.postgresPids()).backends;
+      if (platform.redisPid) out['redis-server'] = [platform.redisPid];
       return out;
     };
-    // CPU per process, pid by pid: PostgreSQL backends come and go with the pools, so each pid's
-    // latest reading is kept (sampled every 500 ms) and a backend that ends keeps what it had used.
-    const seen = new Map(); // pid -> { key, ms }
-    const sample = async () => {
-      for (const [key, pids] of Object.entries(await processes())) {
-        for (const pid of pids) {
-          const ms = lib.cpuMs(pid);
-          if (ms !== null) seen.set(pid, { key, ms });
-        }
-      }
-    };
-    const cpuOf = async () => {
-      await sample();
-      const out = {};
-      for (const { key, ms } of seen.values()) out[key] = (out[key] ?? 0) + ms;
-      return out;
-    };
-    const sampler = setInterval(() => void sample().catch(() => {}), 500);
-    sampler.unref();
+    // PostgreSQL backends come and go with the pools: each pid's latest reading is kept.
+    const tracker = lib.cpuTracker(processes);
+    const cpuOf = () => tracker.totals();
     const submitsAtSmsc = async () => (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;
 
     const results = {};
@@ -468,14 +432,9 @@ async function main() {
     console.log(JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, settings: { seconds, connections, window, dlrDelayMs, smppClient: env.BENCH_SMPP_CLIENT || 'raw', opensmppbox: Boolean(OPENSMPPBOX), traceRatio: TRACE_RATIO === '' ? null : Number(TRACE_RATIO) }, results, ratio, kannelRatio, otlp: otlp && { requests: otlp.requests, bytes: otlp.bytes } }));
     if (!results.http.exactlyOneReportPerAccepted || !results.smpp.exactlyOneReportPerAccepted) process.exitCode = 1;
     if (results.kannel && !results.kannel.exactlyOneReceiptPerAccepted) process.exitCode = 1;
-    clearInterval(sampler);
+    tracker.stop();
   } finally {
-    start.kill('SIGTERM');
-    await new Promise((r) => (start.exitCode !== null ? r() : start.once('exit', r)));
-    await pool.end().catch(() => {});
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${benchDb}" WITH (FORCE)`).catch(() => {});
-    await lib.clearRedisPrefix(redis, prefix).catch(() => {});
-    redis.disconnect();
+    await platform.stop();
     otlp?.server.close();
   }
 
@@ -540,7 +499,7 @@ end
   async function kannelPhase() {
     const kannel = await startKannel();
     try {
-      const simulator = lib.childPids(start.pid).find((pid) => lib.cmdline(pid).some((x) => x.endsWith(path.join('apps', 'smsc-simulator', 'dist', 'main.js'))));
+      const simulator = platform.services()['smsc-simulator']?.[0];
       const pids = { bearerbox: kannel.bearerbox.pid, opensmppbox: kannel.opensmppbox.pid, ...(simulator ? { 'smsc-simulator': simulator } : {}) };
       const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, lib.cpuMs(pid)]));
       const submits = async () => (await (await fetch(`http://127.0.0.1:${PORTS.simHttp}/counters`)).json()).submits;

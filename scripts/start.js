@@ -5,24 +5,10 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { preflight } = require('./preflight');
+const { START_SERVICES: SERVICES, NODE_ARGS } = require('./lib/services');
 
 const root = path.resolve(__dirname, '..');
 const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
-/**
- * Services in start order; each is started only if its dist/main.js exists. The simulator comes
- * first so that the connector finds an SMSC to bind to.
- */
-const SERVICES = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
-/**
- * Node options of a service. The callback worker allocates many short-lived objects per callback:
- * a larger young generation means fewer scavenges (about 7 % less CPU per callback in
- * bench:callbacks), as its `npm start` does too.
- */
-const NODE_ARGS = {
-  'callback-worker': ['--max-semi-space-size=32'],
-  // A release burst makes a lot of short-lived garbage (BullMQ jobs): keep the heap small (its npm start).
-  scheduler: ['--max-semi-space-size=32', '--max-old-space-size=128'],
-};
 
 async function main() {
   const problem = await preflight();

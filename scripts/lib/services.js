@@ -8,6 +8,22 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 
+/**
+ * The services `npm start` (scripts/start.js) runs, in start order; each is started only if its
+ * dist/main.js exists. The simulator comes first so that the connector finds an SMSC to bind to.
+ */
+const START_SERVICES = ['smsc-simulator', 'ingress-api', 'smpp-server', 'smsc-connector', 'callback-worker', 'scheduler', 'portal'];
+/**
+ * Node options of a service, wherever it is started. The callback worker allocates many
+ * short-lived objects per callback: a larger young generation means fewer scavenges (about 7 %
+ * less CPU per callback in bench:callbacks), as its `npm start` does too.
+ */
+const NODE_ARGS = {
+  'callback-worker': ['--max-semi-space-size=32'],
+  // A release burst makes a lot of short-lived garbage (BullMQ jobs): keep the heap small (its npm start).
+  scheduler: ['--max-semi-space-size=32', '--max-old-space-size=128'],
+};
+
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux we run on. */
 const CLOCK_TICK_MS = 1000 / 100;
 
@@ -185,6 +201,44 @@ function cpuMs(pid) {
 }
 
 /**
+ * CPU time of groups of processes that come and go (PostgreSQL backends with the pools, instances
+ * started and stopped). `groups()` names the pids of each group now, as { name: [pid, …] }; every
+ * pid's latest reading is kept, sampled every `everyMs`, so that a process that ends keeps what it
+ * had used. `totals()` samples once more and sums by group: the CPU ms of a group between two
+ * totals is their difference (a process that appeared in between counts from 0).
+ */
+function cpuTracker(groups, everyMs = 500) {
+  const seen = new Map(); // pid -> { name, ms }
+  const sample = async () => {
+    for (const [name, pids] of Object.entries(await groups())) {
+      for (const pid of pids) {
+        const ms = cpuMs(pid);
+        if (ms !== null) seen.set(pid, { name, ms });
+      }
+    }
+  };
+  const timer = setInterval(() => void sample().catch(() => {}), everyMs);
+  timer.unref();
+  return {
+    async totals() {
+      await sample();
+      const out = {};
+      for (const { name, ms } of seen.values()) out[name] = (out[name] ?? 0) + ms;
+      return out;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** The whole machine's CPU time so far from /proc/stat, in ms summed over all CPUs: busy and total (busy + idle + iowait). */
+function machineCpuMs() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: busy * CLOCK_TICK_MS, total: (busy + idle + iowait) * CLOCK_TICK_MS };
+}
+
+/**
  * Write system calls (write, writev, …) a process has made so far (`syscw` of /proc/<pid>/io), or
  * null when it is gone or not readable. On loopback a socket write also runs the receiver's TCP
  * path, so these are a large share of a pipeline's CPU.
@@ -307,6 +361,8 @@ async function stopChildren(children) {
 }
 
 module.exports = {
+  START_SERVICES,
+  NODE_ARGS,
   stopChildren,
   waitFor,
   root,
@@ -327,6 +383,8 @@ module.exports = {
   prefixOutput,
   rssKb,
   cpuMs,
+  cpuTracker,
+  machineCpuMs,
   writeCalls,
   cpuSeconds,
   childPids,

@@ -6,6 +6,12 @@ export const ingressConfigSchema = baseConfigSchema.extend({
   INGRESS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** `::` accepts IPv6 and IPv4 (as IPv4-mapped addresses) on one socket. */
   INGRESS_HOST: z.string().default('::'),
+  /**
+   * `true`: listen with SO_REUSEPORT (Linux), so several ingress processes on one machine share
+   * INGRESS_PORT and the kernel spreads new connections over them. Off by default: a second
+   * process on a taken port is then an error, not a silent sharer.
+   */
+  INGRESS_REUSE_PORT: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges). Empty: use the TCP peer. */
   TRUSTED_PROXIES: csv,
   API_PASSWORD_PEPPER: z.string().min(8).default('dev-pepper-change-me'),

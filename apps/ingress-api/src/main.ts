@@ -1,4 +1,5 @@
 import './tracing';
+import type { FastifyListenOptions } from 'fastify';
 import { ConfigError, Startup } from '@smsgw/common';
 import { refuseDevelopmentSecrets } from '@smsgw/db';
 import { createIngressApp } from './bootstrap';
@@ -10,7 +11,11 @@ async function main(): Promise<void> {
   // passwords are looked for once PostgreSQL answers (IntakeLifecycle).
   await refuseDevelopmentSecrets({ nodeEnv: config.NODE_ENV, pepper: config.API_PASSWORD_PEPPER, databaseUrl: config.DATABASE_URL });
   const app = await createIngressApp(config);
-  await app.listen({ port: config.INGRESS_PORT, host: config.INGRESS_HOST });
+  // Fastify hands its listen options to node's server.listen, whose `reusePort` (Node 22.12+)
+  // Fastify's own type does not list yet.
+  const listen: FastifyListenOptions & { reusePort?: boolean } = { port: config.INGRESS_PORT, host: config.INGRESS_HOST };
+  if (config.INGRESS_REUSE_PORT) listen.reusePort = true;
+  await app.listen(listen);
   app.getHttpAdapter().getInstance().log?.info?.(`ingress-api listening on ${config.INGRESS_HOST}:${config.INGRESS_PORT}`);
   // Started before PostgreSQL or Redis answered: it waits for them; a start that then fails exits.
   await app.get(Startup).started();

@@ -3,10 +3,9 @@
 // operators run it) refuses the development pepper and partners with the seeded API password.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { MetricsServer } from '@smsgw/common';
-import { PEPPER, REDIS_URL, request, startIngress, type Ingress } from './harness';
+import { freePort, PEPPER, REDIS_URL, request, startIngress, type Ingress } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -121,14 +120,3 @@ describe('NODE_ENV=production (dist/main.js)', () => {
     expect(r).toMatchObject({ started: true });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
