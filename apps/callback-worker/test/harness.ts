@@ -205,7 +205,7 @@ export async function createTestEnv(): Promise<TestEnv> {
     async close() {
       for (const w of [...workers]) await w.close();
       for (const q of [dlrQueue, moQueue, mtQueue]) {
-        const c = await q.client;
+        const c = await q.getBackend().client;
         await q.close();
         c.disconnect();
       }

@@ -258,7 +258,7 @@ export class TestEnv {
   async close(): Promise<void> {
     for (const s of [...this.schedulers]) await s.close().catch(() => undefined);
     for (const q of Object.values(this.queues)) {
-      const c = await q.client.catch(() => null);
+      const c = await q.getBackend().client.catch(() => null);
       await q.close().catch(() => undefined);
       c?.disconnect();
     }

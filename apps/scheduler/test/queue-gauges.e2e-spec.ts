@@ -51,7 +51,7 @@ describe('scheduler: queue gauges', () => {
     releaseActive();
     await worker?.close();
     for (const q of queues.values()) {
-      const c = await q.client.catch(() => null);
+      const c = await q.getBackend().client.catch(() => null);
       await q.close().catch(() => undefined);
       c?.disconnect();
     }

@@ -300,7 +300,7 @@ export class TestEnv {
 
   async close(): Promise<void> {
     await this.stopConnector().catch(() => undefined);
-    const connection = await this.dispatchQueue.client.catch(() => null);
+    const connection = await this.dispatchQueue.getBackend().client.catch(() => null);
     await this.dispatchQueue.close();
     connection?.disconnect();
     await this.sim.close({ unbind: false });

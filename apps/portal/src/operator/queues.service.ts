@@ -4,7 +4,8 @@ import { createRedis } from '@smsgw/common';
 import { QUEUES } from '@smsgw/contracts';
 import { PORTAL_CONFIG, type PortalConfig } from '../config';
 
-const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'paused', 'waiting-children'] as const;
+// No 'paused': since BullMQ 6 a paused queue keeps its jobs in waiting/prioritized and only marks itself paused.
+const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed', 'waiting-children'] as const;
 
 /** The platform's BullMQ queues, for their depths here and for Bull Board (/operator/queues/). */
 @Injectable()

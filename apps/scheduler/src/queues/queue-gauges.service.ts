@@ -9,13 +9,14 @@ import { addQueueProbe, QUEUE_GAUGE_STATES, type QueueReading } from '../metrics
  * One round trip for every queue, read in one consistent moment. ARGV: now in ms, then each
  * queue's key prefix `<prefix>:<queue>:`. Per queue: the lengths getJobCounts reads (wait, active
  * and paused are lists, the others sorted sets) in the order of QUEUE_GAUGE_STATES, then when the
- * oldest job ready to run became ready, or -1. Candidates: the tail of the wait list (the next to
- * run) and of the paused list (while the queue is paused), the first job of each priority level of
- * the prioritized set (score = priority × 2^32 + a counter), and the first delayed job if its time
- * (score / 2^12) has passed but no worker has moved it yet. A job became ready at its `timestamp`
- * plus its delay: BullMQ sets the hash's `delay` back to 0 when it promotes a delayed job, so the
- * delay asked for at add time comes from `opts`; a job retried after a failure (`processedOn`
- * set) counts from the start of its last attempt.
+ * oldest job ready to run became ready, or -1. BullMQ 6 keeps a paused queue's jobs in wait; the
+ * paused list only holds what a pause made by BullMQ 5 left there, until the queue is resumed.
+ * Candidates: the tail of the wait list (the next to run) and of that paused list, the first job
+ * of each priority level of the prioritized set (score = priority × 2^32 + a counter), and the
+ * first delayed job if its time (score / 2^12) has passed but no worker has moved it yet. A job
+ * became ready at its `timestamp` plus its delay: BullMQ sets the hash's `delay` back to 0 when
+ * it promotes a delayed job, so the delay asked for at add time comes from `opts`; a job retried
+ * after a failure (`processedOn` set) counts from the start of its last attempt.
  */
 const READ_QUEUES_LUA = `
 local now = tonumber(ARGV[1])
