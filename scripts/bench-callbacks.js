@@ -96,7 +96,8 @@ async function main() {
   const redis = new Redis(redisUrl);
   await deleteKeys(redis, prefix);
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
-  const queue = new Queue('callback.dlr', { prefix, connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+  const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('callback.dlr', { prefix, connection: queueConnection });
 
   const sink = fork(__filename, ['--sink'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });
   const { fastPort, slowPort } = await new Promise((resolve) => sink.once('message', resolve));
@@ -284,9 +285,8 @@ async function main() {
     await workerExit;
     clearTimeout(forced);
     sink.disconnect();
-    const qc = await queue.client;
     await queue.close();
-    qc.disconnect();
+    queueConnection.disconnect();
     await deleteKeys(redis, prefix);
     await redis.quit();
     await pool.end();

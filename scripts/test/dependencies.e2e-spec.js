@@ -159,9 +159,10 @@ describe('services started before their dependencies', () => {
       [callbackPartnerId],
     );
     const messageId = rows[0].id;
-    const queue = new Queue(QUEUES.CALLBACK_DLR, { prefix, connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }) });
+    // A connection given to BullMQ is the caller's to close.
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUES.CALLBACK_DLR, { prefix, connection });
     await queue.add(QUEUES.CALLBACK_DLR, { messageId, partnerId: callbackPartnerId, status: 2 }, dlrJobOptions(messageId, 2));
-    const connection = await queue.client;
     await queue.close();
     connection.disconnect();
     return messageId;

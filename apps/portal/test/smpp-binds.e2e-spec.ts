@@ -58,7 +58,7 @@ describe('portal: SMPP binds', () => {
     await bind('other', 'bind_transmitter');
     // A second server that does not answer: its binds are unknown, the others still shown.
     portal = await startPortal(t, { SMPP_SERVER_URLS: `http://127.0.0.1:${server.httpPort},http://127.0.0.1:1` });
-  });
+  }, 30_000); // a database migrated, an SMPP server, two binds and the portal: seconds on a busy machine
   afterAll(async () => {
     for (const c of clients) c.close();
     await portal?.close();
