@@ -5,9 +5,8 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { preflight } = require('./preflight');
-const { START_SERVICES: SERVICES, NODE_ARGS } = require('./lib/services');
+const { START_SERVICES: SERVICES, NODE_ARGS, root } = require('./lib/services');
 
-const root = path.resolve(__dirname, '..');
 const simHttpPort = Number(process.env.SIM_HTTP_PORT || 8025);
 
 async function main() {

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { createPrismaClient, hashApiPassword, type PrismaClient, verifyApiPassword, verifyUserPassword } from '@smsgw/db';
-import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
+import { createTestDatabase, freePort, type TestDatabase } from '@smsgw/db/dist/testing';
 
 jest.setTimeout(60_000);
 
@@ -955,17 +955,6 @@ describe('through a running ingress', () => {
     await eventually(() => send('shop', fresh), 403, /^Address not allowed$/);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One GET over a fresh connection, so nothing keeps the test process alive. */
 function get(port: number, pathAndQuery: string): Promise<{ status: number; body: string }> {

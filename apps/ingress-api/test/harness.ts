@@ -1,11 +1,10 @@
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { hashApiPassword } from '@smsgw/db';
-import { createTestDatabase } from '@smsgw/db/dist/testing';
+import { createTestDatabase, freePort } from '@smsgw/db/dist/testing';
 import { createIngressApp } from '../src/bootstrap';
 import { loadIngressConfig, type IngressConfig } from '../src/config';
 
@@ -193,14 +192,4 @@ export function qs(params: Record<string, string | number | undefined>): string 
     .join('&');
 }
 
-/** A TCP port free on 127.0.0.1 at the time of the call. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };

@@ -5,12 +5,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { createPrismaClient, hashApiPassword, hashUserPassword, type PrismaClient } from '@smsgw/db';
-import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
+import { createTestDatabase, freePort, type TestDatabase } from '@smsgw/db/dist/testing';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const PEPPER = 'portal-test-pepper';
@@ -71,16 +70,7 @@ export function assertBuilt(): void {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface Portal {
   url: string;

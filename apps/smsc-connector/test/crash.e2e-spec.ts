@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '@smsgw/db/dist/testing';
 import path from 'node:path';
 import { Client } from 'pg';
 import { eventually, FAST_CONNECTOR_ENV, getJson, REDIS_URL, sleep, TestEnv } from './harness';
@@ -20,17 +20,6 @@ interface ConnectorProcess {
   child: ChildProcess;
   port: number;
   output: string[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** The value of one series in a /metrics text, 0 when it is not there. */

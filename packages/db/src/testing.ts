@@ -77,6 +77,18 @@ export async function createTestDatabase(serverUrl: string = databaseUrl()): Pro
   return { url, name, drop };
 }
 
+/** A TCP port free on 127.0.0.1 at the time of the call (for a process a test starts itself). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * A TCP relay to a real server that can be cut: `down()` drops every connection through it and
  * refuses new ones (the server as its clients see it during an outage), `up()` relays again.
