@@ -1,4 +1,4 @@
-import { sleep, TestEnv } from './harness';
+import { eventually, sleep, TestEnv } from './harness';
 
 jest.setTimeout(30_000);
 
@@ -21,6 +21,10 @@ describe('the mt.dispatch queue', () => {
   it('cancel racing the submit: each message is either cancelled or submitted, never both', async () => {
     const numbers = Array.from({ length: 60 }, nextNumber);
     const ids = await env.send(partner, numbers.map((msisdn) => ({ msisdn })));
+    // The race starts once the worker submits: on a busy machine the bind may come up late, and
+    // cancels that all land before it would test nothing. At 40 submits/s the 60 messages take
+    // 1.5 s, the cancels below 0.9 s: the first ones are submitted, the last ones cancelled.
+    await eventually(() => expect(env.sim.control.getSubmits(10, numbers[0])).toHaveLength(1), 15_000);
     // /cancel's statement, for every message, while the worker is busy with them.
     const cancelled = new Set<string>();
     await Promise.all(
