@@ -14,6 +14,7 @@ const path = require('node:path');
 const { Client, Pool } = require('pg');
 const { preflight } = require('./preflight');
 const { freePort, withDatabase } = require('./lib/services');
+const store = require('./lib/message-store');
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -83,6 +84,8 @@ async function fill() {
   t0 = Date.now();
   const chunk = 100_000;
   const span = DAYS * 86_400; // seconds
+  // Ids carry their hour, in the weekly partitions the scheduler would have made over the period.
+  await store.weeklyPartitions(pool, Date.now() - span * 1000);
   for (let start = 0; start < total; start += chunk) {
     const n = Math.min(chunk, total - start);
     // Message g: partner bench (9 in 10), accepted g * span / total seconds after the start of the
@@ -90,7 +93,7 @@ async function fill() {
     await pool.query(
       `INSERT INTO message (id, partner_id, partner_msg_id, sender, msisdn, text, encoding, segments, status, ext_status, test,
                             valid_until, created_at, updated_at, submitted_at, done_at, smsc_connection_id)
-       SELECT 1000 + g,
+       SELECT ${store.messageIdSql('ts', 'g')},
               CASE WHEN g % 10 = 9 THEN $3::int ELSE $2::int END,
               CASE WHEN g % 4 = 0 THEN 'order-' || g END,
               (ARRAY['BENCH','PROMO','INFO','4565'])[1 + g % 4],
@@ -108,6 +111,8 @@ async function fill() {
     process.stdout.write(`\rmessages: ${start + n} (${seconds(t0)})`);
   }
   log('');
+  // The ingress claims each partnerMsgId in message_key with its message.
+  await pool.query(`INSERT INTO message_key (partner_id, partner_msg_id, message_id) SELECT partner_id, partner_msg_id, id FROM message WHERE partner_msg_id IS NOT NULL`);
 
   t0 = Date.now();
   // Segments, receipts and a delivery report for every fifth message (what the timeline reads).
@@ -214,6 +219,8 @@ async function main() {
     const first = JSON.parse((await time(base, cookie, '/api/messages?limit=50')).body);
     const someId = first.messages[10].id;
     const withParts = String(Math.floor(Number(someId) / 5) * 5);
+    // Message g's id is its hour · 2^30 + g.
+    const g = Number(BigInt(someId) % BigInt(store.HOUR_FACTOR));
     const calls = [
       ['dashboard, 7 days', `/api/stats?from=${day(6)}&to=${day(0)}`],
       ['dashboard, 30 days', `/api/stats?from=${day(29)}&to=${day(0)}`],
@@ -225,7 +232,7 @@ async function main() {
       ['search by sender + status', '/api/messages?sender=INFO&status=5'],
       ['search, no match (PROMO, 5)', '/api/messages?sender=PROMO&status=5'],
       ['search by status (8)', '/api/messages?status=8'],
-      ['search by partnerMsgId', `/api/messages?partnerMsgId=order-${Number(someId) - 1000 - ((Number(someId) - 1000) % 4)}`],
+      ['search by partnerMsgId', `/api/messages?partnerMsgId=order-${g - (g % 4)}`],
       ['message timeline', `/api/messages/${withParts}`],
       ['MO list', '/api/mo'],
       ['settings', '/api/account/settings'],

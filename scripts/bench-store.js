@@ -22,6 +22,7 @@ const crypto = require('node:crypto');
 const path = require('node:path');
 const { Client, Pool } = require('pg');
 const lib = require('./lib/services');
+const store = require('./lib/message-store');
 
 const root = lib.root;
 const env = process.env;
@@ -56,11 +57,15 @@ const { MessageStatus } = require(path.join(root, 'packages/contracts/dist'));
 const log = (s) => process.stdout.write(`${s}\n`);
 const secs = (t0) => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
 
-// Message g (0-based): id 1000 + g; the heavy partner (the first) has the even g, the other 99
-// share the odd ones; accepted DAYS · g / largest days after the period's start, so every size
-// is the oldest part of the largest store; number, partnerMsgId and SMSC id follow from g.
+// Message g (0-based): accepted DAYS · g / largest days after the period's start, so every size
+// is the oldest part of the largest store; its id carries that hour as the platform's ids do
+// (MessageIdAllocator): hour · 2^30 + g (g < 2^30: unique, and growing with g). The heavy partner (the
+// first) has the even g, the other 99 share the odd ones; number, partnerMsgId and SMSC id follow
+// from g.
 const STEP_S = (DAYS * 86_400) / largest;
-const idOf = (g) => String(1000 + g);
+if (largest >= store.HOUR_FACTOR) fail(`BENCH_STORE_SIZES: at most ${store.HOUR_FACTOR - 1} messages`);
+const tsOf = (g) => periodStart().getTime() + g * STEP_S * 1000;
+const idOf = (g) => store.messageId(tsOf(g), g);
 const msisdnOf = (g) => `7903${String(g % NUMBERS).padStart(7, '0')}`;
 const partnerOf = (g, heavy) => (g % 2 === 0 ? heavy : heavy + 1 + (g % (PARTNERS - 1)));
 
@@ -91,10 +96,11 @@ async function main() {
       [PARTNERS],
     );
     await pool.query(`INSERT INTO smsc_connection (name, host, system_id, password) VALUES ('bench', '127.0.0.1', 'bench', 'bench')`);
+    await store.weeklyPartitions(pool, periodStart().getTime());
   }
   const heavy = Number((await pool.query(`SELECT min(id) AS id FROM partner`)).rows[0].id);
   // A kept store's period started when it was filled.
-  const first = (await pool.query(`SELECT created_at FROM message WHERE id = 1000`)).rows[0];
+  const first = (await pool.query(`SELECT created_at FROM message WHERE id = (SELECT min(id) FROM message)`)).rows[0];
   if (first) start0 = first.created_at;
   const conn = Number((await pool.query(`SELECT min(id) AS id FROM smsc_connection`)).rows[0].id);
   const results = [];
@@ -130,7 +136,7 @@ async function fill(pool, from, to, heavy, conn) {
       await c.query(
         `INSERT INTO message (id, partner_id, partner_msg_id, sender, msisdn, text, encoding, segments, status, ext_status,
                               valid_until, created_at, updated_at, submitted_at, done_at, smsc_connection_id)
-         SELECT 1000 + g,
+         SELECT ${store.messageIdSql('ts', 'g')},
                 CASE WHEN g % 2 = 0 THEN $2::int ELSE $2::int + 1 + (g % ($3::int - 1))::int END,
                 CASE WHEN g % 4 = 0 THEN 'order-' || g END,
                 CASE WHEN g % 3 = 0 THEN 'INFO' ELSE 'BENCH' END,
@@ -147,8 +153,14 @@ async function fill(pool, from, to, heavy, conn) {
       await c.query(
         `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, status, ext_status, submitted_at, done_at)
          SELECT id, 1, smsc_connection_id, substr(md5(id::text), 1, 16), status, ext_status, submitted_at, done_at
-         FROM message WHERE id >= 1000 + $1::bigint AND id < 1000 + $1::bigint + $2`,
-        [start, n],
+         FROM message WHERE id BETWEEN $1::bigint AND $2::bigint`,
+        [idOf(start), idOf(start + n - 1)],
+      );
+      // The ingress claims a partnerMsgId in message_key with its message.
+      await c.query(
+        `INSERT INTO message_key (partner_id, partner_msg_id, message_id)
+         SELECT partner_id, partner_msg_id, id FROM message WHERE id BETWEEN $1::bigint AND $2::bigint AND partner_msg_id IS NOT NULL`,
+        [idOf(start), idOf(start + n - 1)],
       );
       process.stdout.write(`\rfill: ${(start + n).toLocaleString('en')} of ${to.toLocaleString('en')} messages and segments (${secs(t0)})   `);
     }
@@ -182,7 +194,8 @@ async function dropSecondaryIndexes(c) {
        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)`,
   );
   for (const r of rows) await c.query(`DROP INDEX ${r.name}`);
-  return rows.map((r) => r.def);
+  // A partitioned table's index reads back as ON ONLY the parent: built again on every partition.
+  return rows.map((r) => r.def.replace(' ON ONLY ', ' ON '));
 }
 
 /** Times every lookup on `size` messages; returns p50 and p99 per lookup, and its plan. */
@@ -280,7 +293,16 @@ async function measure(pool, size, heavy, conn) {
 async function plan(c, q) {
   const { rows } = await c.query({ text: `EXPLAIN (COSTS OFF) ${q.text}`, values: q.values });
   const scans = rows.map((r) => r['QUERY PLAN'].trim().replace(/^->\s*/, '')).filter((s) => /Scan/.test(s));
-  return [...new Set(scans.map((s) => s.replace(/ using (\S+) on (\S+).*/, ' using $1').replace(/ on (\S+).*/, ' on $1')))].join('; ');
+  // One entry per kind of scan, a partition's name as its table's with _*, and how many partitions.
+  const counts = new Map();
+  for (const scan of scans) {
+    const key = scan
+      .replace(/ using (\S+) on (\S+).*/, ' using $1')
+      .replace(/ on (\S+).*/, ' on $1')
+      .replace(/\b(message(?:_part)?)_(?:p\d{8}|before)/g, '$1_*');
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join('; ');
 }
 
 const round = (ms) => Math.round(ms * 1000) / 1000;
