@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { Queue } from 'bullmq';
 import { QUEUES, bullPriority, dispatchJobId, type MtDispatchBatch } from '@smsgw/contracts';
-import { MessageWriter, type NewMessage } from '@smsgw/intake';
+import { MessageWriter, type NewMessage, type StoredMessage } from '@smsgw/intake';
 import { qs, request, startIngress, REDIS_URL, type Ingress, type TestPartner } from './harness';
 
 jest.setTimeout(30_000);
@@ -344,13 +344,13 @@ describe('/send: queuing committed messages together', () => {
   const batchJobs = async (queue: Queue) =>
     (await queue.getJobs(['prioritized', 'waiting'])).map((j) => ({ priority: j.opts.priority, ids: (j.data as MtDispatchBatch).messages.map((m) => m.messageId) }));
 
-  /** An ingress gathering for `gatherMs`, a partner of it, its writer and its mt.dispatch queue; all closed afterwards. */
-  async function withGathering(gatherMs: number, test: (t: { partnerId: number; writer: MessageWriter; queue: Queue }) => Promise<void>): Promise<void> {
+  /** An ingress gathering for `gatherMs`, a partner of it, its writer, its mt.dispatch queue and its pool; all closed afterwards. */
+  async function withGathering(gatherMs: number, test: (t: { partnerId: number; writer: MessageWriter; queue: Queue; pool: Pool }) => Promise<void>): Promise<void> {
     const ing = await startIngress({ INGRESS_DISPATCH_GATHER_MS: String(gatherMs) });
     const queue = new Queue(QUEUES.MT_DISPATCH, { prefix: ing.prefix, connection: { url: REDIS_URL } as never });
     try {
       const partner = await ing.createPartner();
-      await test({ partnerId: partner.id, writer: ing.app.get(MessageWriter), queue });
+      await test({ partnerId: partner.id, writer: ing.app.get(MessageWriter), queue, pool: ing.pool });
     } finally {
       await queue.close();
       await ing.close();
@@ -369,6 +369,27 @@ describe('/send: queuing committed messages together', () => {
         { priority: bullPriority(2), ids: [first[2]!.id, second[1]!.id] },
         { priority: bullPriority(1), ids: [first[0]!.id, first[1]!.id, second[0]!.id] },
       ]);
+    }));
+
+  it('a partnerMsgId repeated within one batch and in a later one: the first message answers, nothing new is stored or queued', () =>
+    withGathering(0, async ({ partnerId, writer, queue, pool }) => {
+      const keyed = (key: string | null, text: string): NewMessage => ({ ...immediateMessage(partnerId, 1, '79036560030', text), partnerMsgId: key });
+      // Written in one turn of the event loop: one group commit, with rows without a key beside them.
+      const batch = await Promise.all([keyed(null, 'a'), keyed('batch-1', 'first'), keyed('batch-1', 'repeat'), keyed('batch-2', 'other'), keyed(null, 'b')].map((m) => writer.write(m)));
+      const [plain, first, repeat, other, plain2] = batch as [StoredMessage, StoredMessage, StoredMessage, StoredMessage, StoredMessage];
+      expect(repeat).toEqual({ id: first.id, segments: 1, existing: true });
+      expect([plain, first, other, plain2].map((r) => r.existing)).toEqual([false, false, false, false]);
+      const later = await writer.write({ ...keyed('batch-1', 'later repeat'), segments: 3 });
+      expect(later).toEqual({ id: first.id, segments: 1, existing: true });
+      const { rows } = await pool.query<{ id: string; text: string }>('SELECT id::text AS id, text FROM message WHERE partner_id = $1 ORDER BY id', [partnerId]);
+      expect(rows.map((r) => r.text)).toEqual(['a', 'first', 'other', 'b']);
+      const keys = await pool.query<{ partner_msg_id: string; message_id: string }>(
+        'SELECT partner_msg_id, message_id::text AS message_id FROM message_key WHERE partner_id = $1 ORDER BY partner_msg_id',
+        [partnerId],
+      );
+      expect(keys.rows).toEqual([{ partner_msg_id: 'batch-1', message_id: first.id }, { partner_msg_id: 'batch-2', message_id: other.id }]);
+      await waitFor(async () => (await batchJobs(queue)).flatMap((j) => j.ids).length === 4);
+      expect((await batchJobs(queue)).flatMap((j) => j.ids).sort()).toEqual([plain, first, other, plain2].map((r) => r.id).sort());
     }));
 
   it('a stopping ingress queues what it gathered before it closes', () =>

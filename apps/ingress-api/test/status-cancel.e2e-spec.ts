@@ -1,3 +1,4 @@
+import { messageIdFloor } from '@smsgw/db';
 import { qs, request, startIngress, type Ingress, type TestPartner } from './harness';
 
 jest.setTimeout(30_000);
@@ -41,6 +42,30 @@ describe('/status and /cancel', () => {
     await sendAs(b, { partnerMsgId: 'shared-id' });
     const res = await call('/status', a, { partnerMsgId: 'shared-id' });
     expect(res.body.split('\n')[1]).toMatch(new RegExp(`^${id};1;`));
+  });
+
+  it('finds a message by partnerMsgId in whichever partition holds it', async () => {
+    // Next week's partition, and message_before (an id of before the partitioning), beside this week's.
+    const nextWeek = String(BigInt(messageIdFloor(Date.now() + 7 * 86_400_000)) + 5n);
+    const stored = [
+      { id: nextWeek, key: 'next-week' },
+      { id: '4242', key: 'before' },
+    ];
+    for (const m of stored) {
+      await ing.pool.query(
+        `INSERT INTO message (id, partner_id, partner_msg_id, sender, msisdn, text, encoding, segments, status, valid_until)
+         VALUES ($1, $2, $3, 'TEST', '79036550550', 'stored', 0, 2, 2, now() + interval '1 day')`,
+        [m.id, a.id, m.key],
+      );
+      await ing.pool.query('INSERT INTO message_key (partner_id, partner_msg_id, message_id) VALUES ($1, $2, $3)', [a.id, m.key, m.id]);
+    }
+    const { rows } = await ing.pool.query<{ id: string; p: string }>('SELECT id::text AS id, tableoid::regclass::text AS p FROM message WHERE id = ANY($1::bigint[]) ORDER BY id', [stored.map((m) => m.id)]);
+    expect(rows.map((r) => r.p)).toEqual(['message_before', expect.stringMatching(/^message_p\d{8}$/)]);
+    for (const m of stored) {
+      const res = await call('/status', a, { partnerMsgId: m.key });
+      expect(res.body.split('\n')[1]).toMatch(new RegExp(`^${m.id};2;0;[^;]+;2$`));
+      expect((await call('/status', b, { partnerMsgId: m.key })).body.split('\n')[1]).toBe(`${m.key};-1`);
+    }
   });
 
   it('answers json and xml', async () => {

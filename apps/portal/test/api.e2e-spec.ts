@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { partnerChangedChannel } from '@smsgw/contracts';
-import { hashApiPassword } from '@smsgw/db';
+import { hashApiPassword, ID_HOUR_FACTOR, messageIdFloor } from '@smsgw/db';
+import { MessagesService } from '../src/messages/messages.service';
 import { Client, createPartner, createTestEnv, createUser, loggedIn, PEPPER, type Portal, REDIS_URL, sleep, startPortal, type TestEnv } from './harness';
 
 jest.setTimeout(60_000);
@@ -23,15 +24,32 @@ const published: string[] = [];
 /** JSON of rows with bigint ids, to look for strings that must not be anywhere in them. */
 const json = (x: unknown) => JSON.stringify(x, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
 
-/** Messages with ids `base+i`, spread over the last days; statuses cycle through 2, 5, 0, 1, 8. */
+/** The stored id of message number `n` (`base+i` of insertMessages). */
+const ids = new Map<number, string>();
+const idOf = (n: number): string => ids.get(n) ?? String(n);
+
+/**
+ * Messages number `base+i`, spread over the last days; statuses cycle through 2, 5, 0, 1, 8. Their
+ * ids carry the hour of their created_at as the intake's do (MessageIdAllocator), and their
+ * partnerMsgIds (`p-<number>`) are claimed in message_key as the intake claims them.
+ */
 async function insertMessages(partnerId: number, base: number, n: number, opts: { test?: boolean; sender?: string; msisdn?: string; hoursApart?: number } = {}): Promise<void> {
-  await t.pool.query(
-    `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, status, ext_status, valid_until, created_at, test, partner_msg_id)
-     SELECT $2::bigint + g, $1, $3, coalesce($4, '7903' || lpad(g::text, 7, '0')), 'text ' || g, 0, 1 + g % 2, (ARRAY[2,5,0,1,8])[1 + g % 5],
-       CASE WHEN g % 5 = 1 THEN 8 END, now() + interval '1 day', now() - make_interval(hours => g * $6::int), $5, 'p-' || ($2::bigint + g)
-     FROM generate_series(0, $7::int - 1) g`,
+  const { rows } = await t.pool.query<{ id: string; n: number }>(
+    `WITH r AS (
+       SELECT g, now() - make_interval(hours => g * $6::int) AS created_at FROM generate_series(0, $7::int - 1) g
+     ), m AS (
+       INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, status, ext_status, valid_until, created_at, test, partner_msg_id)
+       SELECT floor(extract(epoch FROM created_at) / 3600)::bigint * ${ID_HOUR_FACTOR} + $2::bigint + g, $1, $3, coalesce($4, '7903' || lpad(g::text, 7, '0')), 'text ' || g, 0, 1 + g % 2,
+         (ARRAY[2,5,0,1,8])[1 + g % 5], CASE WHEN g % 5 = 1 THEN 8 END, now() + interval '1 day', created_at, $5, 'p-' || ($2::bigint + g)
+       FROM r
+       RETURNING id, partner_id, partner_msg_id
+     ), k AS (
+       INSERT INTO message_key (partner_id, partner_msg_id, message_id) SELECT partner_id, partner_msg_id, id FROM m
+     )
+     SELECT id::text AS id, substr(partner_msg_id, 3)::int AS n FROM m`,
     [partnerId, base, opts.sender ?? 'TEST', opts.msisdn ?? null, opts.test ?? false, opts.hoursApart ?? 5, n],
   );
+  for (const r of rows) ids.set(r.n, r.id);
 }
 
 beforeAll(async () => {
@@ -99,17 +117,17 @@ describe('without a session', () => {
 
 describe('a partner user sees only its own partner', () => {
   it("another partner's message is 404, even when asking with that partner's id", async () => {
-    expect((await userA.get('/api/messages/30000')).status).toBe(404);
-    expect((await userA.get(`/api/messages/30000?partnerId=${b.id}`)).status).toBe(404);
-    expect((await userB.get('/api/messages/30000')).status).toBe(200);
-    expect((await userA.get('/api/messages/10000')).status).toBe(200);
+    expect((await userA.get(`/api/messages/${idOf(30000)}`)).status).toBe(404);
+    expect((await userA.get(`/api/messages/${idOf(30000)}?partnerId=${b.id}`)).status).toBe(404);
+    expect((await userB.get(`/api/messages/${idOf(30000)}`)).status).toBe(200);
+    expect((await userA.get(`/api/messages/${idOf(10000)}`)).status).toBe(200);
   });
 
   it('searches, exports, statistics, MO and settings are its own whatever partnerId says', async () => {
     const s = await userA.get(`/api/messages?partnerId=${b.id}&limit=500`);
     expect(s.status).toBe(200);
     expect(s.body.messages.length).toBe(46);
-    expect(s.body.messages.every((m: { id: string }) => Number(m.id) < 30_000)).toBe(true);
+    expect(s.body.messages.every((m: { id: string }) => [...ids].some(([n, id]) => id === m.id && n < 30_000))).toBe(true);
     expect((await userA.get(`/api/messages?msisdn=79990000001&partnerId=${b.id}`)).body.messages).toEqual([]);
     const csv = await userA.get(`/api/messages/export.csv?partnerId=${b.id}`);
     expect(csv.body).not.toContain('79990000001');
@@ -300,9 +318,9 @@ describe('operator', () => {
   });
 
   it("reads any partner's data by naming it", async () => {
-    expect((await operator.get('/api/messages/30000')).status).toBe(400); // which partner?
-    expect((await operator.get(`/api/messages/30000?partnerId=${b.id}`)).status).toBe(200);
-    expect((await operator.get(`/api/messages/30000?partnerId=${a.id}`)).status).toBe(404);
+    expect((await operator.get(`/api/messages/${idOf(30000)}`)).status).toBe(400); // which partner?
+    expect((await operator.get(`/api/messages/${idOf(30000)}?partnerId=${b.id}`)).status).toBe(200);
+    expect((await operator.get(`/api/messages/${idOf(30000)}?partnerId=${a.id}`)).status).toBe(404);
   });
 });
 
@@ -372,9 +390,10 @@ describe('partner pages', () => {
   });
 
   it('search filters by id, partnerMsgId, number, sender, status and period, with keyset pages', async () => {
-    expect((await userA.get('/api/messages?id=10003')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10003']);
-    expect((await userA.get('/api/messages?partnerMsgId=p-10004')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10004']);
-    expect((await userA.get('/api/messages?msisdn=%2B7 903 000-00-05')).body.messages.map((m: { id: string }) => m.id)).toEqual(['10005']);
+    expect((await userA.get(`/api/messages?id=${idOf(10003)}`)).body.messages.map((m: { id: string }) => m.id)).toEqual([idOf(10003)]);
+    expect((await userA.get('/api/messages?partnerMsgId=p-10004')).body.messages.map((m: { id: string }) => m.id)).toEqual([idOf(10004)]);
+    expect((await userA.get('/api/messages?partnerMsgId=p-30004')).body.messages).toEqual([]); // partner B's
+    expect((await userA.get('/api/messages?msisdn=%2B7 903 000-00-05')).body.messages.map((m: { id: string }) => m.id)).toEqual([idOf(10005)]);
     expect((await userA.get('/api/messages?sender=ALPHA&limit=100')).body.messages).toHaveLength(6);
     const delivered = await userA.get('/api/messages?status=2&limit=500');
     expect(delivered.body.messages.every((m: { status: number }) => m.status === 2)).toBe(true);
@@ -413,6 +432,62 @@ describe('partner pages', () => {
     expect((await userA.get('/api/messages?cursor=bm9wZQ')).status).toBe(400);
   });
 
+  it('a period reads only its partitions: rows of two weeks, and of before the partitioning while the period can hold them', async () => {
+    const c = await createPartner(t, 'partitioned');
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY);
+    const week = (today - (today % 7)) * DAY; // this week's partition starts here (weeks from 1970-01-01, as the migration counts)
+    const next = week + 7 * DAY;
+    const at = {
+      legacy: Date.now() - 60_000, // an id of before the partitioning: message_before
+      thisWeek: Date.now(),
+      nextWeek: next + 2 * 3600_000,
+      nextWeekLate: next + 5 * DAY,
+      weekAfter: next + 7 * DAY + 2 * 3600_000,
+    };
+    const idOfRow: Record<keyof typeof at, string> = {
+      legacy: '777',
+      thisWeek: String(BigInt(messageIdFloor(at.thisWeek)) + 1n),
+      nextWeek: String(BigInt(messageIdFloor(at.nextWeek)) + 1n),
+      nextWeekLate: String(BigInt(messageIdFloor(at.nextWeekLate)) + 1n),
+      weekAfter: String(BigInt(messageIdFloor(at.weekAfter)) + 1n),
+    };
+    for (const k of Object.keys(at) as (keyof typeof at)[]) {
+      await t.pool.query(
+        `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, valid_until, created_at)
+         VALUES ($1, $2, 'TEST', '79030000777', $3, 0, 1, now() + interval '30 days', $4)`,
+        [idOfRow[k], c.id, k, new Date(at[k])],
+      );
+    }
+    const partition = (ms: number) => `message_p${new Date(ms - (ms % (7 * DAY))).toISOString().slice(0, 10).replace(/-/g, '')}`;
+    const search = async (from: number, to: number) =>
+      (await operator.get(`/api/messages?partnerId=${c.id}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)).body.messages.map((m: { text: string }) => m.text);
+    // The partitions a search's statement reads (EXPLAIN ANALYZE: the others are pruned or never executed).
+    const read = async (from: number, to: number) => {
+      const statements: { text: string; values: unknown[] }[] = [];
+      const service = new MessagesService({ query: (text: string, values: unknown[]) => (statements.push({ text, values }), t.pool.query(text, values)) } as never);
+      await service.search({ partnerId: c.id, from: new Date(from), to: new Date(to) }, 50);
+      const last = statements[statements.length - 1]!;
+      const plan = (await t.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${last.text}`, last.values)).rows[0]['QUERY PLAN'];
+      const names = new Set<string>();
+      const walk = (n: { 'Relation Name'?: string; 'Actual Loops'?: number; Plans?: unknown[] }) => {
+        if (n['Relation Name'] && (n['Actual Loops'] ?? 0) > 0) names.add(n['Relation Name']);
+        for (const child of n.Plans ?? []) walk(child as typeof n);
+      };
+      walk(plan[0].Plan);
+      return [...names].sort();
+    };
+
+    // Starting before the partitioning's week ended: rows of before it may match, so no lower id bound.
+    expect(await search(Date.now() - 3600_000, next + 3 * 3600_000)).toEqual(['nextWeek', 'thisWeek', 'legacy']);
+    expect(await read(Date.now() - 3600_000, next + 3 * 3600_000)).toEqual(['message_before', partition(week), partition(next)].sort());
+    // Starting after it: only the period's partitions.
+    expect(await search(next + 3600_000, next + 7 * DAY + 3 * 3600_000)).toEqual(['weekAfter', 'nextWeekLate', 'nextWeek']);
+    expect(await read(next + 3600_000, next + 7 * DAY + 3 * 3600_000)).toEqual([partition(next), partition(next + 7 * DAY)].sort());
+    // The bounds are the period's: a row just outside either end is not shown.
+    expect(await search(next + 3 * 3600_000, next + 7 * DAY + 2 * 3600_000)).toEqual(['nextWeekLate']);
+  });
+
   it('CSV export streams every match with a header', async () => {
     const r = await userA.get('/api/messages/export.csv?sender=TEST');
     expect(r.status).toBe(200);
@@ -423,7 +498,7 @@ describe('partner pages', () => {
   });
 
   it('timeline: accepted, submitted, each segment, the receipt and every callback attempt with its HTTP result', async () => {
-    const id = '10001';
+    const id = idOf(10001);
     await t.pool.query(`UPDATE message SET status = 2, ext_status = NULL, segments = 2, submitted_at = created_at + interval '1 s', done_at = created_at + interval '5 s' WHERE id = $1`, [id]);
     await t.pool.query(
       `INSERT INTO message_part (message_id, seq, smsc_message_id, status, submitted_at, done_at)
@@ -450,7 +525,7 @@ describe('partner pages', () => {
   });
 
   it("timeline and callbacks: network-level failures are one neutral text, untimed, for the partner; the operator sees the worker's", async () => {
-    const id = '10002';
+    const id = idOf(10002);
     const errors = ['connection refused', 'connect timeout', 'timeout after 10000 ms', 'host not found', 'ECALLBACK_TARGET_REFUSED: 127.0.0.1 is loopback (CALLBACK_ALLOW_PRIVATE_TARGETS is off)'];
     await t.pool.query(
       `INSERT INTO callback_attempt (kind, partner_id, message_id, status, attempt, attempted_at, url, http_status, error, duration_ms)
@@ -493,11 +568,11 @@ describe('partner pages', () => {
   it('callbacks: lists and re-sends only its own parked callbacks', async () => {
     await t.pool.query(
       `INSERT INTO callback (kind, partner_id, message_id, status, state, attempts, due_at, parked_at, last_result)
-       VALUES ('dlr', $1, 10000, 2, 'parked', 30, now() - interval '3 days', now(), 'HTTP 500'), ('dlr', $2, 30000, 2, 'parked', 30, now() - interval '3 days', now(), 'timeout')`,
-      [a.id, b.id],
+       VALUES ('dlr', $1, $3, 2, 'parked', 30, now() - interval '3 days', now(), 'HTTP 500'), ('dlr', $2, $4, 2, 'parked', 30, now() - interval '3 days', now(), 'timeout')`,
+      [a.id, b.id, idOf(10000), idOf(30000)],
     );
     const list = await userA.get('/api/callbacks?state=parked');
-    expect(list.body.callbacks.map((c: { messageId: string }) => c.messageId)).toEqual(['10000']);
+    expect(list.body.callbacks.map((c: { messageId: string }) => c.messageId)).toEqual([idOf(10000)]);
     const r = await userA.post('/api/callbacks/resend', { partnerId: b.id });
     expect(r.status).toBe(200);
     expect(r.body.resent).toBe(1);

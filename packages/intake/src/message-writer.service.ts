@@ -54,19 +54,45 @@ interface Pending {
 
 const COLUMNS =
   'id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, flash, priority, test, release_at, window_start, window_end, window_zone, valid_until, concat_ref, concat_total, concat_seq, registered_delivery, udhi';
-const INSERT_SQL = `
-INSERT INTO message (${COLUMNS})
-SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+const ROWS = `unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
   $8::smallint[], $9::smallint[], $10::bool[], $11::smallint[], $12::bool[], $13::timestamptz[], $14::smallint[],
-  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[], $22::bool[])
-ON CONFLICT (partner_id, partner_msg_id) DO NOTHING
+  $15::smallint[], $16::text[], $17::timestamptz[], $18::int[], $19::smallint[], $20::smallint[], $21::smallint[], $22::bool[]`;
+
+/**
+ * The batch's INSERT; with tracing on, with each message's traceparent (null when not sampled).
+ * Without a partnerMsgId in the batch (most batches) a plain INSERT. With one, the same statement
+ * first claims the keys in message_key (the unique key the partitioned table cannot hold) and
+ * stores only the messages without a key or whose key it claimed: a repeat of a stored key, or
+ * of one earlier in the batch, is skipped and found by EXISTING_SQL. One statement, so a key is
+ * never claimed without its message, and a concurrent batch with the same key waits for this one.
+ */
+function insertSql(traced: boolean, keyed: boolean): string {
+  const columns = traced ? `${COLUMNS}, traceparent` : COLUMNS;
+  const rows = `${ROWS}${traced ? ', $23::text[]' : ''})`;
+  if (!keyed) return `INSERT INTO message (${columns})\nSELECT * FROM ${rows}\nRETURNING id::text`;
+  return `WITH r AS MATERIALIZED (SELECT * FROM ${rows} AS r(${columns})),
+k AS (
+  INSERT INTO message_key (partner_id, partner_msg_id, message_id)
+  SELECT partner_id, partner_msg_id, id FROM r WHERE partner_msg_id IS NOT NULL
+  ON CONFLICT DO NOTHING
+  RETURNING message_id
+)
+INSERT INTO message (${columns})
+SELECT * FROM r WHERE partner_msg_id IS NULL OR id IN (SELECT message_id FROM k)
 RETURNING id::text`;
-/** With tracing on: the same, with each message's traceparent (null when not sampled). */
-const INSERT_TRACED_SQL = INSERT_SQL.replace(`${COLUMNS})`, `${COLUMNS}, traceparent)`).replace('$22::bool[])', '$22::bool[], $23::text[])');
+}
+const INSERT = {
+  plain: { name: 'ingress.insertMessages', text: insertSql(false, false) },
+  traced: { name: 'ingress.insertTracedMessages', text: insertSql(true, false) },
+  keyed: { name: 'ingress.insertKeyedMessages', text: insertSql(false, true) },
+  keyedTraced: { name: 'ingress.insertKeyedTracedMessages', text: insertSql(true, true) },
+};
+/** The first message of each repeated key: its key row, then the message by id (one partition each). */
 const EXISTING_SQL = `
-SELECT m.id::text AS id, m.segments, m.partner_id, m.partner_msg_id FROM message m
-JOIN unnest($1::int[], $2::text[]) AS k(partner_id, partner_msg_id)
-  ON m.partner_id = k.partner_id AND m.partner_msg_id = k.partner_msg_id`;
+SELECT m.id::text AS id, m.segments, q.partner_id, q.partner_msg_id
+FROM unnest($1::int[], $2::text[]) AS q(partner_id, partner_msg_id)
+JOIN message_key k ON k.partner_id = q.partner_id AND k.partner_msg_id = q.partner_msg_id
+JOIN message m ON m.id = k.message_id`;
 
 /**
  * Stores accepted messages durably, then hands the immediate ones to `mt.dispatch` (batch jobs of
@@ -231,20 +257,21 @@ export class MessageWriter implements OnApplicationShutdown {
     ];
     // Tracing off: the statement without the column, so that it costs nothing.
     if (tracing.on) values.push(col((m) => m.traceparent ?? null));
+    const keyed = messages.some((m) => m.partnerMsgId !== null);
+    const statement = keyed ? (tracing.on ? INSERT.keyedTraced : INSERT.keyed) : tracing.on ? INSERT.traced : INSERT.plain;
     // A named statement: PostgreSQL parses and plans it once per connection, not per batch.
-    const { rows } = await this.pool.query<{ id: string }>(
-      tracing.on ? { name: 'ingress.insertTracedMessages', text: INSERT_TRACED_SQL, values } : { name: 'ingress.insertMessages', text: INSERT_SQL, values },
-    );
+    const { rows } = await this.pool.query<{ id: string }>({ ...statement, values });
     const inserted = new Set(rows.map((r) => r.id));
     const result: StoredMessage[] = messages.map((m, i) => ({ id: ids[i] as string, segments: m.segments, existing: false }));
     if (inserted.size === messages.length) return result;
 
-    // Rows skipped by ON CONFLICT repeat a stored partnerMsgId: answer with the first message.
+    // Rows not stored repeat a claimed partnerMsgId: answer with the first message.
     const conflicts = messages.map((m, i) => ({ m, i })).filter(({ i }) => !inserted.has(ids[i] as string));
-    const existing = await this.pool.query<{ id: string; segments: number; partner_id: number; partner_msg_id: string }>(EXISTING_SQL, [
-      conflicts.map(({ m }) => m.partnerId),
-      conflicts.map(({ m }) => m.partnerMsgId),
-    ]);
+    const existing = await this.pool.query<{ id: string; segments: number; partner_id: number; partner_msg_id: string }>({
+      name: 'ingress.existingMessages',
+      text: EXISTING_SQL,
+      values: [conflicts.map(({ m }) => m.partnerId), conflicts.map(({ m }) => m.partnerMsgId)],
+    });
     const byKey = new Map(existing.rows.map((r) => [`${r.partner_id}:${r.partner_msg_id}`, r]));
     for (const { m, i } of conflicts) {
       const first = byKey.get(`${m.partnerId}:${m.partnerMsgId}`);

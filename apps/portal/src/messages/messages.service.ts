@@ -1,5 +1,6 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { messageIdFloor, messageIdHour } from '@smsgw/db';
 import type { Role } from '../auth/session';
 import { attemptFor, lastResultFor } from '../callbacks/callback-errors';
 import { PG_POOL } from '../infra/tokens';
@@ -84,13 +85,25 @@ export function messageFilter(partnerId: number, q: Record<string, string | unde
   return f;
 }
 
+const HOUR_MS = 3_600_000;
+/** The migration message_partitions made weekly partitions; message_before ends where its week starts. */
+const WEEK_MS = 7 * 86_400_000;
+
 /**
  * WHERE clause of a search. Every query starts with partner_id, so it uses one of the indexes
  * that lead with it: (partner_id, created_at) for periods and plain listing, (partner_id, msisdn,
- * created_at) for a number, (partner_id, partner_msg_id) for the partner's id, the primary key
- * for an id.
+ * created_at) for a number, the primary key for an id, and for the partner's id the primary key
+ * with the id its message_key row holds (the unique key the partitioned table cannot hold).
+ *
+ * The period also bounds the id, so that only its partitions are read (ids carry the hour they
+ * were drawn in, always at or before the row's created_at). Upper: a message created before `to`
+ * (or the cursor) has an id below the next hour's first. Lower: a message's id can be of the hour
+ * before its created_at (a block drawn just before the hour is used a little after it), hence
+ * an hour earlier than `from`'s. The rows stored before the partitioning (message_before) have
+ * small ids below every hour's, so the lower bound is added only for a period that starts after
+ * `legacyUntil`, by when none of them can have been created (null: there are none).
  */
-function where(f: MessageFilter, after?: { at: Date; id: string }): { sql: string; values: unknown[] } {
+function where(f: MessageFilter, after?: { at: Date; id: string }, legacyUntil?: number | null): { sql: string; values: unknown[] } {
   const values: unknown[] = [f.partnerId];
   const parts = ['partner_id = $1'];
   const p = (v: unknown) => {
@@ -98,24 +111,56 @@ function where(f: MessageFilter, after?: { at: Date; id: string }): { sql: strin
     return `$${values.length}`;
   };
   if (f.id) parts.push(`id = ${p(f.id)}`);
-  if (f.partnerMsgId) parts.push(`partner_msg_id = ${p(f.partnerMsgId)}`);
+  // A subquery PostgreSQL runs first: the Append then reads only the partition of the id it gives.
+  if (f.partnerMsgId) parts.push(`id = (SELECT message_id FROM message_key WHERE partner_id = $1 AND partner_msg_id = ${p(f.partnerMsgId)})`);
   if (f.msisdn) parts.push(`msisdn = ${p(f.msisdn)}`);
   if (f.sender) parts.push(`sender = ${p(f.sender)}`);
   if (f.status !== undefined) parts.push(`status = ${p(f.status)}`);
   if (f.test !== undefined) parts.push(`test = ${p(f.test)}`);
-  if (f.from) parts.push(`created_at >= ${p(f.from)}`);
+  if (f.from) {
+    parts.push(`created_at >= ${p(f.from)}`);
+    if (legacyUntil !== undefined && (legacyUntil === null || f.from.getTime() >= legacyUntil)) parts.push(`id >= ${p(messageIdFloor(f.from.getTime() - HOUR_MS))}::bigint`);
+  }
   if (f.to) parts.push(`created_at < ${p(f.to)}`);
   if (after) parts.push(`(created_at, id) < (${p(after.at)}, ${p(after.id)})`);
+  const upper = Math.min(f.to?.getTime() ?? Infinity, after?.at.getTime() ?? Infinity);
+  if (upper !== Infinity) parts.push(`id < ${p(messageIdFloor(upper + HOUR_MS))}::bigint`);
   return { sql: parts.join(' AND '), values };
 }
 
+// message_before's bound: the first id of the week the migration message_partitions ran in.
+const LEGACY_BOUND_SQL = `SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''?([0-9]+)''?\\)'))[1] AS upper
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'message'::regclass AND c.relname = 'message_before'`;
+
 @Injectable()
 export class MessagesService {
+  private legacy: Promise<number | null> | null = null;
+
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * From when no message of before the partitioning can have been created (a week after the start
+   * of the week the migration ran in), read once; null once message_before is gone.
+   */
+  private legacyUntil(): Promise<number | null> {
+    this.legacy ??= this.pool.query<{ upper: string | null }>(LEGACY_BOUND_SQL).then(
+      ({ rows }) => {
+        const upper = rows[0]?.upper;
+        return upper ? messageIdHour(upper).getTime() + WEEK_MS : null;
+      },
+      (e: unknown) => {
+        this.legacy = null;
+        throw e;
+      },
+    );
+    return this.legacy;
+  }
 
   /** One page, newest first, and the cursor of the next page (null at the end). */
   async search(f: MessageFilter, limit: number, cursor?: string): Promise<{ messages: MessageRow[]; next: string | null }> {
     const after = cursor ? decodeCursor(cursor) : undefined;
+    const legacyUntil = f.from ? await this.legacyUntil() : undefined;
     const page = (rows: MessageRow[], more: boolean) => {
       const shown = rows.length > limit ? rows.slice(0, limit) : rows;
       return { messages: shown, next: (rows.length > limit || more) && shown.length > 0 ? encodeCursor(shown[shown.length - 1]!) : null };
@@ -127,7 +172,7 @@ export class MessagesService {
       const hours = await this.matchingHours(f, after, limit + 1);
       if (hours) {
         if (hours.hours.length === 0) return { messages: [], next: null };
-        const w = where(f, after);
+        const w = where(f, after, legacyUntil);
         const { rows } = await this.pool.query<MessageRow>(
           `SELECT m.* FROM unnest($${w.values.length + 1}::timestamptz[]) AS h(hour)
            CROSS JOIN LATERAL (
@@ -141,7 +186,7 @@ export class MessagesService {
         return page(rows.map(({ sort_id: _s, ...r }: MessageRow & { sort_id?: unknown }) => r), hours.more);
       }
     }
-    const w = where(f, after);
+    const w = where(f, after, legacyUntil);
     const { rows } = await this.pool.query<MessageRow>(
       `SELECT ${COLUMNS} FROM message WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${limit + 1}`,
       w.values,
@@ -186,8 +231,9 @@ export class MessagesService {
   /** Every match, newest first, in pages of `batch` (CSV export). */
   async *all(f: MessageFilter, batch = 5000): AsyncGenerator<MessageRow[]> {
     let after: { at: Date; id: string } | undefined;
+    const legacyUntil = f.from ? await this.legacyUntil() : undefined;
     for (;;) {
-      const w = where(f, after);
+      const w = where(f, after, legacyUntil);
       const { rows } = await this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM message WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${batch}`, w.values);
       if (rows.length > 0) yield rows;
       if (rows.length < batch) return;
