@@ -111,8 +111,6 @@ async function fill() {
     process.stdout.write(`\rmessages: ${start + n} (${seconds(t0)})`);
   }
   log('');
-  // The ingress claims each partnerMsgId in message_key with its message.
-  await pool.query(`INSERT INTO message_key (partner_id, partner_msg_id, message_id) SELECT partner_id, partner_msg_id, id FROM message WHERE partner_msg_id IS NOT NULL`);
 
   t0 = Date.now();
   // The partner's ids as the intake claims them (the search by partnerMsgId goes through them).

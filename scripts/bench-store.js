@@ -150,19 +150,13 @@ async function fill(pool, from, to, heavy, conn) {
                FROM generate_series($1::bigint, $1::bigint + $8 - 1) g) s`,
         [start, heavy, PARTNERS, NUMBERS, conn, periodStart(), STEP_S, n],
       );
-      // The partner's ids as the intake claims them (/status?partnerMsgId= finds a message through them).
-      await c.query(
-        `INSERT INTO message_key (partner_id, partner_msg_id, message_id)
-         SELECT partner_id, partner_msg_id, id FROM message WHERE id >= 1000 + $1::bigint AND id < 1000 + $1::bigint + $2 AND partner_msg_id IS NOT NULL`,
-        [start, n],
-      );
       await c.query(
         `INSERT INTO message_part (message_id, seq, smsc_connection_id, smsc_message_id, status, ext_status, submitted_at, done_at)
          SELECT id, 1, smsc_connection_id, substr(md5(id::text), 1, 16), status, ext_status, submitted_at, done_at
          FROM message WHERE id BETWEEN $1::bigint AND $2::bigint`,
         [idOf(start), idOf(start + n - 1)],
       );
-      // The ingress claims a partnerMsgId in message_key with its message.
+      // The partner's ids as the intake claims them (/status?partnerMsgId= finds a message through them).
       await c.query(
         `INSERT INTO message_key (partner_id, partner_msg_id, message_id)
          SELECT partner_id, partner_msg_id, id FROM message WHERE id BETWEEN $1::bigint AND $2::bigint AND partner_msg_id IS NOT NULL`,
