@@ -9,6 +9,7 @@ import { dlrBatchJobOptions, dlrJobId, moJobId, parseJob, partnerChangedChannel,
 import { loadConnectorConfig } from '@smsgw/smsc-connector/dist/config';
 import { startConnector, type RunningConnector } from '@smsgw/smsc-connector/dist/connector';
 import { startSimulator, type RunningSimulator } from '@smsgw/smsc-simulator/dist/index';
+import { MessageIdAllocator } from '@smsgw/db';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { createCallbackWorkerApp } from '../src/bootstrap';
 import { loadCallbackConfig, type CallbackConfig } from '../src/config';
@@ -104,8 +105,9 @@ export async function createTestEnv(): Promise<TestEnv> {
   const moQueue = queue(QUEUES.CALLBACK_MO);
   const mtQueue = queue(QUEUES.MT_DISPATCH);
   const workers = new Set<Worker>();
-  // Ids far from the id blocks the worker draws for reply messages.
-  const base = 9_000_000_000 + Math.floor(Math.random() * 1_000_000) * 1000;
+  // Ids as production draws them (the hour's, in this week's partition), from the blocks the
+  // worker draws its reply messages' from too: never the same.
+  const messageIds = new MessageIdAllocator(pool);
 
   const env = (overrides: Record<string, string> = {}) => ({
     DATABASE_URL: db.url,
@@ -168,7 +170,7 @@ export async function createTestEnv(): Promise<TestEnv> {
       await sleep(100);
     },
     async insertMessages(partnerId, count, f = {}) {
-      const ids = Array.from({ length: count }, () => String(base + ++idCounter));
+      const ids = await messageIds.take(count);
       await pool.query(
         `INSERT INTO message (id, partner_id, partner_msg_id, ptag, sender, msisdn, text, encoding, segments, status, ext_status, valid_until, done_at, submitted_at)
          SELECT id, $2, $3, $4, 'TEST', '79030000001', 'hello', 0, $5, $6, $7, now() + interval '1 day', $8, $9 FROM unnest($1::bigint[]) AS id`,

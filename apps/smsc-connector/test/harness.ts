@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { bullPriority, dispatchBatches, dispatchJobId, dlrJobId, isDeliveryReportBatch, parseJob, QUEUES, smscChangedChannel, type DeliveryReport } from '@smsgw/contracts';
+import { MessageIdAllocator } from '@smsgw/db';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 export { TcpProxy } from '@smsgw/db/dist/testing';
 import { analyzeText, binarySegmentCount } from '@smsgw/sms';
@@ -77,8 +78,6 @@ export interface MessageRow {
   msisdn: string;
 }
 
-let moduleCounter = 0;
-
 /**
  * One test environment: a migrated database of its own, a Redis key prefix of its own, an SMSC
  * simulator on random ports, and (after `startConnector`) the connector under test.
@@ -86,7 +85,8 @@ let moduleCounter = 0;
 export class TestEnv {
   connector: RunningConnector | null = null;
   readonly dispatchQueue: Queue;
-  private nextId = 1000 + 1000 * ++moduleCounter;
+  /** Ids as production draws them: the hour's, in this week's partition (as receipts look for them). */
+  private readonly messageIds: MessageIdAllocator;
   private partnerCount = 0;
 
   private constructor(
@@ -97,6 +97,7 @@ export class TestEnv {
     public sim: RunningSimulator,
   ) {
     this.dispatchQueue = new Queue(QUEUES.MT_DISPATCH, { prefix, connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }) });
+    this.messageIds = new MessageIdAllocator(pool);
   }
 
   static async create(sim: Partial<SimulatorConfig> = {}): Promise<TestEnv> {
@@ -177,7 +178,7 @@ export class TestEnv {
     };
     const b = f.binary;
     const a = b ? { text: b.data.toString('hex'), dataCoding: b.encoding ?? 4, segments: b.udhi ? 1 : binarySegmentCount(b.data.length) } : { text: f.text, ...analyzeText(f.text) };
-    const id = String(this.nextId++);
+    const id = (await this.messageIds.take(1))[0]!;
     await this.pool.query(
       `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, flash, priority, test, valid_until, udhi)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,

@@ -98,6 +98,9 @@ export class MessageStore {
   }
 
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
+    // The batch's lowest and highest id too: with its generic plan, PostgreSQL prunes the
+    // partitions of message by them (not by `= ANY`) when the statement starts.
+    const { min, max } = idRange(ids);
     const { rows } = await this.pool.query<DispatchRow>({
       name: 'connector.loadForDispatch',
       text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.encoding, m.flash, m.priority, m.segments,
@@ -107,8 +110,8 @@ export class MessageStore {
               (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
               ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND smsc_message_id IS NOT NULL)::int[] AS handed_over
        FROM message m JOIN partner p ON p.id = m.partner_id
-       WHERE m.id = ANY($1::bigint[])`,
-      values: [ids],
+       WHERE m.id = ANY($1::bigint[]) AND m.id BETWEEN $2::bigint AND $3::bigint`,
+      values: [ids, min, max],
     });
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => {
@@ -227,6 +230,18 @@ export class MessageStore {
     );
     return rowCount === 1;
   }
+}
+
+/** The lowest and the highest of message ids (decimal strings, not empty). */
+function idRange(ids: string[]): { min: string; max: string } {
+  let min = BigInt(ids[0]!);
+  let max = min;
+  for (const id of ids) {
+    const n = BigInt(id);
+    if (n < min) min = n;
+    if (n > max) max = n;
+  }
+  return { min: String(min), max: String(max) };
 }
 
 function toDispatchMessage(r: DispatchRow): DispatchMessage {

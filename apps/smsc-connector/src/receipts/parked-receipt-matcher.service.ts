@@ -174,7 +174,11 @@ export class ParkedReceiptMatcher {
     return matched;
   }
 
-  /** Applies the receipts whose segment is recorded by now; returns the others. */
+  /**
+   * Applies the receipts whose segment is recorded by now; returns the others. Without a bound on
+   * the message's age, unlike the lookups on a receipt's arrival (ReceiptService): a receipt for a
+   * message older than theirs is matched here, a grace after it came.
+   */
   private async applyRecorded(rows: ParkedRow[]): Promise<ParkedRow[]> {
     const { keys, conns, ids, ranks } = candidateRows(rows.map((r) => ({ smscConnectionId: r.smsc_connection_id, smscMessageId: r.smsc_message_id })));
     const { rows: found } = await this.pool.query<{ k: number; message_id: string; seq: number; smsc_message_id: string }>(

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher, inTransaction, recordMessageSpan, tracing } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
+import { messageIdFloor } from '@smsgw/db';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, receiptAddress, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { PG_POOL } from '../infra/tokens';
@@ -21,6 +22,22 @@ interface PartRef {
 
 /** Rows per statement, and statements of one kind in flight. */
 const BATCH = { maxBatch: 500, maxInFlight: 2 };
+
+const DAY_MS = 86_400_000;
+/**
+ * How old (by its id) a message the first lookup of a receipt looks for: a receipt comes minutes
+ * after the submit as a rule, and the bound lets PostgreSQL read the newest partitions only. A
+ * receipt that matches nothing so bounded is parked and looked up again (findParts).
+ */
+export const RECEIPT_RECENT_MS = 3 * DAY_MS;
+/**
+ * How old a message the lookup after parking looks for: a message postponed by the default horizon
+ * (30 days) and sent, with the days its receipt may take. Older ones are found without bound by
+ * ParkedReceiptMatcher's pass (receipts that name their subscriber) or here (the others).
+ */
+export const RECEIPT_LATE_MS = 33 * DAY_MS;
+/** The lowest message id: a lookup from it is unbounded. */
+const ANY_MESSAGE_ID = '-9223372036854775808';
 
 interface IncomingReceipt {
   smscConnectionId: number;
@@ -60,7 +77,9 @@ interface RecordedPart {
 
 /**
  * The lookup and settlement of settleSingleSegments, one statement: receipts as arrays (key, connection,
- * SMSC id candidate, rank, status, ext_status, done_at) and the status a message must still have.
+ * SMSC id candidate, rank, status, ext_status, done_at), the status a message must still have and
+ * the lowest message id looked at (messageIdFloor of RECEIPT_RECENT_MS ago: only the partitions
+ * from then on are read, pruned when the statement starts, generic plan or not).
  * Exported for bench:store, which times its lookups on a large store.
  */
 export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
@@ -69,7 +88,7 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
        AS v(k, conn, smsc_id, rank, status, ext_status, done_at)
      CROSS JOIN LATERAL (
        SELECT message_id, seq FROM message_part
-       WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
+       WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id AND message_id >= $9::bigint
        ORDER BY submitted_at DESC LIMIT 1
      ) mp
      ORDER BY v.k, v.rank
@@ -101,6 +120,11 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
  * the submit_sm_resp, or the segment is still being recorded) is kept in `unmatched_receipt`
  * and applied when the segment is recorded; one whose segment was never recorded (a crash) is
  * matched by content later (ParkedReceiptMatcher).
+ *
+ * The lookups are bounded by the message's age (its id), so that they read the newest partitions of
+ * message_part, not all of them: on arrival RECEIPT_RECENT_MS, once parked RECEIPT_LATE_MS, then
+ * without bound (ParkedReceiptMatcher's pass, or at once for a receipt that does not name its
+ * subscriber, which that pass does not look at).
  */
 @Injectable()
 export class ReceiptService {
@@ -146,6 +170,7 @@ export class ReceiptService {
       const parked = unmatched.map((i) => batch[i]!);
       // With what the receipt says about its message: if its segment's id was lost with a crash,
       // ParkedReceiptMatcher finds the segment by content.
+      const msisdns = parked.map((r) => (r.receipt.msisdn ? receiptAddress(r.receipt.msisdn) : null));
       const { rows } = await this.pool.query<{ id: string }>(
         `INSERT INTO unmatched_receipt (smsc_connection_id, smsc_message_id, stat, err, msisdn, sender, submit_date, text)
          SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
@@ -155,13 +180,18 @@ export class ReceiptService {
           parked.map((r) => normalizeSmscId(r.receipt.smscMessageId)),
           parked.map((r) => r.receipt.stat),
           parked.map((r) => r.receipt.err),
-          parked.map((r) => (r.receipt.msisdn ? receiptAddress(r.receipt.msisdn) : null)),
+          msisdns,
           parked.map((r) => r.receipt.sender ?? null),
           parked.map((r) => r.receipt.submitDate ?? null),
           parked.map((r) => r.receipt.text ?? null),
         ],
       );
-      const again = await this.findParts(parked.map((r) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId })));
+      // The messages of RECEIPT_LATE_MS, or of any age for a receipt that does not name its
+      // subscriber: ParkedReceiptMatcher looks again, without bound, only at those that do.
+      const late = messageIdFloor(Date.now() - RECEIPT_LATE_MS);
+      const again = await this.findParts(
+        parked.map((r, j) => ({ smscConnectionId: r.smscConnectionId, smscMessageId: r.receipt.smscMessageId, fromId: msisdns[j] === null ? ANY_MESSAGE_ID : late })),
+      );
       parked.forEach((r, j) => {
         const part = again[j];
         if (!part) return;
@@ -206,7 +236,7 @@ export class ReceiptService {
     const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null; traceparent: string | null }>({
       name: 'connector.settleSingleSegments',
       text: SETTLE_SINGLE_SEGMENTS_SQL,
-      values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED],
+      values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED, messageIdFloor(Date.now() - RECEIPT_RECENT_MS)],
     });
     for (const r of rows) {
       found[r.k] = { message_id: r.message_id, seq: r.seq };
@@ -361,22 +391,26 @@ export class ReceiptService {
     return all.map(() => undefined);
   }
 
-  /** The newest segment each receipt names, by (SMSC connection, any form of its id); null if none. */
-  private async findParts(lookups: Array<{ smscConnectionId: number; smscMessageId: string }>): Promise<Array<PartRef | null>> {
+  /**
+   * The newest segment each receipt names, by (SMSC connection, any form of its id), of a message
+   * with an id from `fromId` on; null if none.
+   */
+  private async findParts(lookups: Array<{ smscConnectionId: number; smscMessageId: string; fromId: string }>): Promise<Array<PartRef | null>> {
     const { keys, conns, ids, ranks } = candidateRows(lookups);
     const out: Array<PartRef | null> = lookups.map(() => null);
     if (keys.length === 0) return out;
-    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest segment.
+    // The most likely form of the id first (see smscIdCandidates); among equal ids, the newest
+    // segment. Each receipt's bound prunes the partitions its lookup reads, when it runs.
     const { rows } = await this.pool.query<PartRef & { k: number }>(
       `SELECT DISTINCT ON (v.k) v.k, mp.message_id::text, mp.seq
-       FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS v(k, conn, smsc_id, rank)
+       FROM unnest($1::int[], $2::int[], $3::text[], $4::int[], $5::bigint[]) AS v(k, conn, smsc_id, rank, from_id)
        CROSS JOIN LATERAL (
          SELECT message_id, seq FROM message_part
-         WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id
+         WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id AND message_id >= v.from_id
          ORDER BY submitted_at DESC LIMIT 1
        ) mp
        ORDER BY v.k, v.rank`,
-      [keys, conns, ids, ranks],
+      [keys, conns, ids, ranks, keys.map((k) => lookups[k]!.fromId)],
     );
     for (const r of rows) out[r.k] = { message_id: r.message_id, seq: r.seq };
     return out;
