@@ -7,7 +7,9 @@
 //   status by id            /status?transactionId=  (ingress-api, STATUS_BY_IDS_SQL)
 //   status by partnerMsgId  /status?partnerMsgId=   (ingress-api, STATUS_BY_PARTNER_MSG_ID_SQL)
 //   receipt match           a receipt for a segment (smsc-connector, SETTLE_SINGLE_SEGMENTS_SQL;
-//                           the messages are final already, so it looks up and changes nothing)
+//                           the messages are final already, so it looks up and changes nothing):
+//                           of the last day with the connector's bound on arrival (3 days), of any
+//                           day without bound (the worst case: a receipt found by the parked pass)
 //   portal: newest page, by number, one hour   the portal's message search (MessagesService)
 // then prints p50 and p99 of each per size, and the plan of each. The store: 180 days of traffic
 // at an even rate (at 100 M rows, about 6.4 messages per second), 100 partners of which one has
@@ -50,7 +52,7 @@ const CHUNK = 1_000_000;
 const REBUILD_FROM = 5_000_000;
 
 const { STATUS_BY_IDS_SQL, STATUS_BY_PARTNER_MSG_ID_SQL } = require(path.join(root, 'apps/ingress-api/dist/status/status.service'));
-const { SETTLE_SINGLE_SEGMENTS_SQL } = require(path.join(root, 'apps/smsc-connector/dist/receipts/receipt.service'));
+const { RECEIPT_RECENT_MS, SETTLE_SINGLE_SEGMENTS_SQL } = require(path.join(root, 'apps/smsc-connector/dist/receipts/receipt.service'));
 const { MessagesService } = require(path.join(root, 'apps/portal/dist/messages/messages.service'));
 const { MessageStatus } = require(path.join(root, 'packages/contracts/dist'));
 
@@ -238,8 +240,10 @@ async function measure(pool, size, heavy, conn) {
       run: () => {
         const g = pick(Math.random() < 0.5, 2, lastDay);
         const smscId = crypto.createHash('md5').update(idOf(g)).digest('hex').slice(0, 16);
-        // The lowest message id looked at: any (this store's ids do not carry their hour).
-        return { text: SETTLE_SINGLE_SEGMENTS_SQL, values: [[0], [conn], [smscId], [0], [MessageStatus.DELIVERED], [null], [new Date()], MessageStatus.SUBMITTED, '-9223372036854775808'], expect: 1 };
+        // The lowest message id looked at: of the last day, the connector's bound on arrival
+        // (RECEIPT_RECENT_MS before the store's newest message); of any day, none (the parked pass).
+        const from = lastDay ? store.idFloor(tsOf(size - 1) - RECEIPT_RECENT_MS) : '-9223372036854775808';
+        return { text: SETTLE_SINGLE_SEGMENTS_SQL, values: [[0], [conn], [smscId], [0], [MessageStatus.DELIVERED], [null], [new Date()], MessageStatus.SUBMITTED, from], expect: 1 };
       },
     })),
     { name: 'portal: newest page', search: () => ({ partnerId: heavy }), expect: 50 },
