@@ -166,6 +166,10 @@ describe('scheduler: partitions of message and message_part', () => {
       const from = week0 + i * WEEK;
       expect(b).toEqual({ name: `message_p${suffix(from)}`, lower: messageIdFloor(from), upper: messageIdFloor(from + WEEK) });
     });
+    // Made apart and attached: the parent's indexes (key, partial indexes) are built on them too.
+    const indexes = async (name: string) => (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_index WHERE indrelid = $1::regclass', [name])).rows[0]!.n;
+    for (const table of ['message', 'message_part']) expect(await indexes(`${table}_p${suffix(week0 + 4 * WEEK)}`)).toBe(await indexes(`${table}_p${suffix(week0)}`));
+    expect(await indexes(`message_p${suffix(week0 + 4 * WEEK)}`)).toBe(5);
     const reach = week0 + (messages.length - 1) * WEEK;
     expect(reach).toBeGreaterThan(later + WEEK);
     expect(reach - WEEK).toBeLessThanOrEqual(Math.max(later + WEEK, day(later).getTime() + 4 * DAY));

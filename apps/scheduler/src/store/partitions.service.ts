@@ -215,16 +215,25 @@ export class Partitions implements OnModuleDestroy {
     for (const [suffix, p] of pairs) await this.dropMessagePartition(client, suffix, p, existing, changes);
   }
 
-  /** The partitions of both tables for the span from `from`, those missing; false (and a warning) if one could not be made. */
+  /**
+   * The partitions of both tables for the span from `from`, those missing; false (and a warning)
+   * if one could not be made. Each is made as a table of its own, then attached: ATTACH takes
+   * SHARE UPDATE EXCLUSIVE on the parent, which lets every read and write of the message store go
+   * on, where CREATE TABLE … PARTITION OF takes ACCESS EXCLUSIVE (and, while it waits for it, holds
+   * up every statement behind it). Attaching builds the parent's indexes on the empty table.
+   */
   private async createMessagePartitions(client: PoolClient, from: number, span: number, existing: Set<string>, changes: PartitionChanges): Promise<boolean> {
     for (const table of MESSAGE_TABLES) {
       const name = partitionName(table, from);
       if (existing.has(name)) continue;
+      const [parent, partition] = [client.escapeIdentifier(table), client.escapeIdentifier(name)];
       try {
-        await client.query(
-          `CREATE TABLE ${client.escapeIdentifier(name)} PARTITION OF ${client.escapeIdentifier(table)} FOR VALUES FROM (${messageIdFloor(from)}) TO (${messageIdFloor(from + span)})`,
-        );
+        await client.query('BEGIN');
+        await client.query(`CREATE TABLE ${partition} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)`);
+        await client.query(`ALTER TABLE ${parent} ATTACH PARTITION ${partition} FOR VALUES FROM (${messageIdFloor(from)}) TO (${messageIdFloor(from + span)})`);
+        await client.query('COMMIT');
       } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
         this.log.warn(`could not create partition ${name} of ${table} (retried at the next run): ${(e as Error).message}`);
         return false;
       }
