@@ -54,11 +54,15 @@ export const schedulerConfigSchema = baseConfigSchema.extend({
   /** With autovacuum off: how often the hot tables' statistics are checked (and refreshed if stale). */
   SCHEDULER_ANALYZE_INTERVAL_MS: ms(15_000),
 
-  /** Tables partitioned by day: how often partitions are created ahead and old ones dropped, and how many days ahead. */
+  /** Partitioned tables: how often partitions are created ahead and old ones dropped, and how many days ahead. */
   SCHEDULER_PARTITIONS_INTERVAL_MS: ms(3_600_000),
   SCHEDULER_PARTITIONS_AHEAD_DAYS: z.coerce.number().int().min(2).max(366).default(14),
+  /** Days of message ids per partition of message and message_part (new partitions; existing ones keep their bounds). */
+  SCHEDULER_MESSAGE_PARTITION_DAYS: z.coerce.number().int().min(1).max(366).default(7),
   /** Callback attempts (the timeline of each report and MO push) are kept this many days, then dropped by the day; 0 keeps them all. */
   RETENTION_CALLBACK_ATTEMPTS_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  /** Messages (with their segments and partnerMsgId keys) are kept this many days, then dropped a partition at a time; 0 keeps them all. */
+  RETENTION_MESSAGES_DAYS: z.coerce.number().int().min(0).max(36_500).default(180),
 });
 export type SchedulerConfig = z.infer<typeof schedulerConfigSchema>;
 export const SCHEDULER_CONFIG = Symbol('SCHEDULER_CONFIG');

@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { analyzeText } from '@smsgw/sms';
 import { bullJobKey, dispatchJobOptions, QUEUES, type QueueName } from '@smsgw/contracts';
+import { messageIdFloor } from '@smsgw/db';
 import { createTestDatabase, type TestDatabase } from '@smsgw/db/dist/testing';
 import { startScheduler, type RunningScheduler } from '../src/bootstrap';
 import type { Clock } from '../src/clock';
@@ -102,7 +103,8 @@ export class TestEnv {
   ) {
     const q = (name: string) => new Queue(name, { prefix, connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }) });
     this.queues = { dispatch: q(QUEUES.MT_DISPATCH), dlr: q(QUEUES.CALLBACK_DLR), mo: q(QUEUES.CALLBACK_MO) };
-    this.nextId = 5_000_000 + 100_000 * ++envCounter;
+    // Ids of this hour, as the ingress draws them: stored in this week's partition, like production rows.
+    this.nextId = Number(messageIdFloor(Date.now())) + 5_000_000 + 100_000 * ++envCounter;
   }
 
   static async create(): Promise<TestEnv> {
@@ -158,6 +160,11 @@ export class TestEnv {
 
   /** Stores messages the way the ingress does (one INSERT for all), without queuing them. */
   async store(partnerId: number, count: number, fields: Partial<MessageFields> = {}): Promise<string[]> {
+    return this.storeWithIds(Array.from({ length: count }, () => String(this.nextId++)), partnerId, fields);
+  }
+
+  /** As store, with the ids given (a message of another partition than this hour's). */
+  async storeWithIds(ids: string[], partnerId: number, fields: Partial<MessageFields> = {}): Promise<string[]> {
     const f: MessageFields = {
       msisdn: '79030000001',
       text: 'hello',
@@ -177,7 +184,6 @@ export class TestEnv {
       ...fields,
     };
     const a = analyzeText(f.text);
-    const ids = Array.from({ length: count }, () => String(this.nextId++));
     await this.pool.query(
       `INSERT INTO message (id, partner_id, sender, msisdn, text, encoding, segments, priority, status, test, release_at, released_at,
          window_start, window_end, window_zone, valid_until, created_at, smsc_connection_id, submitted_at)

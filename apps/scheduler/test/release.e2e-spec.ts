@@ -1,4 +1,5 @@
 import { bullPriority, dlrJobId, QUEUES } from '@smsgw/contracts';
+import { messageIdFloor } from '@smsgw/db';
 import { nextWindowOpening } from '@smsgw/sms';
 import { eventually, ManualClock, TestEnv, type TestScheduler } from './harness';
 
@@ -179,6 +180,41 @@ describe('scheduler: release', () => {
     const queued = await t.queuedForDispatch();
     expect(rows.filter((r) => !queued.has(r.id))).toEqual([]);
     await t.pool.query('UPDATE message SET status = 8 WHERE id = ANY($1::bigint[])', [ids]);
+  });
+
+  it('claims due rows of two partitions in one batch, and only them: a ctid repeats in every partition', async () => {
+    const p = await t.createPartner();
+    // Two weeks the migration made ahead and nothing else wrote in: the first row of each is at
+    // the same ctid (0,1), the second at (0,2).
+    const week = (n: number) => BigInt(messageIdFloor(Date.now() + n * 7 * 86_400_000));
+    const [a, b] = [week(2), week(3)];
+    const validUntil = new Date('2027-12-31T00:00:00Z');
+    const due = { releaseAt: new Date('2026-12-01T00:00:00Z'), validUntil };
+    const later = { releaseAt: new Date('2027-06-01T00:00:00Z'), validUntil };
+    const [dueA] = await t.storeWithIds([String(a + 1n)], p, due);
+    const [laterA] = await t.storeWithIds([String(a + 2n)], p, later);
+    const [laterB] = await t.storeWithIds([String(b + 1n)], p, later);
+    const [dueB] = await t.storeWithIds([String(b + 2n)], p, due);
+    const { rows: places } = await t.pool.query<{ id: string; part: string; tid: string }>(
+      'SELECT id::text, tableoid::regclass::text AS part, ctid::text AS tid FROM message WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [[dueA, laterA, laterB, dueB]],
+    );
+    expect(new Set(places.map((r) => r.part)).size).toBe(2);
+    expect(places.map((r) => r.tid)).toEqual(['(0,1)', '(0,2)', '(0,1)', '(0,2)']);
+
+    const at = new Date('2026-12-02T00:00:00Z');
+    await s.release.releaseDue(at);
+    const rows = await t.messages([dueA!, laterA!, laterB!, dueB!]);
+    expect(rows.map((r) => [r.id, r.release_at, r.released_at])).toEqual([
+      [dueA, null, at],
+      [laterA, later.releaseAt, null],
+      [laterB, later.releaseAt, null],
+      [dueB, null, at],
+    ]);
+    expect((await t.dispatchJobOf(dueA!))?.data).toEqual({ messageId: dueA, partnerId: p, priority: 1 });
+    expect((await t.dispatchJobOf(dueB!))?.data).toEqual({ messageId: dueB, partnerId: p, priority: 1 });
+    expect(await t.dispatchJobOf(laterB!)).toBeNull();
+    await t.pool.query('UPDATE message SET status = 8 WHERE id = ANY($1::bigint[])', [[dueA, laterA, laterB, dueB]]);
   });
 
   it('serves /health and the due backlog on /metrics', async () => {

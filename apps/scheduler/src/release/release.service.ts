@@ -35,29 +35,32 @@ interface DueRow {
 // One statement claims a batch and releases the plain postponed rows in it: the partial index
 // message_release_at_id_idx (release_at, id) WHERE status = 1 serves the scan in this order,
 // FOR UPDATE SKIP LOCKED lets every instance (and every concurrent batch) take other rows, and
-// the locked rows are updated by ctid (no second index lookup). Released: release_at cleared, so
+// the locked rows are updated by ctid (no second index lookup). A ctid is unique only within a
+// partition: the id goes with it, and as the partition key it lets the executor prune each row's
+// lookup to its own partition (a TID scan there, none in the others). Released: release_at cleared, so
 // the row leaves the due scan and joins the messages that must have a job (the outbox sweep's
 // release_at IS NULL); released_at says when. Windowed rows and rows past their validity come
-// back unchanged (still locked) for decideRelease.
+// back unchanged (still locked) for decideRelease, as the claim read them (no second lookup: a
+// generic plan joined them to every partition by hash).
 const CLAIM_SQL = `
 WITH due AS (
-  SELECT ctid AS tid, window_start, valid_until FROM message
+  SELECT id, ctid AS tid, partner_id, priority, release_at, valid_until, window_start, window_end, window_zone, traceparent FROM message
   WHERE status = ${MessageStatus.ACCEPTED} AND release_at <= $1
   ORDER BY release_at, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 ), released AS (
   UPDATE message m SET release_at = NULL, released_at = $1
-  FROM due WHERE m.ctid = due.tid AND due.window_start IS NULL AND due.valid_until > $1
+  FROM due WHERE m.id = due.id AND m.ctid = due.tid AND due.window_start IS NULL AND due.valid_until > $1
   RETURNING m.id::text, m.partner_id, m.priority, m.traceparent
 )
 SELECT true AS released, id, partner_id, priority, NULL::timestamptz AS release_at, NULL::timestamptz AS valid_until,
        NULL::smallint AS window_start, NULL::smallint AS window_end, NULL::text AS window_zone, traceparent
 FROM released
 UNION ALL
-SELECT false, m.id::text, m.partner_id, m.priority, m.release_at, m.valid_until, m.window_start, m.window_end, m.window_zone, m.traceparent
-FROM due JOIN message m ON m.ctid = due.tid
-WHERE NOT (due.window_start IS NULL AND due.valid_until > $1)`;
+SELECT false, id::text, partner_id, priority, release_at, valid_until, window_start, window_end, window_zone, traceparent
+FROM due
+WHERE NOT (window_start IS NULL AND valid_until > $1)`;
 
 const MARK_RELEASED_SQL = `UPDATE message SET release_at = NULL, released_at = $2 WHERE id = ANY($1::bigint[])`;
 const RESCHEDULE_SQL = `

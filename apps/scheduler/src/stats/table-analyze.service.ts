@@ -8,9 +8,12 @@ import { PeriodicTask } from '../tasks/periodic-task';
 /** The tables the hot paths write and read by key; their planner statistics must follow their growth. */
 export const HOT_TABLES = ['message', 'message_part', 'callback', 'callback_attempt', 'mo_message', 'unmatched_receipt', 'dlr_watch', 'message_stat_delta', 'message_stat'] as const;
 
-// Autovacuum's own analyze threshold (autovacuum_analyze_threshold 50, scale factor 0.1). A table
-// partitioned by day (callback_attempt) counts its changes in its partitions: each is analysed
-// on its own, as autovacuum would.
+// Autovacuum's own analyze threshold (autovacuum_analyze_threshold 50, scale factor 0.1). A
+// partitioned table (callback_attempt by day, message and message_part by id) counts its changes
+// in its partitions: each is analysed on its own, as autovacuum would, so a run samples the
+// partitions written since the last (this week's), not the whole table. The parent is not
+// analysed (ANALYZE of it samples every partition again): the planner's row estimates of a
+// partitioned table come from its partitions'.
 const STALE_SQL = `
 SELECT s.relname FROM pg_stat_user_tables s
 LEFT JOIN pg_inherits i ON i.inhrelid = s.relid
