@@ -136,9 +136,9 @@ describe('scheduler: partitions of message and message_part', () => {
     ).rows;
   const names = async (table: string) => (await bounds(table)).map((b) => b.name);
   const keys = async () => (await t.pool.query<{ id: string }>('SELECT message_id::text AS id FROM message_key ORDER BY message_id')).rows.map((r) => r.id);
-  /** A message with its key and one segment, in the partition its id falls in. */
+  /** A delivered message with its key and one segment, in the partition its id falls in. */
   const message = async (id: string, key: string) => {
-    await t.storeWithIds([id], partner);
+    await t.storeWithIds([id], partner, { status: 2 });
     await t.pool.query('INSERT INTO message_key (partner_id, partner_msg_id, message_id) VALUES ($1, $2, $3)', [partner, key, id]);
     await t.pool.query('INSERT INTO message_part (message_id, seq) VALUES ($1, 1)', [id]);
     return id;
@@ -182,7 +182,7 @@ describe('scheduler: partitions of message and message_part', () => {
     await s.close();
   });
 
-  it('drops message_before, then each week, once older than the retention, with their keys; not while changes are unfolded', async () => {
+  it('drops message_before, then each week, once older than the retention, with their keys; not while changes are unfolded or a message is not final', async () => {
     const s = await t.startScheduler({ SCHEDULER_PARTITIONS_AHEAD_DAYS: '3', RETENTION_MESSAGES_DAYS: '30' });
     partner = await t.createPartner();
     const before = await message('1001', 'before');
@@ -205,11 +205,20 @@ describe('scheduler: partitions of message and message_part', () => {
     // 30 days after this week's end: this week goes, the next stays. Not while the change log
     // still holds a change of this week's messages (here: one of its status changes).
     const at = new Date(week0 + WEEK + 30 * DAY);
-    await t.pool.query(`UPDATE message SET status = 2 WHERE id = $1`, [first]);
+    await t.pool.query(`UPDATE message SET status = 5, ext_status = 1 WHERE id = $1`, [first]);
     const held = await s.partitions.maintain(at);
     expect(held.dropped).toEqual([]);
     expect(await exists(all)).toEqual([first, second]);
     expect(await keys()).toEqual([first, second]);
+    await s.rollup.foldAll(new Date());
+    // Nor while one of its messages is not final: postponed beyond the retention, then waiting
+    // for its receipt. Nothing accepted is lost to the retention.
+    const [postponed] = await t.storeWithIds([String(BigInt(messageIdFloor(now)) + 13n)], partner, { status: 1, releaseAt: new Date(week0 + 60 * DAY) });
+    expect((await s.partitions.maintain(at)).dropped).toEqual([]);
+    await t.pool.query(`UPDATE message SET status = 0, release_at = NULL WHERE id = $1`, [postponed]);
+    expect((await s.partitions.maintain(at)).dropped).toEqual([]);
+    expect(await exists([...all, postponed!])).toEqual([first, postponed, second]);
+    await t.pool.query(`UPDATE message SET status = 2 WHERE id = $1`, [postponed]);
     await s.rollup.foldAll(new Date());
     const run2 = await s.partitions.maintain(at);
     expect(run2.dropped).toEqual([`message_p${suffix(week0)}`, `message_part_p${suffix(week0)}`]);
@@ -219,9 +228,9 @@ describe('scheduler: partitions of message and message_part', () => {
     expect(await parts(all)).toEqual([second]);
     expect(await keys()).toEqual([second]);
     // The statistics outlive the messages: the status change is folded in, nothing taken off.
-    expect(await statistics()).toBe('3');
+    expect(await statistics()).toBe('4');
     const { rows: delivered } = await t.pool.query<{ n: string }>('SELECT sum(messages)::text AS n FROM message_stat WHERE partner_id = $1 AND status = 2', [partner]);
-    expect(delivered[0]!.n).toBe('1');
+    expect(delivered[0]!.n).toBe('3');
     await s.close();
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { MessageStatus } from '@smsgw/contracts';
 import { messageIdFloor, messageIdHour } from '@smsgw/db';
 import { CLOCK, type Clock } from '../clock';
 import { SCHEDULER_CONFIG, type SchedulerConfig } from '../config';
@@ -263,6 +264,20 @@ export class Partitions implements OnModuleDestroy {
       if (await pending()) {
         this.log.warn(unfolded);
         return;
+      }
+      // A message still held (postponed beyond the retention, or handed over and waiting for its
+      // receipt) is never dropped: the partition waits until every one of its messages is final.
+      if (existing.has(message)) {
+        const table = client.escapeIdentifier(message);
+        const { rows } = await client.query<{ held: string }>(
+          `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE status = ${MessageStatus.ACCEPTED} LIMIT 1000) a)
+                + (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE status = ${MessageStatus.SUBMITTED} LIMIT 1000) s) AS held`,
+        );
+        const held = Number(rows[0]?.held ?? 0);
+        if (held > 0) {
+          this.log.warn(`partition ${message} not dropped: ${held >= 1000 ? 'at least 1000' : held} of its messages are not final yet (postponed or waiting for a receipt; retried at the next run)`);
+          return;
+        }
       }
       const range = p.lower === null ? 'message_id < $1' : 'message_id >= $2 AND message_id < $1';
       await client.query(`DELETE FROM message_key WHERE ${range}`, p.lower === null ? [p.upper] : [p.upper, p.lower]);
