@@ -5,7 +5,7 @@
 // one connection, BENCH_SAMPLES (2,000) random lookups of each kind the platform makes, with the
 // very statements the services run:
 //   status by id            /status?transactionId=  (ingress-api, STATUS_BY_IDS_SQL)
-//   status by partnerMsgId  /status?partnerMsgId=   (ingress-api, STATUS_BY_PARTNER_MSG_ID_SQL)
+//   status by partnerMsgId  /status?partnerMsgId=   (ingress-api: MESSAGE_BY_PARTNER_MSG_ID_SQL, then by id)
 //   receipt match           a receipt for a segment (smsc-connector, SETTLE_SINGLE_SEGMENTS_SQL;
 //                           the messages are final already, so it looks up and changes nothing):
 //                           of the last day with the connector's bound on arrival (3 days), of any
@@ -51,7 +51,7 @@ const CHUNK = 1_000_000;
 /** A fill at least this large drops the secondary indexes first and builds them after. */
 const REBUILD_FROM = 5_000_000;
 
-const { STATUS_BY_IDS_SQL, STATUS_BY_PARTNER_MSG_ID_SQL } = require(path.join(root, 'apps/ingress-api/dist/status/status.service'));
+const { MESSAGE_BY_PARTNER_MSG_ID_SQL, STATUS_BY_IDS_SQL } = require(path.join(root, 'apps/ingress-api/dist/status/status.service'));
 const { RECEIPT_RECENT_MS, SETTLE_SINGLE_SEGMENTS_SQL } = require(path.join(root, 'apps/smsc-connector/dist/receipts/receipt.service'));
 const { MessagesService } = require(path.join(root, 'apps/portal/dist/messages/messages.service'));
 const { MessageStatus } = require(path.join(root, 'packages/contracts/dist'));
@@ -232,7 +232,8 @@ async function measure(pool, size, heavy, conn) {
       name: 'status by partnerMsgId',
       run: () => {
         const g = pick(true, 4);
-        return { text: STATUS_BY_PARTNER_MSG_ID_SQL, values: [partnerOf(g, heavy), `order-${g}`], expect: 1 };
+        // Its key, then the message by id: the service's two statements.
+        return { text: MESSAGE_BY_PARTNER_MSG_ID_SQL, values: [partnerOf(g, heavy), `order-${g}`], expect: 1, then: (id) => ({ text: STATUS_BY_IDS_SQL, values: [partnerOf(g, heavy), [id]] }) };
       },
     },
     ...[false, true].map((lastDay) => ({
@@ -242,8 +243,8 @@ async function measure(pool, size, heavy, conn) {
         const smscId = crypto.createHash('md5').update(idOf(g)).digest('hex').slice(0, 16);
         // The lowest message id looked at: of the last day, the connector's bound on arrival
         // (RECEIPT_RECENT_MS before the store's newest message); of any day, none (the parked pass).
-        const from = lastDay ? store.idFloor(tsOf(size - 1) - RECEIPT_RECENT_MS) : '-9223372036854775808';
-        return { text: SETTLE_SINGLE_SEGMENTS_SQL, values: [[0], [conn], [smscId], [0], [MessageStatus.DELIVERED], [null], [new Date()], MessageStatus.SUBMITTED, from], expect: 1 };
+        const [from, to] = lastDay ? [store.idFloor(tsOf(size - 1) - RECEIPT_RECENT_MS), store.idFloor(tsOf(size - 1) + 86_400_000)] : ['-9223372036854775808', '9223372036854775807'];
+        return { text: SETTLE_SINGLE_SEGMENTS_SQL, values: [[0], [conn], [smscId], [0], [MessageStatus.DELIVERED], [null], [new Date()], MessageStatus.SUBMITTED, from, to], expect: 1 };
       },
     })),
     { name: 'portal: newest page', search: () => ({ partnerId: heavy }), expect: 50 },
@@ -271,7 +272,8 @@ async function measure(pool, size, heavy, conn) {
         let found;
         if (l.run) {
           const q = l.run();
-          found = (await c.query({ text: q.text, values: q.values })).rowCount;
+          const r = await c.query({ text: q.text, values: q.values });
+          found = q.then && r.rowCount > 0 ? (await c.query(q.then(r.rows[0].id))).rowCount : r.rowCount;
         } else {
           found = (await portal.search(l.search(), 50)).messages.length;
         }
@@ -286,7 +288,9 @@ async function measure(pool, size, heavy, conn) {
         await portal.search(l.search(), 50);
         q = last;
       }
-      out.push({ name: l.name, p50: round(p(0.5)), p99: round(p(0.99)), plan: await plan(c, q) });
+      let scans = await plan(c, q);
+      if (q.then) scans += `; then ${await plan(c, q.then((await c.query({ text: q.text, values: q.values })).rows[0].id))}`;
+      out.push({ name: l.name, p50: round(p(0.5)), p99: round(p(0.99)), plan: scans });
     }
   } finally {
     c.release();

@@ -1,4 +1,4 @@
-import { REPORT_SQL } from '../src/dlr/report-loader.service';
+import { REPORT_SQL, reportValues } from '../src/dlr/report-loader.service';
 import { createTestEnv, type TestEnv } from './harness';
 
 // The delivery reports of a batch are read with one index lookup each, even for a large batch
@@ -30,7 +30,7 @@ describe('ReportLoader query plan', () => {
           const { rows } = await client.query<{ 'QUERY PLAN': string }>({
             name: `plan-${n}-${mode}`,
             text: `EXPLAIN (COSTS OFF) ${REPORT_SQL}`,
-            values: [batch, batch.map(() => 2)],
+            values: reportValues(batch, batch.map(() => 2)),
           });
           const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
           expect({ n, mode, plan }).toEqual({ n, mode, plan: expect.stringMatching(/Index Scan using message_p\d{8}_pkey/) });
@@ -43,7 +43,7 @@ describe('ReportLoader query plan', () => {
     }
   });
 
-  it('reads only the partition of each report\'s message, with the generic plan too', async () => {
+  it('opens only the partition of the batch\'s messages, with the generic plan too', async () => {
     const partnerId = await t.createPartner();
     const ids = await t.insertMessages(partnerId, 100);
     const { rows: where } = await t.pool.query<{ p: string }>('SELECT DISTINCT tableoid::regclass::text AS p FROM message WHERE id = ANY($1::bigint[])', [ids]);
@@ -54,12 +54,11 @@ describe('ReportLoader query plan', () => {
       const { rows } = await client.query<{ 'QUERY PLAN': string }>({
         name: 'plan-analyze-generic',
         text: `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${REPORT_SQL}`,
-        values: [ids, ids.map(() => 2)],
+        values: reportValues(ids, ids.map(() => 2)),
       });
+      // The batch's id range leaves one partition to plan and open; no other is in the plan at all.
       const scans = rows.map((r) => r['QUERY PLAN']).filter((l) => / on message_(before|p\d{8}) /.test(l));
-      const read = scans.filter((l) => !l.includes('never executed'));
-      expect(read).toEqual([expect.stringContaining(`Index Scan using ${where[0]!.p}_pkey on ${where[0]!.p} `)]);
-      expect(scans.length).toBeGreaterThan(1);
+      expect(scans).toEqual([expect.stringContaining(`Index Scan using ${where[0]!.p}_pkey on ${where[0]!.p} `)]);
       await client.query('DEALLOCATE ALL');
     } finally {
       client.release();

@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { messageIdHour, messageIdRange } from '@smsgw/db';
 import { PG_POOL } from '../infra/tokens';
+
+const DAY_MS = 86_400_000;
 import type { CallbackState } from '../delivery/callback-log.service';
 
 /** What a delivery report says about its message, and where the report itself stands. */
@@ -59,6 +62,10 @@ interface Row {
  * precedes its message nor is made in the future, the day covers clocks apart) makes it
  * delivered, so a repeated job (a batch re-run, a stalled job, the scheduler's sweep re-adding a
  * single job for a report that was in a batch) does not push it again.
+ *
+ * $3..$6 give those bounds again as constants, for the whole batch: its ids' range (messageIdRange)
+ * and the attempts' days. PostgreSQL then plans and opens only those partitions of message and
+ * callback_attempt; bounds known only per row would have it plan every partition, each time.
  */
 export const REPORT_SQL = `
 SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag, m.segments, m.ext_status,
@@ -69,7 +76,7 @@ SELECT k.i::text AS i, m.id::text AS id, m.partner_id, m.partner_msg_id, m.ptag,
 FROM unnest($1::bigint[], $2::smallint[]) WITH ORDINALITY AS k(id, status, i)
 CROSS JOIN LATERAL (
   SELECT id, partner_id, partner_msg_id, ptag, segments, ext_status, submitted_at, done_at, updated_at, msisdn, sender, created_at, encoding, text, registered_delivery
-  FROM message WHERE message.id = k.id LIMIT 1
+  FROM message WHERE message.id = k.id AND message.id BETWEEN $3::bigint AND $4::bigint LIMIT 1
 ) m
 LEFT JOIN LATERAL (
   SELECT state, attempts, due_at, next_attempt_at FROM callback WHERE callback.message_id = k.id AND callback.status = k.status LIMIT 1
@@ -79,8 +86,16 @@ LEFT JOIN LATERAL (
   WHERE callback_attempt.message_id = k.id AND callback_attempt.status = k.status AND callback_attempt.kind = 'dlr'
     AND callback_attempt.http_status BETWEEN 200 AND 299
     AND callback_attempt.attempted_at >= m.created_at - interval '1 day' AND callback_attempt.attempted_at < now() + interval '1 day'
+    AND callback_attempt.attempted_at >= $5::timestamptz AND callback_attempt.attempted_at < $6::timestamptz
   LIMIT 1
 ) a ON c.state IS NULL`;
+
+/** REPORT_SQL's parameters for the reports (message id, status) of a batch. */
+export function reportValues(ids: string[], statuses: number[], now = Date.now()): unknown[] {
+  const { min, max } = messageIdRange(ids);
+  // The attempts' partitions: from the day before the hour of the oldest id to tomorrow.
+  return [ids, statuses, min, max, new Date(messageIdHour(min).getTime() - DAY_MS), new Date(now + DAY_MS)];
+}
 
 interface Request {
   messageId: string;
@@ -129,7 +144,8 @@ export class ReportLoader {
 
   private async query(batch: Request[]): Promise<void> {
     try {
-      const { rows } = await this.pool.query<Row>({ name: 'callback-report-load', text: REPORT_SQL, values: [batch.map((r) => r.messageId), batch.map((r) => r.status)] });
+      const values = reportValues(batch.map((r) => r.messageId), batch.map((r) => r.status));
+      const { rows } = await this.pool.query<Row>({ name: 'callback-report-load', text: REPORT_SQL, values });
       const byIndex = new Map(rows.map((r) => [Number(r.i) - 1, r]));
       batch.forEach((req, i) => {
         const r = byIndex.get(i);

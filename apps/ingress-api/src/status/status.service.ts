@@ -11,12 +11,10 @@ export const MAX_STATUS_IDS = 100;
 export const STATUS_BY_IDS_SQL = 'SELECT id::text AS id, partner_msg_id, status, ext_status, updated_at, segments FROM message WHERE partner_id = $1 AND id = ANY($2::bigint[])';
 /**
  * By the partner's id: its key row (message_key holds the unique key the partitioned table cannot),
- * then the message by id; the id is known only at run time, and PostgreSQL then reads only the
- * partition that holds it (the others show as never executed in EXPLAIN ANALYZE).
+ * then the message by STATUS_BY_IDS_SQL. Two statements, each planned over what it reads: in one,
+ * the id would be known only at run time, and the message's lookup planned over every partition.
  */
-export const STATUS_BY_PARTNER_MSG_ID_SQL = `SELECT m.id::text AS id, m.partner_msg_id, m.status, m.ext_status, m.updated_at, m.segments
-FROM message_key k JOIN message m ON m.id = k.message_id
-WHERE k.partner_id = $1 AND k.partner_msg_id = $2 AND m.partner_id = $1`;
+export const MESSAGE_BY_PARTNER_MSG_ID_SQL = 'SELECT message_id::text AS id FROM message_key WHERE partner_id = $1 AND partner_msg_id = $2';
 
 interface Row {
   id: string;
@@ -60,8 +58,9 @@ export class StatusService {
   }
 
   private async byPartnerMsgId(partnerId: number, partnerMsgId: string): Promise<StatusLine[]> {
-    // Named: planned once per connection (a plan over every partition is not free to make).
-    const { rows } = await this.pool.query<Row>({ name: 'status.byPartnerMsgId', text: STATUS_BY_PARTNER_MSG_ID_SQL, values: [partnerId, partnerMsgId] });
+    const { rows: keys } = await this.pool.query<{ id: string }>({ name: 'status.messageKey', text: MESSAGE_BY_PARTNER_MSG_ID_SQL, values: [partnerId, partnerMsgId] });
+    const id = keys[0]?.id;
+    const { rows } = id === undefined ? { rows: [] } : await this.pool.query<Row>(STATUS_BY_IDS_SQL, [partnerId, [id]]);
     return rows.length > 0 ? [line(rows[0]!.id, rows[0])] : [line(partnerMsgId, undefined)];
   }
 }

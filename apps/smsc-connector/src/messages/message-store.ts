@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
+import { messageIdRange } from '@smsgw/db';
 import { PG_POOL } from '../infra/tokens';
 
 /** Rows per statement of the batched hot-path queries, and statements of one kind in flight. */
@@ -98,9 +99,9 @@ export class MessageStore {
   }
 
   private async loadMany(ids: string[]): Promise<Array<DispatchMessage | null>> {
-    // The batch's lowest and highest id too: with its generic plan, PostgreSQL prunes the
-    // partitions of message by them (not by `= ANY`) when the statement starts.
-    const { min, max } = idRange(ids);
+    // The batch's lowest and highest id too (messageIdRange), for message and for the segments'
+    // subquery: PostgreSQL plans and opens only the partitions of that range.
+    const { min, max } = messageIdRange(ids);
     const { rows } = await this.pool.query<DispatchRow>({
       name: 'connector.loadForDispatch',
       text: `SELECT m.id::text, m.partner_id, m.status, m.ext_status, m.sender, m.msisdn, m.text, m.encoding, m.flash, m.priority, m.segments,
@@ -108,7 +109,7 @@ export class MessageStore {
               (m.test AND NOT p.test_real_delivery) AS simulated,
               p.status_url IS NOT NULL AS wants_dlr,
               (p.status_url IS NOT NULL AND p.intermediate_reports) AS wants_intermediate,
-              ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND smsc_message_id IS NOT NULL)::int[] AS handed_over
+              ARRAY(SELECT seq FROM message_part WHERE message_id = m.id AND message_id BETWEEN $2::bigint AND $3::bigint AND smsc_message_id IS NOT NULL)::int[] AS handed_over
        FROM message m JOIN partner p ON p.id = m.partner_id
        WHERE m.id = ANY($1::bigint[]) AND m.id BETWEEN $2::bigint AND $3::bigint`,
       values: [ids, min, max],
@@ -133,13 +134,14 @@ export class MessageStore {
     const first = new Map<string, number>();
     claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
     const unique = [...first.keys()];
+    const { min, max } = messageIdRange(unique);
     const { rows } = await this.pool.query<{ id: string }>({
       name: 'connector.claim',
       text: `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
        FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
-       WHERE m.id = v.id AND m.status = $4
+       WHERE m.id = v.id AND m.status = $4 AND m.id BETWEEN $5::bigint AND $6::bigint
        RETURNING m.id::text`,
-      values: [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
+      values: [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED, min, max],
     });
     const won = new Set(rows.map((r) => r.id));
     return claims.map((c, i) => won.has(c.id) && first.get(c.id) === i);
@@ -198,7 +200,7 @@ export class MessageStore {
        FROM partner p
        WHERE m.id = $1 AND p.id = m.partner_id
          AND (m.status = $4 OR (m.status = $5 AND m.smsc_connection_id IS NOT NULL
-              AND (SELECT count(*) FROM message_part mp WHERE mp.message_id = m.id) < m.segments))
+              AND (SELECT count(*) FROM message_part mp WHERE mp.message_id = $1) < m.segments))
        RETURNING m.partner_id, p.status_url IS NOT NULL AS wants_dlr`,
       [id, MessageStatus.UNDELIVERED, extStatus, MessageStatus.ACCEPTED, MessageStatus.SUBMITTED],
     );
@@ -230,18 +232,6 @@ export class MessageStore {
     );
     return rowCount === 1;
   }
-}
-
-/** The lowest and the highest of message ids (decimal strings, not empty). */
-function idRange(ids: string[]): { min: string; max: string } {
-  let min = BigInt(ids[0]!);
-  let max = min;
-  for (const id of ids) {
-    const n = BigInt(id);
-    if (n < min) min = n;
-    if (n > max) max = n;
-  }
-  return { min: String(min), max: String(max) };
 }
 
 function toDispatchMessage(r: DispatchRow): DispatchMessage {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher, inTransaction, recordMessageSpan, tracing } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
-import { messageIdFloor } from '@smsgw/db';
+import { messageIdFloor, messageIdRange } from '@smsgw/db';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, receiptAddress, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { PG_POOL } from '../infra/tokens';
@@ -77,9 +77,11 @@ interface RecordedPart {
 
 /**
  * The lookup and settlement of settleSingleSegments, one statement: receipts as arrays (key, connection,
- * SMSC id candidate, rank, status, ext_status, done_at), the status a message must still have and
- * the lowest message id looked at (messageIdFloor of RECEIPT_RECENT_MS ago: only the partitions
- * from then on are read, pruned when the statement starts, generic plan or not).
+ * SMSC id candidate, rank, status, ext_status, done_at), the status a message must still have, and
+ * the range of message ids looked at: from messageIdFloor of RECEIPT_RECENT_MS ago to that of a day
+ * ahead. Every step that reaches message or message_part repeats the range, so that PostgreSQL
+ * plans and opens only those partitions (a step joined on matched ids alone would be planned over
+ * every partition, each time: milliseconds with half a year of weekly partitions).
  * Exported for bench:store, which times its lookups on a large store.
  */
 export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
@@ -88,7 +90,7 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
        AS v(k, conn, smsc_id, rank, status, ext_status, done_at)
      CROSS JOIN LATERAL (
        SELECT message_id, seq FROM message_part
-       WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id AND message_id >= $9::bigint
+       WHERE smsc_connection_id = v.conn AND smsc_message_id = v.smsc_id AND message_id >= $9::bigint AND message_id < $10::bigint
        ORDER BY submitted_at DESC LIMIT 1
      ) mp
      ORDER BY v.k, v.rank
@@ -96,17 +98,17 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
      -- Messages of one segment named once in the batch, still at 0; locked in id order.
      SELECT m.id, c.seq, c.status, c.ext_status, c.done_at
      FROM (SELECT matched.*, count(*) OVER (PARTITION BY message_id) AS hits FROM matched) c
-     JOIN message m ON m.id = c.message_id
+     JOIN message m ON m.id = c.message_id AND m.id >= $9::bigint AND m.id < $10::bigint
      WHERE c.hits = 1 AND m.segments = 1 AND m.status = $8
      ORDER BY m.id
      FOR UPDATE OF m
    ), part AS (
      UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
-     FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8
+     FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8 AND mp.message_id >= $9::bigint AND mp.message_id < $10::bigint
      RETURNING mp.message_id, s.status, s.ext_status
    ), msg AS (
      UPDATE message m SET status = p.status, ext_status = p.ext_status, done_at = now(), updated_at = now()
-     FROM part p WHERE m.id = p.message_id
+     FROM part p WHERE m.id = p.message_id AND m.id >= $9::bigint AND m.id < $10::bigint
      RETURNING m.id, m.partner_id, m.traceparent
    )
    SELECT matched.k, matched.message_id::text, matched.seq, msg.id IS NOT NULL AS settled, msg.partner_id,
@@ -236,7 +238,7 @@ export class ReceiptService {
     const { rows } = await this.pool.query<PartRef & { k: number; settled: boolean; partner_id: number | null; wants_dlr: boolean | null; traceparent: string | null }>({
       name: 'connector.settleSingleSegments',
       text: SETTLE_SINGLE_SEGMENTS_SQL,
-      values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED, messageIdFloor(Date.now() - RECEIPT_RECENT_MS)],
+      values: [keys, conns, ids, ranks, statuses, extStatuses, doneAts, MessageStatus.SUBMITTED, messageIdFloor(Date.now() - RECEIPT_RECENT_MS), messageIdFloor(Date.now() + DAY_MS)],
     });
     for (const r of rows) {
       found[r.k] = { message_id: r.message_id, seq: r.seq };
@@ -322,7 +324,7 @@ export class ReceiptService {
       const { rows: changedRows } = await db.query<{ message_id: string; seq: number }>(
         `UPDATE message_part mp SET status = v.status, ext_status = v.ext_status, done_at = coalesce(v.done_at, now())
          FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::timestamptz[]) AS v(message_id, seq, status, ext_status, done_at)
-         WHERE mp.message_id = v.message_id AND mp.seq = v.seq AND mp.status = $6
+         WHERE mp.message_id = v.message_id AND mp.seq = v.seq AND mp.status = $6 AND mp.message_id BETWEEN $7::bigint AND $8::bigint
          RETURNING mp.message_id::text, mp.seq`,
         [
           firsts.map((u) => u.messageId),
@@ -331,6 +333,7 @@ export class ReceiptService {
           firsts.map((u) => u.outcome.extStatus),
           firsts.map((u) => u.outcome.doneAt),
           MessageStatus.SUBMITTED,
+          ...Object.values(messageIdRange(firsts.map((u) => u.messageId))),
         ],
       );
       const changed = new Set(changedRows.map((r) => `${r.message_id}/${r.seq}`));
@@ -367,8 +370,8 @@ export class ReceiptService {
         await db.query(
           `UPDATE message m SET status = v.status, ext_status = v.ext_status, done_at = now(), updated_at = now()
            FROM unnest($1::bigint[], $2::smallint[], $3::smallint[]) AS v(id, status, ext_status)
-           WHERE m.id = v.id AND m.status = $4`,
-          [finals.map((f) => f.id), finals.map((f) => f.status), finals.map((f) => f.extStatus), MessageStatus.SUBMITTED],
+           WHERE m.id = v.id AND m.status = $4 AND m.id BETWEEN $5::bigint AND $6::bigint`,
+          [finals.map((f) => f.id), finals.map((f) => f.status), finals.map((f) => f.extStatus), MessageStatus.SUBMITTED, ...Object.values(messageIdRange(finals.map((f) => f.id)))],
         );
       }
       // Final already. A repeated receipt means the SMSC did not get our answer last time, which
