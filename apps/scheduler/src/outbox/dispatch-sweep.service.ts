@@ -48,19 +48,18 @@ ORDER BY id
 LIMIT $2`;
 
 // Messages claimed for an SMSC (status 0) with segments not handed over: an interrupted job
-// resumes them; a lost one leaves them stuck. Paged through message_valid_until_idx.
+// resumes them; a lost one leaves them stuck. Paged through message_valid_until_id_idx, each
+// partition's merged in order. The segments are counted for the page's rows only (an expensive
+// output is computed after the LIMIT). No join of the page back to message: over a partitioned
+// table the planner made it a hash join on a scan of every partition, each page.
 const CLAIMED_SQL = `
-WITH page AS (
-  SELECT id, valid_until FROM message
-  WHERE status = ${MessageStatus.SUBMITTED} AND (valid_until > $1 OR (valid_until = $1 AND id > $2))
-  ORDER BY valid_until, id
-  LIMIT $3
-)
-SELECT m.id::text, m.partner_id, m.priority, page.valid_until, m.traceparent,
+SELECT m.id::text, m.partner_id, m.priority, m.valid_until, m.traceparent,
   (m.smsc_connection_id IS NOT NULL AND m.submitted_at <= $4
     AND (SELECT count(*) FROM message_part mp WHERE mp.message_id = m.id AND mp.smsc_message_id IS NOT NULL) < m.segments) AS incomplete
-FROM page JOIN message m ON m.id = page.id
-ORDER BY page.valid_until, page.id`;
+FROM message m
+WHERE m.status = ${MessageStatus.SUBMITTED} AND (m.valid_until > $1 OR (m.valid_until = $1 AND m.id > $2))
+ORDER BY m.valid_until, m.id
+LIMIT $3`;
 
 const STILL_HELD_SQL = `SELECT id::text FROM message WHERE id = ANY($1::bigint[]) AND status = ${MessageStatus.ACCEPTED} AND release_at IS NULL`;
 const STILL_INCOMPLETE_SQL = `

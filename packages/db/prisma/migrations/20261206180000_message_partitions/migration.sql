@@ -22,7 +22,9 @@ ALTER TABLE "message_before" RENAME CONSTRAINT "message_pkey" TO "message_before
 ALTER INDEX "message_partner_id_created_at_idx" RENAME TO "message_before_partner_id_created_at_idx";
 ALTER INDEX "message_partner_id_msisdn_created_at_idx" RENAME TO "message_before_partner_id_msisdn_created_at_idx";
 ALTER INDEX "message_release_at_id_idx" RENAME TO "message_before_release_at_id_idx";
-ALTER INDEX "message_valid_until_idx" RENAME TO "message_before_valid_until_idx";
+-- In-flight messages are paged by (valid_until, id): with the id in the index, each partition gives
+-- its rows in that order and a page reads only what it returns (built for message_before on ATTACH).
+DROP INDEX "message_valid_until_idx";
 DROP TRIGGER "message_stat_insert" ON "message_before";
 DROP TRIGGER "message_stat_update" ON "message_before";
 
@@ -82,7 +84,7 @@ CREATE TABLE "message" (
 CREATE INDEX "message_partner_id_created_at_idx" ON "message"("partner_id", "created_at");
 CREATE INDEX "message_partner_id_msisdn_created_at_idx" ON "message"("partner_id", "msisdn", "created_at");
 CREATE INDEX "message_release_at_id_idx" ON "message"("release_at", "id") WHERE ("status" = 1);
-CREATE INDEX "message_valid_until_idx" ON "message"("valid_until") WHERE ("status" = 0);
+CREATE INDEX "message_valid_until_id_idx" ON "message"("valid_until", "id") WHERE ("status" = 0);
 
 CREATE TABLE "message_part" (
     "message_id" BIGINT NOT NULL,
