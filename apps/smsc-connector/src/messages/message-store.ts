@@ -130,18 +130,19 @@ export class MessageStore {
   }
 
   private async claimMany(claims: Array<{ id: string; smscConnectionId: number }>): Promise<boolean[]> {
-    // One claim per message per statement: a second claim of the same id in the batch loses.
+    // One claim per message per statement: a second claim of the same id in the batch loses. The
+    // ids again as `= ANY`: PostgreSQL plans only their partitions, and finds each by its key (a
+    // range of ids would let it read the range when its statistics make that look small).
     const first = new Map<string, number>();
     claims.forEach((c, i) => first.has(c.id) || first.set(c.id, i));
     const unique = [...first.keys()];
-    const { min, max } = messageIdRange(unique);
     const { rows } = await this.pool.query<{ id: string }>({
       name: 'connector.claim',
       text: `UPDATE message m SET status = $3, smsc_connection_id = v.conn, submitted_at = now(), updated_at = now()
        FROM unnest($1::bigint[], $2::int[]) AS v(id, conn)
-       WHERE m.id = v.id AND m.status = $4 AND m.id BETWEEN $5::bigint AND $6::bigint
+       WHERE m.id = v.id AND m.id = ANY($1::bigint[]) AND m.status = $4
        RETURNING m.id::text`,
-      values: [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED, min, max],
+      values: [unique, unique.map((id) => claims[first.get(id)!]!.smscConnectionId), MessageStatus.SUBMITTED, MessageStatus.ACCEPTED],
     });
     const won = new Set(rows.map((r) => r.id));
     return claims.map((c, i) => won.has(c.id) && first.get(c.id) === i);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Batcher, inTransaction, recordMessageSpan, tracing } from '@smsgw/common';
 import { MessageStatus } from '@smsgw/contracts';
-import { messageIdFloor, messageIdRange } from '@smsgw/db';
+import { messageIdFloor } from '@smsgw/db';
 import { combineSegmentOutcomes, type MappedStatus, mapReceiptState, normalizeSmscId, receiptAddress, type ReceiptInfo, smscIdCandidates } from '@smsgw/sms';
 import { PartnerCallbacks } from '../callbacks/partner-callbacks.service';
 import { PG_POOL } from '../infra/tokens';
@@ -95,13 +95,17 @@ export const SETTLE_SINGLE_SEGMENTS_SQL = `WITH matched AS (
      ) mp
      ORDER BY v.k, v.rank
    ), single AS (
-     -- Messages of one segment named once in the batch, still at 0; locked in id order.
+     -- Messages of one segment named once in the batch, still at 0; locked in id order, each by
+     -- its key (LATERAL … LIMIT 1: a plain join may read the whole range of ids instead).
      SELECT m.id, c.seq, c.status, c.ext_status, c.done_at
      FROM (SELECT matched.*, count(*) OVER (PARTITION BY message_id) AS hits FROM matched) c
-     JOIN message m ON m.id = c.message_id AND m.id >= $9::bigint AND m.id < $10::bigint
-     WHERE c.hits = 1 AND m.segments = 1 AND m.status = $8
-     ORDER BY m.id
-     FOR UPDATE OF m
+     CROSS JOIN LATERAL (
+       SELECT id FROM message
+       WHERE id = c.message_id AND id >= $9::bigint AND id < $10::bigint AND segments = 1 AND status = $8
+       LIMIT 1 FOR UPDATE
+     ) m
+     WHERE c.hits = 1
+     ORDER BY c.message_id
    ), part AS (
      UPDATE message_part mp SET status = s.status, ext_status = s.ext_status, done_at = coalesce(s.done_at, now())
      FROM single s WHERE mp.message_id = s.id AND mp.seq = s.seq AND mp.status = $8 AND mp.message_id >= $9::bigint AND mp.message_id < $10::bigint
@@ -324,7 +328,7 @@ export class ReceiptService {
       const { rows: changedRows } = await db.query<{ message_id: string; seq: number }>(
         `UPDATE message_part mp SET status = v.status, ext_status = v.ext_status, done_at = coalesce(v.done_at, now())
          FROM unnest($1::bigint[], $2::int[], $3::smallint[], $4::smallint[], $5::timestamptz[]) AS v(message_id, seq, status, ext_status, done_at)
-         WHERE mp.message_id = v.message_id AND mp.seq = v.seq AND mp.status = $6 AND mp.message_id BETWEEN $7::bigint AND $8::bigint
+         WHERE mp.message_id = v.message_id AND mp.seq = v.seq AND mp.status = $6 AND mp.message_id = ANY($1::bigint[])
          RETURNING mp.message_id::text, mp.seq`,
         [
           firsts.map((u) => u.messageId),
@@ -333,7 +337,6 @@ export class ReceiptService {
           firsts.map((u) => u.outcome.extStatus),
           firsts.map((u) => u.outcome.doneAt),
           MessageStatus.SUBMITTED,
-          ...Object.values(messageIdRange(firsts.map((u) => u.messageId))),
         ],
       );
       const changed = new Set(changedRows.map((r) => `${r.message_id}/${r.seq}`));
@@ -370,8 +373,8 @@ export class ReceiptService {
         await db.query(
           `UPDATE message m SET status = v.status, ext_status = v.ext_status, done_at = now(), updated_at = now()
            FROM unnest($1::bigint[], $2::smallint[], $3::smallint[]) AS v(id, status, ext_status)
-           WHERE m.id = v.id AND m.status = $4 AND m.id BETWEEN $5::bigint AND $6::bigint`,
-          [finals.map((f) => f.id), finals.map((f) => f.status), finals.map((f) => f.extStatus), MessageStatus.SUBMITTED, ...Object.values(messageIdRange(finals.map((f) => f.id)))],
+           WHERE m.id = v.id AND m.id = ANY($1::bigint[]) AND m.status = $4`,
+          [finals.map((f) => f.id), finals.map((f) => f.status), finals.map((f) => f.extStatus), MessageStatus.SUBMITTED],
         );
       }
       // Final already. A repeated receipt means the SMSC did not get our answer last time, which
