@@ -1,12 +1,12 @@
 // The partitioned message store as the benches fill it (migration message_partitions): message ids
-// carry their UTC hour (hour · 2^30 + a number below 2^30), and message / message_part have one
-// partition per 7 days (counted from 1970-01-01, UTC) of ids.
-const HOUR_FACTOR = 2 ** 30;
-const HOUR_MS = 3_600_000;
-const WEEK_MS = 7 * 86_400_000;
+// carry their UTC hour (hour · 2^30 + a number below 2^30, @smsgw/db's MessageIdAllocator), and
+// message / message_part have one partition per 7 days (counted from 1970-01-01, UTC) of ids.
+// Needs `npm run build` first (the id arithmetic is @smsgw/db's).
+const path = require('node:path');
+const { root } = require('./services');
+const { ID_HOUR_FACTOR: HOUR_FACTOR, messageIdFloor: idFloor } = require(path.join(root, 'packages/db/dist'));
 
-/** The lowest id of the hour holding `ms`, as a decimal string. */
-const idFloor = (ms) => String(BigInt(Math.floor(ms / HOUR_MS)) * BigInt(HOUR_FACTOR));
+const WEEK_MS = 7 * 86_400_000;
 
 /** A message id for a row created at `ms`, n (0 ≤ n < 2^30) telling it from the others of its hour. */
 const messageId = (ms, n) => String(BigInt(idFloor(ms)) + BigInt(n));
